@@ -1,0 +1,43 @@
+# See README: `make run` serves on http://127.0.0.1:8000, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# An existing SCIM_DATABASE_URL (environment or `make run SCIM_DATABASE_URL=...`) wins.
+ifeq ($(strip $(SCIM_DATABASE_URL)),)
+SCIM_DATABASE_URL := sqlite:///var/scim.db
+endif
+export SCIM_DATABASE_URL
+# Extra pytest arguments for both test runs, e.g. `make test PYTEST_ARGS='-k patch -x'`.
+PYTEST_ARGS ?=
+
+.PHONY: venv run test check clean
+
+venv: $(VENV)/.installed
+
+# Reinstalled whenever pyproject.toml changes. A venv without pip (a failed earlier attempt)
+# is made again.
+$(VENV)/.installed: pyproject.toml
+	@if [ ! -x $(VENV)/bin/pip ]; then \
+		rm -rf $(VENV); \
+		$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+			echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install python3-venv" >&2; \
+			exit 1; }; \
+	fi
+	$(VENV)/bin/pip install --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+run: venv
+	mkdir -p var
+	$(VENV)/bin/scim-server serve --bootstrap --host $(HOST) --port $(PORT)
+
+test: venv
+	bash scripts/test.sh $(PYTEST_ARGS)
+
+check: venv
+	$(VENV)/bin/ruff check scim_server tests conformance
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -1,0 +1,14 @@
+"""HTTP edge: one thin blueprint per resource."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from scim_server.api import discovery
+from scim_server.api import groups
+from scim_server.api import users
+
+
+def register_blueprints(app: Flask) -> None:
+    for bp in (users.bp, groups.bp, discovery.bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,145 @@
+"""What every SCIM view shares: body parsing, the service context, responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+from flask import current_app
+from flask import request
+
+from scim_server.auth import current_principal
+from scim_server.errors import SCIM_MEDIA_TYPE
+from scim_server.scim.errors import InvalidSyntaxError
+from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.listing import parse_page
+from scim_server.scim.listing import parse_sort_order
+from scim_server.scim.projection import Projection
+from scim_server.scim.projection import parse_projection
+from scim_server.scim.schema import SEARCH_REQUEST
+from scim_server.scim.schema import ResourceType
+from scim_server.scim.schema import SchemaRegistry
+from scim_server.services.context import ScimContext
+from scim_server.services.search import Query
+
+_JSON_TYPES = ("application/scim+json", "application/json")
+
+
+def registry() -> SchemaRegistry:
+    reg: SchemaRegistry = current_app.extensions["scim_registry"]
+    return reg
+
+
+def scim_base_url() -> str:
+    configured = current_app.config["BASE_URL"]
+    return (configured or request.host_url).rstrip("/") + "/scim/v2"
+
+
+def context() -> ScimContext:
+    principal = current_principal()
+    return ScimContext(
+        org=principal.org, directory_id=principal.directory_id, actor=principal.actor,
+        base_url=scim_base_url(), registry=registry(),
+        validators=current_app.extensions["scim_validators"],
+        max_patch_operations=current_app.config["MAX_PATCH_OPERATIONS"],
+    )
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object; RFC 7644 §3.12 invalidSyntax otherwise."""
+    mimetype = request.mimetype
+    if mimetype and mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
+        raise InvalidSyntaxError(
+            f"Content-Type {mimetype} is not supported; send application/scim+json."
+        )
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidSyntaxError(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntaxError("The body must be a JSON object.")
+    return body
+
+
+def require_schema(body: dict[str, Any], urn: str) -> None:
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or not any(
+        isinstance(s, str) and s.lower() == urn.lower() for s in schemas
+    ):
+        raise InvalidSyntaxError(f"'schemas' must list {urn}.")
+
+
+def scim_response(doc: dict[str, Any] | None, status: int = 200, *,
+                  location: str | None = None, version: str | None = None) -> Response:
+    body = "" if doc is None else json.dumps(doc, separators=(",", ":"))
+    response = Response(body, status=status, mimetype=SCIM_MEDIA_TYPE)
+    if location:
+        response.headers["Location"] = location
+    if version:
+        response.headers["ETag"] = version
+    return response
+
+
+def projection_from(rtype: ResourceType, attributes: Any, excluded: Any) -> Projection:
+    attributes, excluded = _joined(attributes), _joined(excluded)
+    if attributes and excluded:
+        raise InvalidValueError("Give either 'attributes' or 'excludedAttributes', not both.")
+    return parse_projection(rtype, attributes, excluded)
+
+
+def _joined(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    if isinstance(value, str):
+        return value
+    raise InvalidValueError(f"Attribute lists must be strings, got {value!r}.")
+
+
+def query_from_args(rtype: ResourceType) -> Query:
+    args = request.args
+    return _query(rtype, args.get("filter"), args.get("sortBy"), args.get("sortOrder"),
+                  args.get("startIndex"), args.get("count"), args.get("attributes"),
+                  args.get("excludedAttributes"))
+
+
+def query_from_search_body(rtype: ResourceType) -> Query:
+    """POST /.search (RFC 7644 §3.4.3): the same parameters in a SearchRequest body."""
+    body = json_body()
+    require_schema(body, SEARCH_REQUEST)
+    text = body.get("filter")
+    if text is not None and not isinstance(text, str):
+        raise InvalidValueError("'filter' must be a string.")
+    return _query(rtype, text, body.get("sortBy"), body.get("sortOrder"), body.get("startIndex"),
+                  body.get("count"), body.get("attributes"), body.get("excludedAttributes"))
+
+
+def _query(rtype: ResourceType, text: Any, sort_by: Any, sort_order: Any, start: Any,
+           count: Any, attributes: Any, excluded: Any) -> Query:
+    config = current_app.config
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise InvalidValueError("'sortBy' must be an attribute name.")
+    if sort_order is not None and not isinstance(sort_order, str):
+        raise InvalidValueError("'sortOrder' must be ascending or descending.")
+    return Query(
+        filter=text or None, sort_by=sort_by or None, descending=parse_sort_order(sort_order),
+        page=parse_page(start, count, default=config["DEFAULT_PAGE_SIZE"],
+                        maximum=config["MAX_PAGE_SIZE"]),
+        projection=projection_from(rtype, attributes, excluded),
+    )
+
+
+def if_match() -> str | None:
+    return request.headers.get("If-Match")
+
+
+def not_modified(version: str) -> bool:
+    """If-None-Match naming the current version (RFC 7644 §3.14) -> 304."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or version in tags

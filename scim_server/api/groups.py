@@ -1,0 +1,105 @@
+"""/scim/v2/Groups. Member changes never serialise the other members: PATCH answers 204
+unless the request names ``attributes``/``excludedAttributes`` (contracts.md §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from scim_server.api import common
+from scim_server.auth import require_scim_token
+from scim_server.db import get_session
+from scim_server.scim import compat
+from scim_server.scim.listing import list_response
+from scim_server.scim.patch import parse_patch
+from scim_server.scim.projection import project
+from scim_server.scim.schema import CORE_GROUP
+from scim_server.services import groups
+from scim_server.services import search
+from scim_server.services.context import ScimContext
+from scim_server.storage.models import ScimGroup
+
+bp = Blueprint("groups", __name__, url_prefix="/scim/v2/Groups")
+bp.before_request(require_scim_token)
+
+
+def _render(ctx: ScimContext, group: ScimGroup, status: int = 200) -> Response:
+    rtype = ctx.registry.group
+    projection = common.projection_from(rtype, request.args.get("attributes"),
+                                        request.args.get("excludedAttributes"))
+    doc = groups.to_scim(get_session(), ctx, group,
+                         with_members=projection.wants(rtype, "members"))
+    return common.scim_response(project(doc, rtype, projection), status,
+                                location=doc["meta"]["location"], version=doc["meta"]["version"])
+
+
+def _validated(ctx: ScimContext) -> dict[str, Any]:
+    """The validated body; an explicit ``members: []`` survives as an empty list."""
+    body = common.json_body()
+    common.require_schema(body, CORE_GROUP)
+    normalised = compat.normalise_resource(body, ctx.registry.group)
+    doc = ctx.validators["Group"].validate(normalised)
+    if "members" in normalised and "members" not in doc:
+        doc["members"] = []
+    return doc
+
+
+@bp.get("")
+def list_groups() -> Response:
+    ctx = common.context()
+    query = common.query_from_args(ctx.registry.group)
+    total, resources = search.search_groups(get_session(), ctx, query)
+    return common.scim_response(list_response(resources, total, query.page))
+
+
+@bp.post("/.search")
+def search_groups() -> Response:
+    ctx = common.context()
+    query = common.query_from_search_body(ctx.registry.group)
+    total, resources = search.search_groups(get_session(), ctx, query)
+    return common.scim_response(list_response(resources, total, query.page))
+
+
+@bp.post("")
+def create_group() -> Response:
+    ctx = common.context()
+    return _render(ctx, groups.create_group(get_session(), ctx, _validated(ctx)), 201)
+
+
+@bp.get("/<group_id>")
+def get_group(group_id: str) -> Response:
+    ctx = common.context()
+    group = groups.get_group(get_session(), ctx, group_id)
+    version = f'W/"{group.version}"'
+    if common.not_modified(version):
+        return common.scim_response(None, 304, version=version)
+    return _render(ctx, group)
+
+
+@bp.put("/<group_id>")
+def replace_group(group_id: str) -> Response:
+    ctx = common.context()
+    group = groups.replace_group(get_session(), ctx, group_id, _validated(ctx),
+                                 if_match=common.if_match())
+    return _render(ctx, group)
+
+
+@bp.patch("/<group_id>")
+def patch_group(group_id: str) -> Response:
+    ctx = common.context()
+    body = compat.normalise_patch(common.json_body(), ctx.registry.group)
+    ops = parse_patch(body, ctx.registry.group, max_operations=ctx.max_patch_operations)
+    group = groups.patch_group(get_session(), ctx, group_id, ops, if_match=common.if_match())
+    if request.args.get("attributes") or request.args.get("excludedAttributes"):
+        return _render(ctx, group)
+    return common.scim_response(None, 204, version=f'W/"{group.version}"')
+
+
+@bp.delete("/<group_id>")
+def delete_group(group_id: str) -> Response:
+    ctx = common.context()
+    groups.delete_group(get_session(), ctx, group_id, if_match=common.if_match())
+    return common.scim_response(None, 204)

@@ -1,0 +1,97 @@
+"""/scim/v2/Users (RFC 7644 §3): parse, call the service, render. No rules live here."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from scim_server.api import common
+from scim_server.auth import require_scim_token
+from scim_server.db import get_session
+from scim_server.scim import compat
+from scim_server.scim.listing import list_response
+from scim_server.scim.patch import parse_patch
+from scim_server.scim.projection import project
+from scim_server.scim.schema import CORE_USER
+from scim_server.services import search
+from scim_server.services import users
+from scim_server.services.context import ScimContext
+from scim_server.services.users import UserView
+
+bp = Blueprint("users", __name__, url_prefix="/scim/v2/Users")
+bp.before_request(require_scim_token)
+
+
+def _render(ctx: ScimContext, view: UserView, status: int = 200) -> Response:
+    rtype = ctx.registry.user
+    projection = common.projection_from(rtype, request.args.get("attributes"),
+                                        request.args.get("excludedAttributes"))
+    groups = (search.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
+              if projection.wants(rtype, "groups") else None)
+    doc = view.to_scim(ctx, groups)
+    return common.scim_response(project(doc, rtype, projection), status,
+                                location=doc["meta"]["location"], version=doc["meta"]["version"])
+
+
+def _validated(ctx: ScimContext) -> dict[str, object]:
+    body = common.json_body()
+    common.require_schema(body, CORE_USER)
+    return ctx.validators["User"].validate(compat.normalise_resource(body, ctx.registry.user))
+
+
+@bp.get("")
+def list_users() -> Response:
+    ctx = common.context()
+    query = common.query_from_args(ctx.registry.user)
+    total, resources = search.search_users(get_session(), ctx, query)
+    return common.scim_response(list_response(resources, total, query.page))
+
+
+@bp.post("/.search")
+def search_users() -> Response:
+    ctx = common.context()
+    query = common.query_from_search_body(ctx.registry.user)
+    total, resources = search.search_users(get_session(), ctx, query)
+    return common.scim_response(list_response(resources, total, query.page))
+
+
+@bp.post("")
+def create_user() -> Response:
+    ctx = common.context()
+    view = users.create_user(get_session(), ctx, _validated(ctx))
+    return _render(ctx, view, 201)
+
+
+@bp.get("/<scim_id>")
+def get_user(scim_id: str) -> Response:
+    ctx = common.context()
+    view = users.get_user(get_session(), ctx, scim_id)
+    if common.not_modified(f'W/"{view.row.version}"'):
+        return common.scim_response(None, 304, version=f'W/"{view.row.version}"')
+    return _render(ctx, view)
+
+
+@bp.put("/<scim_id>")
+def replace_user(scim_id: str) -> Response:
+    ctx = common.context()
+    view = users.replace_user(get_session(), ctx, scim_id, _validated(ctx),
+                              if_match=common.if_match())
+    return _render(ctx, view)
+
+
+@bp.patch("/<scim_id>")
+def patch_user(scim_id: str) -> Response:
+    """200 with the whole resource (contracts.md §3: some conformance tools insist)."""
+    ctx = common.context()
+    body = compat.normalise_patch(common.json_body(), ctx.registry.user)
+    ops = parse_patch(body, ctx.registry.user, max_operations=ctx.max_patch_operations)
+    view = users.patch_user(get_session(), ctx, scim_id, ops, if_match=common.if_match())
+    return _render(ctx, view)
+
+
+@bp.delete("/<scim_id>")
+def delete_user(scim_id: str) -> Response:
+    ctx = common.context()
+    users.delete_user(get_session(), ctx, scim_id, if_match=common.if_match())
+    return common.scim_response(None, 204)

@@ -1,0 +1,34 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from scim_server import config
+from scim_server import db
+from scim_server.api import register_blueprints
+from scim_server.errors import register_error_handlers
+from scim_server.scim.schema import load_registry
+from scim_server.scim.validation import ResourceValidator
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the WSGI app: config, database, schemas, errors and blueprints."""
+    app = Flask("scim_server")
+    config.load(app, test_config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    schema_dir = app.config["SCHEMA_DIR"]
+    registry = load_registry(Path(schema_dir) if schema_dir else None)
+    app.extensions["scim_registry"] = registry
+    app.extensions["scim_validators"] = {
+        name: ResourceValidator(rtype) for name, rtype in registry.resource_types.items()
+    }
+    db.init_app(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    logging.getLogger("scim_server").setLevel(logging.INFO)
+    return app

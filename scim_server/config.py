@@ -1,0 +1,64 @@
+"""Configuration: defaults, then ``SCIM_*`` environment variables, then test overrides.
+
+Nothing else in the package reads ``os.environ``. Values from the environment are
+JSON-decoded by Flask (``SCIM_MAX_PAGE_SIZE=200`` is an int).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # SQLAlchemy URL; SQLite (WAL) is the zero-setup default, PostgreSQL the production store.
+    "DATABASE_URL": "sqlite:///var/scim.db",
+    # Public base URL for Location headers; None derives it from the request.
+    "BASE_URL": None,
+    # Page size when a list request gives no count.
+    "DEFAULT_PAGE_SIZE": 100,
+    # Largest page served (advertised as filter.maxResults).
+    "MAX_PAGE_SIZE": 1000,
+    # Most operations accepted in one PATCH request.
+    "MAX_PATCH_OPERATIONS": 1000,
+    # Largest request body in bytes (a 100,000-member group PUT is about 6 MB).
+    "MAX_BODY_BYTES": 16 * 1024 * 1024,
+    # Key for the HMAC that stores secrets; set a private value in production.
+    "TOKEN_PEPPER": "scim-server-default-pepper",
+    # Platform key for the management API across organisations (unset: disabled).
+    "PLATFORM_KEY": None,
+    # Directory holding the SCIM schema JSON; None uses the repository's schemas/.
+    "SCHEMA_DIR": None,
+    # SQLAlchemy engine echo, for debugging.
+    "ECHO_SQL": False,
+}
+
+_INT_KEYS = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_PATCH_OPERATIONS", "MAX_BODY_BYTES")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the key."""
+
+
+def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from defaults, the environment and ``test_config``; validate."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("SCIM")
+    if test_config:
+        app.config.from_mapping(test_config)
+    validate(app.config)
+
+
+def validate(config: Any) -> None:
+    """Fail fast at start-up, naming the bad key."""
+    for key in _INT_KEYS:
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"SCIM_{key} must be a positive integer, got {value!r}")
+    if config["DEFAULT_PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
+        raise ConfigError("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
+    url = config["DATABASE_URL"]
+    if not isinstance(url, str) or not url.startswith(("sqlite", "postgresql")):
+        raise ConfigError(f"SCIM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}")
+    if not isinstance(config["TOKEN_PEPPER"], str) or not config["TOKEN_PEPPER"]:
+        raise ConfigError("SCIM_TOKEN_PEPPER must be a non-empty string")

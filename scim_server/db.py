@@ -1,0 +1,115 @@
+"""Engine, sessions and the one-transaction-per-request rule.
+
+A request gets one session; it commits when the response status is below 400 and
+rolls back otherwise, so a failing request never leaves half a change behind.
+Services may ``flush()``; only this module commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import g
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and write-serialising BEGIN IMMEDIATE."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave like one serialised writer with many readers.
+
+    SQLite ignores ``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`` takes the write lock at
+    the start of every transaction, so two PATCHes of one user serialise instead of one
+    silently overwriting the other. ``case_sensitive_like`` makes LIKE honour
+    ``caseExact`` the way PostgreSQL does; case-insensitive matches lower() both sides.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA case_sensitive_like=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and wire the request transaction."""
+    factory = app.config.get("SESSION_FACTORY")
+    if factory is None:
+        engine = make_engine(app.config["DATABASE_URL"], echo=app.config["ECHO_SQL"])
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        app.extensions["scim_engine"] = engine
+    app.extensions["scim_sessionmaker"] = factory
+    app.after_request(_finish_request)
+    app.teardown_request(_close_session)
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["scim_sessionmaker"]()
+    session: Session = g.db_session
+    return session
+
+
+def _finish_request(response: Response) -> Response:
+    session: Session | None = g.pop("db_session", None)
+    if session is None:
+        return response
+    try:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+    return response
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction for a CLI command or job: commit on success, roll back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,123 @@
+"""Render every error in one place: SCIM errors on /scim, JSON errors elsewhere.
+
+An unexpected exception becomes a 500 with a generic detail; the traceback goes to the
+log, never to the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import jsonify
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from scim_server.scim.errors import ScimError
+from scim_server.scim.errors import UniquenessError
+from scim_server.scim.schema import ERROR
+from scim_server.services.errors import Conflict
+from scim_server.services.errors import DomainError
+from scim_server.services.errors import InvalidReference
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import PreconditionFailed
+from scim_server.services.errors import ProvisioningError
+
+log = logging.getLogger("scim_server")
+SCIM_MEDIA_TYPE = "application/scim+json"
+
+# Domain error -> (HTTP status, scimType) for SCIM responses.
+_SCIM_TABLE: dict[type[DomainError], tuple[int, str | None]] = {
+    NotFound: (404, None),
+    Conflict: (409, UniquenessError.scim_type),
+    PreconditionFailed: (412, None),
+    ProvisioningError: (409, None),
+    InvalidReference: (400, "invalidValue"),
+}
+
+
+def scim_error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
+    body: dict[str, Any] = {"schemas": [ERROR], "status": str(status)}
+    if scim_type:
+        body["scimType"] = scim_type
+    body["detail"] = detail
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = SCIM_MEDIA_TYPE
+    return response
+
+
+def api_error_response(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": {}}})
+    response.status_code = status
+    return response
+
+
+def _is_scim_request() -> bool:
+    return request.path.startswith("/scim/")
+
+
+def _domain_status(error: DomainError) -> tuple[int, str | None]:
+    for cls in type(error).__mro__:
+        if cls in _SCIM_TABLE:
+            return _SCIM_TABLE[cls]  # type: ignore[index]
+    return 400, None
+
+
+def _log(status: int, scim_type: str | None, detail: str) -> None:
+    log.info(
+        "request failed status=%s scimType=%s route=%s org=%s detail=%s",
+        status, scim_type, request.path, getattr(g, "org_id", None), detail,
+    )
+
+
+def handle_scim_error(error: ScimError) -> Response:
+    _log(error.status, error.scim_type, error.detail)
+    if _is_scim_request():
+        return scim_error_response(error.status, error.detail, error.scim_type)
+    return api_error_response(error.status, error.scim_type or "bad_request", error.detail)
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    status, scim_type = _domain_status(error)
+    _log(status, scim_type, error.message)
+    if _is_scim_request():
+        return scim_error_response(status, error.message, scim_type)
+    code = getattr(error, "code", None) or type(error).__name__.lower()
+    return api_error_response(status, code, error.message)
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    detail = error.description or error.name
+    if status == 405:
+        detail = f"{request.method} is not supported on {request.path}."
+    if status == 404 and _is_scim_request():
+        detail = f"No SCIM endpoint at {request.path}."
+    if _is_scim_request():
+        response = scim_error_response(status, detail)
+    else:
+        response = api_error_response(status, error.name.lower().replace(" ", "_"), detail)
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return handle_http_error(error)
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    detail = "The server failed to process the request; nothing was changed."
+    if _is_scim_request():
+        return scim_error_response(500, detail)
+    return api_error_response(500, "internal_error", detail)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ScimError, handle_scim_error)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

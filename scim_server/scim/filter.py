@@ -1,0 +1,227 @@
+"""Translate SCIM filters (RFC 7644 §3.4.2.2) into SQLAlchemy expressions.
+
+scim2-filter-parser owns the grammar (``paths.parse_filter_ast``); this module owns the
+translation, so filtering runs in the database and never in Python loops. Every
+attribute is checked against the schema registry through a resolver: the parser itself
+would silently accept attributes nobody knows, so an unknown one is ``invalidFilter``
+here. ``caseExact=false`` attributes compare with ``lower()`` on both sides, which an
+expression index on ``lower(user_name)`` still serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Protocol
+
+from scim2_filter_parser import ast
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import false
+from sqlalchemy import func
+from sqlalchemy import not_
+from sqlalchemy import or_
+from sqlalchemy import true
+
+from scim_server.scim.errors import InvalidFilterError
+from scim_server.scim.paths import QuotedString
+from scim_server.scim.paths import parse_filter_ast
+from scim_server.scim.schema import AttributeDef
+
+Condition = ColumnElement[bool]
+_ORDERING = {"gt", "ge", "lt", "le"}
+_OPERATORS = {"eq", "ne", "co", "sw", "ew", "pr", *_ORDERING}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A single value in SQL: a column or an expression over one row."""
+
+    expr: ColumnElement[Any]
+    attr: AttributeDef
+    lowered: bool = False  # expr already holds lower(value): compare without lower() again
+
+
+@dataclass(frozen=True)
+class MultiValued:
+    """A multi-valued attribute stored as child rows, tested with EXISTS.
+
+    ``exists(cond)`` wraps a condition over one child row; ``sub(attr)`` gives the
+    column of a sub-attribute within that row.
+    """
+
+    attr: AttributeDef
+    exists: Callable[[Condition | None], Condition]
+    sub: Callable[[AttributeDef], Column]
+
+
+Target = Column | MultiValued
+
+
+class Resolver(Protocol):
+    """Maps an attribute path to SQL; raises InvalidFilterError for unknown attributes."""
+
+    def __call__(self, urn: str | None, name: str, sub: str | None) -> Target: ...
+
+
+def compile_filter(text: str, resolve: Resolver) -> Condition:
+    """Parse ``text`` and return a SQL condition; raises InvalidFilterError."""
+    if not text.strip():
+        raise InvalidFilterError("The filter is empty.")
+    return compile_ast(parse_filter_ast(text), resolve)
+
+
+def compile_ast(node: ast.AST, resolve: Resolver) -> Condition:
+    """Translate an already parsed filter, e.g. the ``[...]`` of a PATCH path."""
+    return _Translator(resolve).filter(node)
+
+
+class _Translator:
+    def __init__(self, resolve: Resolver) -> None:
+        self.resolve = resolve
+
+    def filter(self, node: ast.AST) -> Condition:
+        if isinstance(node, ast.Filter):
+            if node.namespace is not None:
+                cond = self._value_path(node.namespace, node.expr, None)
+            else:
+                cond = self.filter(node.expr)
+            return not_(cond) if node.negated else cond
+        if isinstance(node, ast.LogExpr):
+            left, right = self.filter(node.expr1), self.filter(node.expr2)
+            return and_(left, right) if node.op.lower() == "and" else or_(left, right)
+        if isinstance(node, ast.AttrExpr):
+            return self._attr_expr(node)
+        raise InvalidFilterError(f"Unsupported filter expression {node!r}.")
+
+    def _attr_expr(self, node: ast.AttrExpr) -> Condition:
+        path = node.attr_path
+        if isinstance(path.attr_name, ast.Filter):
+            # emails[type eq "work"].value eq "x": the parser moves ".value" onto the namespace.
+            ns = path.attr_name.namespace
+            inner = path.attr_name.expr
+            return self._value_path(ns, inner, node)
+        target = self.resolve(path.uri, path.attr_name, _sub_name(path))
+        if isinstance(target, MultiValued):
+            if _sub_name(path) is None and node.value.lower() == "pr":
+                return target.exists(None)
+            value_attr = target.attr.sub("value")
+            if value_attr is None:
+                raise InvalidFilterError(f"Name a sub-attribute of '{target.attr.name}'.")
+            return target.exists(compare(target.sub(value_attr), node.value, node.comp_value))
+        return compare(target, node.value, node.comp_value)
+
+    def _value_path(
+        self, ns: ast.AttrPath, inner: ast.AST, outer: ast.AttrExpr | None
+    ) -> Condition:
+        target = self.resolve(ns.uri, ns.attr_name, None)
+        if not isinstance(target, MultiValued):
+            raise InvalidFilterError(f"'{ns.attr_name}' is not multi-valued; [ ] needs one.")
+        cond = _Translator(_element_resolver(target)).filter(inner)
+        if outer is not None:
+            sub_name = _sub_name(ns)
+            if sub_name is None:
+                raise InvalidFilterError("A value path in a comparison needs a sub-attribute.")
+            sub = _element_resolver(target)(None, sub_name, None)
+            assert isinstance(sub, Column)
+            cond = and_(cond, compare(sub, outer.value, outer.comp_value))
+        return target.exists(cond)
+
+
+def _sub_name(path: ast.AttrPath) -> str | None:
+    return path.sub_attr.value if path.sub_attr is not None else None
+
+
+def _element_resolver(target: MultiValued) -> Resolver:
+    """Resolve names inside ``attr[...]`` against the sub-attributes of ``attr``."""
+
+    def resolve(urn: str | None, name: str, sub: str | None) -> Target:
+        if urn is not None or sub is not None:
+            raise InvalidFilterError(f"Inside {target.attr.name}[...] name sub-attributes only.")
+        attr = target.attr.sub(name)
+        if attr is None:
+            raise InvalidFilterError(f"'{target.attr.name}' has no sub-attribute '{name}'.")
+        return target.sub(attr)
+
+    return resolve
+
+
+def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
+    """One ``attrPath op value`` comparison, typed by the schema."""
+    op = op.lower()
+    if op not in _OPERATORS:
+        raise InvalidFilterError(f"Unknown operator '{op}'.")
+    expr, attr = target.expr, target.attr
+    if op == "pr":
+        present = expr.is_not(None)
+        return and_(present, expr != "") if attr.type in ("string", "reference") else present
+    assert comp is not None
+    raw = comp.value
+    if raw == "null":
+        return expr.is_(None) if op == "eq" else expr.is_not(None)
+    if attr.type == "boolean":
+        return _boolean(expr, op, raw, attr)
+    if attr.type == "dateTime":
+        return _ordered(expr, op, _datetime(raw, attr), attr)
+    if attr.type in ("integer", "decimal"):
+        return _ordered(expr, op, _number(raw, attr), attr)
+    if not isinstance(raw, QuotedString):
+        raise InvalidFilterError(f"'{attr.dotted}' is a string; quote the value.")
+    if not attr.case_exact:
+        expr = expr if target.lowered else func.lower(expr)
+        raw = QuotedString(raw.lower())
+    return _string(expr, op, str(raw), attr)
+
+
+def _boolean(expr: ColumnElement[Any], op: str, raw: str, attr: AttributeDef) -> Condition:
+    wanted = {"true": True, "false": False}.get(str(raw).lower())
+    if wanted is None or op not in ("eq", "ne"):
+        raise InvalidFilterError(f"'{attr.dotted}' is boolean: use eq or ne with true or false.")
+    cond = expr == true() if wanted else or_(expr.is_(None), expr == false())
+    return not_(cond) if op == "ne" else cond
+
+
+def _string(expr: ColumnElement[Any], op: str, value: str, attr: AttributeDef) -> Condition:
+    if op == "eq":
+        return expr == value
+    if op == "ne":
+        return or_(expr.is_(None), expr != value)
+    if op == "co":
+        return expr.contains(value, autoescape=True)
+    if op == "sw":
+        return expr.startswith(value, autoescape=True)
+    if op == "ew":
+        return expr.endswith(value, autoescape=True)
+    return _ordered(expr, op, value, attr)
+
+
+def _ordered(expr: ColumnElement[Any], op: str, value: Any, attr: AttributeDef) -> Condition:
+    if op == "eq":
+        return expr == value
+    if op == "ne":
+        return or_(expr.is_(None), expr != value)
+    if op in ("co", "sw", "ew"):
+        raise InvalidFilterError(f"'{op}' does not apply to {attr.type} '{attr.dotted}'.")
+    return {"gt": expr > value, "ge": expr >= value, "lt": expr < value, "le": expr <= value}[op]
+
+
+def _datetime(raw: str, attr: AttributeDef) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise InvalidFilterError(
+            f"'{attr.dotted}' needs an xsd:dateTime such as \"2024-05-01T12:00:00Z\", got {raw!r}."
+        ) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _number(raw: str, attr: AttributeDef) -> float | int:
+    try:
+        return int(raw) if str(raw).lstrip("-").isdigit() else float(raw)
+    except ValueError:
+        raise InvalidFilterError(f"'{attr.dotted}' needs a number, got {raw!r}.") from None

@@ -1,0 +1,61 @@
+"""List and search parameters and the ListResponse (RFC 7644 §3.4.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.schema import LIST_RESPONSE
+
+
+@dataclass(frozen=True)
+class Page:
+    """1-based ``start_index`` and ``count`` after RFC 7644 §3.4.2.4's corrections."""
+
+    start_index: int
+    count: int
+
+    @property
+    def offset(self) -> int:
+        return self.start_index - 1
+
+
+def _integer(name: str, raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise InvalidValueError(f"'{name}' must be an integer, got {raw!r}.")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"'{name}' must be an integer, got {raw!r}.") from None
+
+
+def parse_page(start_index: Any, count: Any, *, default: int, maximum: int) -> Page:
+    """startIndex < 1 is 1; a negative count is 0; count is capped at ``maximum``."""
+    start = _integer("startIndex", start_index)
+    size = _integer("count", count)
+    start = 1 if start is None or start < 1 else start
+    size = default if size is None else max(0, min(size, maximum))
+    return Page(start, size)
+
+
+def parse_sort_order(raw: str | None) -> bool:
+    """True for descending; RFC 7644 §3.4.2.3 defaults to ascending."""
+    if raw is None or raw == "":
+        return False
+    lowered = raw.lower()
+    if lowered not in ("ascending", "descending"):
+        raise InvalidValueError(f"'sortOrder' must be ascending or descending, got {raw!r}.")
+    return lowered == "descending"
+
+
+def list_response(resources: list[dict[str, Any]], total: int, page: Page) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": page.start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }

@@ -1,0 +1,331 @@
+"""SCIM Groups with members as rows: every member change is set-based SQL.
+
+Adding or removing one member costs the same whether the group has 10 or 100,000
+members: members are never loaded to change one, and a group read that excludes
+``members`` never touches the member table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
+
+from scim_server.scim.errors import InvalidPathError
+from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.filter import Column
+from scim_server.scim.filter import Target
+from scim_server.scim.filter import compile_ast
+from scim_server.scim.patch import PatchOperation
+from scim_server.scim.patch import apply_patch
+from scim_server.scim.patch import split_member_operations
+from scim_server.services.audit import EventType
+from scim_server.services.audit import record
+from scim_server.services.audit import record_many
+from scim_server.services.context import ScimContext
+from scim_server.services.errors import Conflict
+from scim_server.services.errors import InvalidReference
+from scim_server.services.errors import NotFound
+from scim_server.services.guards import check_if_match
+from scim_server.services.guards import flush_unique
+from scim_server.services.representation import group_to_scim
+from scim_server.services.representation import stored_attributes
+from scim_server.storage.models import GroupMember
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import utcnow
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
+
+
+def get_group(db: Session, ctx: ScimContext, group_id: str, *,
+              for_update: bool = False) -> ScimGroup:
+    stmt = select(ScimGroup).where(ScimGroup.id == group_id,
+                                   ScimGroup.directory_id == ctx.directory_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    group = db.scalars(stmt).first()
+    if group is None:
+        raise NotFound(f"No Group with id {group_id}.")
+    return group
+
+
+def to_scim(db: Session, ctx: ScimContext, group: ScimGroup, *,
+            with_members: bool) -> dict[str, Any]:
+    members = load_members(db, ctx, group.id) if with_members else None
+    return group_to_scim(group, location=ctx.location("Groups", group.id), members=members)
+
+
+def load_members(db: Session, ctx: ScimContext, group_id: str) -> list[dict[str, Any]]:
+    """All members in one query, with their display names."""
+    nested = aliased(ScimGroup)
+    rows = db.execute(
+        select(GroupMember.member_id, GroupMember.member_type, ScimUser.display_name,
+               ScimUser.user_name, nested.display_name)
+        .outerjoin(ScimUser, ScimUser.id == GroupMember.member_id)
+        .outerjoin(nested, nested.id == GroupMember.member_id)
+        .where(GroupMember.group_id == group_id)
+        .order_by(GroupMember.member_id)
+    )
+    members = []
+    for member_id, kind, user_display, user_name, group_display in rows:
+        endpoint = "Users" if kind == "User" else "Groups"
+        members.append({"value": member_id, "$ref": ctx.location(endpoint, member_id),
+                        "display": user_display or user_name or group_display, "type": kind})
+    return members
+
+
+def create_group(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> ScimGroup:
+    _raise_if_taken(db, ctx, doc["displayName"], doc.get("externalId"), exclude=None)
+    group = ScimGroup(directory_id=ctx.directory_id, display_name=doc["displayName"],
+                      external_id=doc.get("externalId"),
+                      attributes=stored_attributes(doc, group=True))
+    db.add(group)
+    flush_unique(db, "Group", attribute="displayName")
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_CREATED, target_type="scim_group",
+           target_id=group.id, after={"displayName": group.display_name})
+    _add_members(db, ctx, group, doc.get("members") or [])
+    return group
+
+
+def replace_group(db: Session, ctx: ScimContext, group_id: str, doc: dict[str, Any], *,
+                  if_match: str | None = None) -> ScimGroup:
+    """PUT. Without ``members`` the members stay: like a PUT without ``active`` (row U6),
+    an omitted attribute never strips people; send ``members: []`` to empty the group."""
+    group = get_group(db, ctx, group_id, for_update=True)
+    check_if_match(group.version, if_match)
+    changed = _store_attributes(db, ctx, group, doc)
+    if "members" in doc:
+        changed = _replace_members(db, ctx, group, doc["members"] or []) or changed
+    if changed:
+        _touch(db, group)
+    return group
+
+
+def patch_group(db: Session, ctx: ScimContext, group_id: str, ops: list[PatchOperation], *,
+                if_match: str | None = None) -> ScimGroup:
+    """PATCH: member operations run as SQL, in order; the rest apply to the document."""
+    group = get_group(db, ctx, group_id, for_update=True)
+    check_if_match(group.version, if_match)
+    member_ops, other_ops = split_member_operations(ops)
+    changed = False
+    if other_ops:
+        current = group_to_scim(group, location="", members=None)
+        patched = apply_patch(current, other_ops, ctx.registry.group)
+        doc = ctx.validators["Group"].validate(patched)
+        changed = _store_attributes(db, ctx, group, doc)
+    for op in member_ops:
+        changed = _member_operation(db, ctx, group, op) or changed
+    if changed:
+        _touch(db, group)
+    return group
+
+
+def delete_group(db: Session, ctx: ScimContext, group_id: str, *,
+                 if_match: str | None = None) -> None:
+    group = get_group(db, ctx, group_id, for_update=True)
+    check_if_match(group.version, if_match)
+    db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
+    remove_member_everywhere(db, ctx, group.id)
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_DELETED, target_type="scim_group",
+           target_id=group.id, before={"displayName": group.display_name})
+    db.delete(group)
+
+
+def remove_member_everywhere(db: Session, ctx: ScimContext, member_id: str) -> None:
+    """Take a deleted user or group out of every group of this directory."""
+    group_ids = list(db.scalars(
+        delete(GroupMember)
+        .where(GroupMember.member_id == member_id,
+               GroupMember.group_id.in_(select(ScimGroup.id)
+                                        .where(ScimGroup.directory_id == ctx.directory_id)))
+        .returning(GroupMember.group_id)
+    ))
+    for chunk in _chunks(group_ids):
+        db.execute(update(ScimGroup).where(ScimGroup.id.in_(chunk))
+                   .values(version=ScimGroup.version + 1, updated_at=utcnow()))
+    record_many(db, ctx.org.id, ctx.actor, EventType.GROUP_MEMBER_REMOVED,
+                target_type="scim_group",
+                rows=[{"target_id": gid, "after": {"member": member_id}} for gid in group_ids])
+
+
+def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup,
+                      op: PatchOperation) -> bool:
+    path = op.path
+    if path is not None and path.sub_attribute is not None:
+        raise InvalidPathError("Members cannot be changed one sub-attribute at a time; "
+                               "add or remove the member instead.")
+    value_filter = path.value_filter if path is not None else None
+    if op.op == "add":
+        if value_filter is not None:
+            raise InvalidPathError("'add' takes the path 'members' without a filter.")
+        return _add_members(db, ctx, group, _as_list(op.value))
+    if op.op == "remove":
+        return _remove_members(db, ctx, group, value_filter)
+    if value_filter is None:
+        return _replace_members(db, ctx, group, _as_list(op.value))
+    removed = _remove_members(db, ctx, group, value_filter)
+    return _add_members(db, ctx, group, _as_list(op.value)) or removed
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _member_ids(values: list[Any]) -> list[str]:
+    ids = []
+    for item in values:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str) or not item["value"]:
+            raise InvalidValueError(f"Each member needs a string 'value' (an id); got {item!r}.")
+        ids.append(item["value"])
+    return list(dict.fromkeys(ids))
+
+
+def _resolve_members(db: Session, ctx: ScimContext, ids: list[str]) -> dict[str, str]:
+    """Map each id to 'User' or 'Group'; an id that is neither here is an error."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        found.update((i, "User") for i in db.scalars(
+            select(ScimUser.id).where(ScimUser.id.in_(chunk), ScimUser.deleted_at.is_(None),
+                                      ScimUser.directory_id == ctx.directory_id)))
+        found.update((i, "Group") for i in db.scalars(
+            select(ScimGroup.id).where(ScimGroup.id.in_(chunk),
+                                       ScimGroup.directory_id == ctx.directory_id)))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise InvalidReference(f"No User or Group with id {shown} in this directory.")
+    return found
+
+
+def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> bool:
+    """Insert the new members; ones already present are no change (RFC 7644 §3.5.2.1)."""
+    ids = _member_ids(values)
+    if not ids:
+        return False
+    kinds = _resolve_members(db, ctx, ids)
+    if group.id in kinds:
+        raise InvalidValueError("A group cannot be a member of itself.")
+    insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added: list[str] = []
+    now = utcnow()
+    for chunk in _chunks(ids):
+        stmt = (insert_(GroupMember)
+                .values([{"group_id": group.id, "member_id": i, "member_type": kinds[i],
+                          "added_at": now} for i in chunk])
+                .on_conflict_do_nothing()
+                .returning(GroupMember.member_id))
+        added.extend(db.scalars(stmt))
+    _record_members(db, ctx, group, EventType.GROUP_MEMBER_ADDED, added)
+    return bool(added)
+
+
+def _remove_members(db: Session, ctx: ScimContext, group: ScimGroup, value_filter: Any) -> bool:
+    where: list[ColumnElement[bool]] = [GroupMember.group_id == group.id]
+    if value_filter is not None:
+        where.append(compile_ast(value_filter, _member_row_resolver(ctx)))
+    removed = list(db.scalars(delete(GroupMember).where(and_(*where))
+                              .returning(GroupMember.member_id)))
+    _record_members(db, ctx, group, EventType.GROUP_MEMBER_REMOVED, removed)
+    return bool(removed)
+
+
+def _replace_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> bool:
+    """Make the member set equal to ``values``, touching only the rows that differ."""
+    wanted = _member_ids(values)
+    current = set(db.scalars(select(GroupMember.member_id)
+                             .where(GroupMember.group_id == group.id)))
+    stale = [i for i in current if i not in set(wanted)]
+    removed: list[str] = []
+    for chunk in _chunks(stale):
+        removed.extend(db.scalars(delete(GroupMember).where(
+            GroupMember.group_id == group.id, GroupMember.member_id.in_(chunk))
+            .returning(GroupMember.member_id)))
+    _record_members(db, ctx, group, EventType.GROUP_MEMBER_REMOVED, removed)
+    fresh = [{"value": i} for i in wanted if i not in current]
+    return _add_members(db, ctx, group, fresh) or bool(removed)
+
+
+def _member_row_resolver(ctx: ScimContext) -> Any:
+    members = ctx.registry.group.attribute("members")
+    assert members is not None
+    columns: dict[str, ColumnElement[Any]] = {"value": GroupMember.member_id,
+                                               "type": GroupMember.member_type}
+
+    def resolve(urn: str | None, name: str, sub: str | None) -> Target:
+        attr = members.sub(name)
+        if urn or sub or attr is None or attr.name not in columns:
+            raise InvalidPathError(f"Member filters may test 'value' or 'type', not '{name}'.")
+        return Column(columns[attr.name], attr)
+
+    return resolve
+
+
+def _record_members(db: Session, ctx: ScimContext, group: ScimGroup, kind: EventType,
+                    member_ids: list[str]) -> None:
+    record_many(db, ctx.org.id, ctx.actor, kind, target_type="scim_group",
+                rows=[{"target_id": group.id, "after": {"member": m}} for m in member_ids])
+
+
+def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup,
+                      doc: dict[str, Any]) -> bool:
+    name, external_id = doc["displayName"], doc.get("externalId")
+    attributes = stored_attributes(doc, group=True)
+    if (name, external_id, attributes) == (group.display_name, group.external_id,
+                                           group.attributes):
+        return False
+    _raise_if_taken(db, ctx, name, external_id, exclude=group.id)
+    before = {"displayName": group.display_name, "externalId": group.external_id}
+    group.display_name, group.external_id, group.attributes = name, external_id, attributes
+    flush_unique(db, "Group", attribute="displayName")
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_UPDATED, target_type="scim_group",
+           target_id=group.id, before=before,
+           after={"displayName": name, "externalId": external_id})
+    return True
+
+
+def _touch(db: Session, group: ScimGroup) -> None:
+    """New version and lastModified: one row, whatever the member count."""
+    group.version += 1
+    group.updated_at = utcnow()
+    db.flush()
+
+
+def _raise_if_taken(db: Session, ctx: ScimContext, name: str, external_id: str | None, *,
+                    exclude: str | None) -> None:
+    """Group displayName is unique per organisation, case-insensitively (Entra requires it)."""
+    stmt = select(ScimGroup.id, ScimGroup.display_name).where(
+        ScimGroup.directory_id == ctx.directory_id,
+        (func.lower(ScimGroup.display_name) == name.lower())
+        | (ScimGroup.external_id == external_id if external_id is not None
+           else func.lower(ScimGroup.display_name) == name.lower()))
+    if exclude:
+        stmt = stmt.where(ScimGroup.id != exclude)
+    holder = db.execute(stmt.limit(1)).first()
+    if holder is not None:
+        attribute = "displayName" if holder.display_name.lower() == name.lower() else "externalId"
+        raise Conflict(f"{attribute} is already used by Group {holder.id}.", attribute=attribute)
+
+
+def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,140 @@
+"""List and search Users and Groups: filter, sort and page in SQL, never in Python."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.errors import ScimError
+from scim_server.scim.filter import MultiValued
+from scim_server.scim.filter import Resolver
+from scim_server.scim.filter import compile_filter
+from scim_server.scim.listing import Page
+from scim_server.scim.projection import Projection
+from scim_server.scim.projection import project
+from scim_server.scim.schema import ResourceType
+from scim_server.services import groups as group_service
+from scim_server.services.context import ScimContext
+from scim_server.services.users import UserView
+from scim_server.storage.attr_map import group_resolver
+from scim_server.storage.attr_map import user_resolver
+from scim_server.storage.models import GroupMember
+from scim_server.storage.models import Membership
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import ScimUserValue
+from scim_server.storage.models import User
+
+
+@dataclass(frozen=True)
+class Query:
+    filter: str | None
+    sort_by: str | None
+    descending: bool
+    page: Page
+    projection: Projection
+
+
+def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
+    rtype = ctx.registry.user
+    resolve = user_resolver(rtype)
+    base = (select(ScimUser, Membership, User.disabled_at)
+            .join(Membership, Membership.id == ScimUser.membership_id)
+            .join(User, User.id == Membership.user_id)
+            .where(ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None)))
+    if query.filter:
+        base = base.where(compile_filter(query.filter, resolve))
+    total = _count(db, base)
+    if query.page.count == 0:
+        return total, []
+    stmt = _ordered(base, rtype, resolve, query, ScimUser.id)
+    rows = db.execute(stmt.offset(query.page.offset).limit(query.page.count)).all()
+    views = [UserView(row, m, disabled is not None) for row, m, disabled in rows]
+    groups = (user_groups(db, ctx, [v.row.id for v in views])
+              if query.projection.wants(rtype, "groups") else {})
+    return total, [project(v.to_scim(ctx, groups.get(v.row.id)), rtype, query.projection)
+                   for v in views]
+
+
+def search_groups(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
+    rtype = ctx.registry.group
+    resolve = group_resolver(rtype)
+    base = select(ScimGroup).where(ScimGroup.directory_id == ctx.directory_id)
+    if query.filter:
+        base = base.where(compile_filter(query.filter, resolve))
+    total = _count(db, base)
+    if query.page.count == 0:
+        return total, []
+    stmt = _ordered(base, rtype, resolve, query, ScimGroup.id)
+    found = db.scalars(stmt.offset(query.page.offset).limit(query.page.count)).all()
+    with_members = query.projection.wants(rtype, "members")
+    return total, [project(group_service.to_scim(db, ctx, g, with_members=with_members), rtype,
+                           query.projection) for g in found]
+
+
+def user_groups(db: Session, ctx: ScimContext, user_ids: list[str]
+                ) -> dict[str, list[dict[str, Any]]]:
+    """The readOnly ``groups`` of each user, for a page of users in one query."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not user_ids:
+        return out
+    rows = db.execute(
+        select(GroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
+        .join(ScimGroup, ScimGroup.id == GroupMember.group_id)
+        .where(GroupMember.member_id.in_(user_ids), ScimGroup.directory_id == ctx.directory_id)
+        .order_by(ScimGroup.display_name)
+    )
+    for member_id, group_id, name in rows:
+        out[member_id].append({"value": group_id, "$ref": ctx.location("Groups", group_id),
+                               "display": name, "type": "direct"})
+    return out
+
+
+def _count(db: Session, base: Select[Any]) -> int:
+    return int(db.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0)
+
+
+def _ordered(stmt: Select[Any], rtype: ResourceType, resolve: Resolver, query: Query,
+             tiebreak: ColumnElement[Any]) -> Select[Any]:
+    """Sort by ``sortBy`` then id, so pages never repeat or skip (Okta requires it)."""
+    if not query.sort_by:
+        return stmt.order_by(tiebreak)
+    key = _sort_key(rtype, resolve, query.sort_by)
+    key = key.desc() if query.descending else key.asc()
+    return stmt.order_by(key.nulls_last(), tiebreak)
+
+
+def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> ColumnElement[Any]:
+    urn, rest = rtype.split_urn(sort_by)
+    name, _, sub = rest.partition(".")
+    try:
+        target = resolve(urn, name, sub or None)
+    except ScimError as error:  # the filter resolver names the problem; say it about sortBy
+        raise InvalidValueError(f"Cannot sort by '{sort_by}': {error}") from None
+    if isinstance(target, MultiValued):
+        return _multi_valued_sort_key(target, sub or "value")
+    expr = target.expr
+    if target.attr.type in ("string", "reference") and not target.attr.case_exact \
+            and not target.lowered:
+        expr = func.lower(expr)
+    return expr
+
+
+def _multi_valued_sort_key(target: MultiValued, sub: str) -> ColumnElement[Any]:
+    """RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary (else first) value."""
+    sub_attr = target.attr.sub(sub)
+    if sub_attr is None or target.attr.name in ("groups", "members"):
+        raise InvalidValueError(f"Cannot sort by '{target.attr.name}.{sub}'.")
+    column = target.sub(sub_attr).expr
+    return (select(column).where(ScimUserValue.scim_user_id == ScimUser.id,
+                                 ScimUserValue.attribute == target.attr.name)
+            .order_by(ScimUserValue.primary.desc(), ScimUserValue.id).limit(1)
+            .scalar_subquery())

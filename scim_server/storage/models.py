@@ -1,0 +1,347 @@
+"""SQLAlchemy 2 models: the lifecycle data model of shared/design/lifecycle.md §2.1.
+
+A person (``users``) belongs to organisations through ``memberships``, one row per
+(org, user) that is never hard-deleted. The directory's view of a membership is a
+``scim_users`` row that a SCIM DELETE tombstones; the directory state (D) and the admin
+override (O) are two separate columns so neither writer can clobber the other.
+Uniqueness that SCIM promises (userName case-insensitively, externalId, group
+displayName) is enforced here, by partial unique indexes over live rows, so parallel
+workers get one winner and clean conflicts.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import func
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+# BIGINT autoincrement on PostgreSQL; SQLite only autoincrements a plain INTEGER key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Naive UTC in whole milliseconds: both databases store and compare it the same way,
+    and ``meta.created`` read back from a response filters to the very same instant."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class DirectoryState(enum.StrEnum):
+    """D: the last value the SCIM directory pushed (lifecycle.md §2.1)."""
+
+    UNMANAGED = "unmanaged"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    REMOVED = "removed"
+
+
+class AdminOverride(enum.StrEnum):
+    """O: the organisation admin's override; there is no force-enable (lifecycle.md §2.2)."""
+
+    NONE = "none"
+    DISABLED = "disabled"
+
+
+class LinkState(enum.StrEnum):
+    LINKED = "linked"
+    PENDING_CLAIM = "pending_claim"
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    exclusive_membership: Mapped[bool] = mapped_column(Boolean, default=False)
+    seat_limit: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Directory(Base):
+    """The SCIM directory of an organisation; SCIM resources and tokens hang off it."""
+
+    __tablename__ = "directories"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    disconnected_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A bearer secret, stored only as a keyed hash (HMAC-SHA256 with the server pepper)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # scim | management
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class User(Base):
+    """A person, across organisations."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_normalized: Mapped[str | None] = mapped_column(String(320), unique=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(300))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Role(Base):
+    """Built-in roles have no org; custom roles belong to one organisation."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    privileged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Membership(Base):
+    """Exactly one row per (org, user); never hard-deleted (lifecycle.md §2.1)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # scim | jit | invitation | admin
+    directory_state: Mapped[str] = mapped_column(String(20), default=DirectoryState.UNMANAGED)
+    admin_override: Mapped[str] = mapped_column(String(20), default=AdminOverride.NONE)
+    override_by: Mapped[str | None] = mapped_column(String(200))
+    override_at: Mapped[datetime | None] = mapped_column(DateTime)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    link_state: Mapped[str] = mapped_column(String(20), default=LinkState.LINKED)
+    role_id: Mapped[str | None] = mapped_column(ForeignKey("roles.id"))
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    access_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VerifiedDomain(Base):
+    """An email domain an organisation proved it owns; at most one organisation each."""
+
+    __tablename__ = "verified_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    verified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class SiteAssignment(Base):
+    __tablename__ = "site_assignments"
+
+    membership_id: Mapped[str] = mapped_column(ForeignKey("memberships.id"), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True, index=True)
+
+
+class ScimUser(Base):
+    """The SCIM view of a membership; DELETE tombstones it and its id is never reused."""
+
+    __tablename__ = "scim_users"
+    __table_args__ = (
+        Index(
+            "uq_scim_users_live_user_name",
+            "directory_id",
+            func.lower(text("user_name")),
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_scim_users_live_external_id",
+            "directory_id",
+            "external_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_scim_users_live_membership",
+            "membership_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        # Tombstone lookups for re-adds (lifecycle.md P5) and the lower(userName) filter.
+        Index("ix_scim_users_user_name", "directory_id", func.lower(text("user_name"))),
+        Index("ix_scim_users_external_id", "directory_id", "external_id"),
+        # Serves the default listing order and exact counts of a directory's live users.
+        Index(
+            "ix_scim_users_live_listing",
+            "directory_id",
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    directory_id: Mapped[str] = mapped_column(ForeignKey("directories.id"))
+    membership_id: Mapped[str] = mapped_column(ForeignKey("memberships.id"), index=True)
+    user_name: Mapped[str] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ScimUserValue(Base):
+    """One element of a multi-valued User attribute (emails, phoneNumbers, …).
+
+    A search index derived from ``ScimUser.attributes`` on every write, so that
+    ``emails[type eq "work" and value co "@x"]`` is an indexed EXISTS in SQL.
+    """
+
+    __tablename__ = "scim_user_values"
+    __table_args__ = (Index("ix_scim_user_values_lookup", "attribute", "value_lower"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scim_user_id: Mapped[str] = mapped_column(ForeignKey("scim_users.id"), index=True)
+    attribute: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str | None] = mapped_column(Text)
+    value_lower: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(100))
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    element: Mapped[dict[str, Any]] = mapped_column(JsonType)
+
+
+class ScimGroup(Base):
+    __tablename__ = "scim_groups"
+    __table_args__ = (
+        Index("uq_scim_groups_display_name", "directory_id", func.lower(text("display_name")),
+              unique=True),
+        Index("uq_scim_groups_external_id", "directory_id", "external_id", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    directory_id: Mapped[str] = mapped_column(ForeignKey("directories.id"))
+    display_name: Mapped[str] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    """One row per (group, member): a one-member change never touches the others."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("scim_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    member_type: Mapped[str] = mapped_column(String(10))  # User | Group
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Session(Base):
+    """A sign-in session of the host product; revocation is one-way (lifecycle.md §2.6)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_org", "user_id", "org_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    sso_connection_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    access_epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(60))
+
+
+class Event(Base):
+    """The append-only audit trail, written in the same transaction as each change.
+
+    Membership transitions (lifecycle.md ``membership_events``) and every other change
+    (groups, tokens, sessions) share this one table so the feed has one cursor.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_org_cursor", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    type: Mapped[str] = mapped_column(String(60))
+    actor_type: Mapped[str] = mapped_column(String(20))  # scim|admin|jit|invitation|system
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[str] = mapped_column(String(36))
+    membership_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Every test, on both databases: what `make test` and CI run.
+#
+#   scripts/test.sh [PYTEST ARGS...]     e.g. scripts/test.sh -k patch -x
+#
+# 1. pytest on SQLite (SCIM_TEST_DATABASE_URL unset)
+# 2. a throw-away PostgreSQL cluster (scripts/pg-cluster.sh), removed on any exit
+# 3. pytest again with SCIM_TEST_DATABASE_URL=<that cluster>
+# 4. scripts/conformance-live.sh on sqlite and on that cluster, when the script exists
+#
+# Extra arguments go to both pytest runs. Every stage runs even when an earlier one failed;
+# the exit status is non-zero if any failed. pytest's "no tests collected" (5) is a failure.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly PYTEST=(.venv/bin/pytest -q -p no:cacheprovider)
+readonly CONFORMANCE=scripts/conformance-live.sh
+
+SUMMARY=()
+FAILED=0
+PG_DIR=
+PG_URL=
+
+note() { printf '\n==> %s\n' "$*"; }
+
+# record STAGE RESULT DETAIL: remember a summary line and print it now.
+record() {
+    local line
+    line=$(printf '%-22s %-4s %s' "$1" "$2" "$3")
+    SUMMARY+=("$line")
+    [[ $2 == FAIL ]] && FAILED=1
+    printf '%s\n' "--> $line"
+}
+
+# shellcheck disable=SC2317  # called through trap, not unreachable
+cleanup() {
+    local rc=$? line
+    set +e
+    trap '' INT TERM   # a second Ctrl-C must not leave the cluster behind
+    if [[ -n $PG_DIR ]]; then
+        if bash scripts/pg-cluster.sh stop "$PG_DIR"; then
+            record "postgres cluster stop" ok "removed $PG_DIR"
+        else
+            record "postgres cluster stop" FAIL "could not remove $PG_DIR"
+            [[ $rc -eq 0 ]] && rc=1
+        fi
+    fi
+    printf '\n==> summary\n'
+    for line in "${SUMMARY[@]}"; do
+        printf '    %s\n' "$line"
+    done
+    if [[ $rc -eq 0 ]]; then
+        printf '==> all stages passed\n'
+    else
+        printf '==> FAILED (exit %d)\n' "$rc"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT
+trap 'echo "terminated" >&2; exit 143' TERM
+
+# run_pytest STAGE [ENV-ASSIGNMENT...] -- [PYTEST ARGS...]
+run_pytest() {
+    local stage=$1 rc=0 start=$SECONDS
+    shift
+    local -a envs=()
+    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    shift
+    note "$stage: ${PYTEST[*]} $*"
+    env -u SCIM_TEST_DATABASE_URL "${envs[@]}" "${PYTEST[@]}" "$@" || rc=$?
+    local took="($((SECONDS - start))s)"
+    case $rc in
+        0) record "$stage" ok "$took" ;;
+        5) record "$stage" FAIL "no tests ran (pytest exit 5: nothing collected or all deselected) $took" ;;
+        *) record "$stage" FAIL "pytest exit $rc $took" ;;
+    esac
+}
+
+# run_conformance STAGE TARGET
+run_conformance() {
+    local stage=$1 target=$2 rc=0 start=$SECONDS
+    note "$stage: $CONFORMANCE $target"
+    "$CONFORMANCE" "$target" || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        record "$stage" ok "($((SECONDS - start))s)"
+    else
+        record "$stage" FAIL "exit $rc ($((SECONDS - start))s)"
+    fi
+}
+
+if [[ ! -x ${PYTEST[0]} ]]; then
+    echo "test.sh: ${PYTEST[0]} not found; run 'make venv' (or just 'make test') first" >&2
+    exit 1
+fi
+
+# 1. SQLite
+run_pytest "pytest sqlite" -- "$@"
+
+# 2. PostgreSQL cluster
+note "postgres cluster: scripts/pg-cluster.sh start"
+PG_DIR=$(mktemp -d /tmp/scim-pg.XXXXXX)
+chmod 755 "$PG_DIR"
+pg_start=$SECONDS
+if PG_URL=$(bash scripts/pg-cluster.sh start "$PG_DIR") && [[ -n $PG_URL ]]; then
+    record "postgres cluster start" ok "$PG_URL ($((SECONDS - pg_start))s)"
+else
+    PG_URL=
+    record "postgres cluster start" FAIL "see the messages above ($((SECONDS - pg_start))s)"
+fi
+
+# 3. PostgreSQL
+if [[ -n $PG_URL ]]; then
+    run_pytest "pytest postgres" "SCIM_TEST_DATABASE_URL=$PG_URL" -- "$@"
+else
+    record "pytest postgres" FAIL "not run: no cluster"
+fi
+
+# 4. Black-box conformance suite against a live server
+if [[ -f $CONFORMANCE && -x $CONFORMANCE ]]; then
+    run_conformance "conformance sqlite" sqlite
+    if [[ -n $PG_URL ]]; then
+        run_conformance "conformance postgres" "$PG_URL"
+    else
+        record "conformance postgres" FAIL "not run: no cluster"
+    fi
+else
+    record "conformance" skip "$CONFORMANCE not present (or not executable)"
+fi
+
+exit "$FAILED"
