@@ -1,0 +1,181 @@
+"""The SCIM rows of lifecycle.md §2.5: what each push does to D, access, sessions, events."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from scim_server.storage.models import Event
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import Session
+from scim_server.storage.models import User
+from scim_server.storage.models import VerifiedDomain
+from scim_server.storage.models import utcnow
+from tests.scim_client import PRODUCT
+from tests.scim_client import USER
+from tests.scim_client import Scim
+from tests.scim_client import assert_scim_error
+
+
+@pytest.fixture
+def scim(client, org) -> Scim:
+    return Scim(client, org.token)
+
+
+def membership_of(db, created) -> Membership:
+    db.expire_all()
+    return db.get(Membership, db.get(ScimUser, created["id"]).membership_id)
+
+
+def events_for(db, membership_id) -> list[str]:
+    db.expire_all()
+    return list(db.scalars(select(Event.type).where(Event.membership_id == membership_id)
+                           .order_by(Event.id)))
+
+
+def open_session(db, m: Membership) -> Session:
+    session = Session(user_id=m.user_id, org_id=m.org_id, method="sso",
+                      access_epoch=m.access_epoch)
+    db.add(session)
+    db.commit()
+    return session
+
+
+def test_p1_create_makes_person_membership_and_one_event(scim, db, org):
+    created = scim.create_user("new.person@example.com")
+    m = membership_of(db, created)
+    assert (m.directory_state, m.admin_override, m.source, m.ended_at) == (
+        "active", "none", "scim", None)
+    assert db.get(Role, m.role_id).name == "member"
+    assert db.get(User, m.user_id).email_normalized == "new.person@example.com"
+    assert events_for(db, m.id) == ["user.created"]
+    event = db.scalars(select(Event).where(Event.membership_id == m.id)).one()
+    assert (event.actor_type, event.org_id) == ("scim", org.id)
+    assert event.actor_id  # the SCIM token's id
+
+
+def test_p7_create_inactive(scim, db):
+    created = scim.create_user(active=False)
+    assert created["active"] is False and created[PRODUCT]["effectiveAccess"] is False
+    assert membership_of(db, created).directory_state == "inactive"
+
+
+def test_u1_deactivation_revokes_sessions_in_the_same_transaction(scim, db):
+    created = scim.create_user()
+    m = membership_of(db, created)
+    session = open_session(db, m)
+    epoch = m.access_epoch
+    scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}])
+    db.expire_all()
+    assert db.get(Session, session.id).revoked_at is not None
+    assert db.get(Session, session.id).revoked_reason == "directory_deactivated"
+    assert membership_of(db, created).access_epoch == epoch + 1
+    assert events_for(db, m.id) == ["user.created", "session.revoked", "user.deactivated"]
+    # U3: reactivation never revives a session
+    scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": True}])
+    db.expire_all()
+    assert db.get(Session, session.id).revoked_at is not None
+    assert events_for(db, m.id)[-1] == "user.reactivated"
+
+
+def test_u2_u4_repeated_pushes_are_no_ops_without_events(scim, db):
+    created = scim.create_user()
+    m = membership_of(db, created)
+    for _ in range(2):
+        scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": True}])
+    for _ in range(2):
+        scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}])
+    assert events_for(db, m.id) == ["user.created", "user.deactivated"]
+
+
+def test_u5_directory_never_clears_an_admin_disable(scim, db):
+    created = scim.create_user(active=False)
+    m = membership_of(db, created)
+    m.admin_override, m.override_by, m.override_at = "disabled", "admin@example.com", utcnow()
+    db.commit()
+    body = scim.patch(f"/Users/{created['id']}",
+                      [{"op": "replace", "path": "active", "value": True}]).get_json()
+    assert body["active"] is True  # SCIM shows what the directory said
+    assert body[PRODUCT]["adminDisabled"] is True
+    assert body[PRODUCT]["effectiveAccess"] is False
+    assert membership_of(db, created).admin_override == "disabled"
+    assert events_for(db, m.id)[-1] == "membership.override_held"
+
+
+def test_x1_delete_keeps_person_membership_and_history(scim, db):
+    created = scim.create_user()
+    m = membership_of(db, created)
+    session = open_session(db, m)
+    scim.delete(f"/Users/{created['id']}")
+    db.expire_all()
+    m = db.get(Membership, m.id)
+    assert (m.directory_state, m.end_reason, m.role_id) == ("removed", "directory_removed", None)
+    assert m.ended_at is not None
+    assert db.get(User, m.user_id) is not None
+    assert db.get(ScimUser, created["id"]).deleted_at is not None
+    assert db.get(Session, session.id).revoked_at is not None
+    deleted = db.scalars(select(Event).where(Event.membership_id == m.id,
+                                             Event.type == "user.deleted")).one()
+    assert deleted.before["role_id"] == "builtin-member"  # grants snapshotted before clearing
+    assert deleted.after["directory_state"] == "removed"
+
+
+def test_p5_re_add_keeps_an_admin_override_and_starts_from_default_grants(scim, db):
+    created = scim.create_user("keep.ban@example.com")
+    m = membership_of(db, created)
+    scim.delete(f"/Users/{created['id']}")
+    db.expire_all()
+    m = db.get(Membership, m.id)
+    m.admin_override = "disabled"
+    db.commit()
+    again = scim.create_user("keep.ban@example.com")
+    assert again[PRODUCT]["adminDisabled"] is True
+    assert again[PRODUCT]["effectiveAccess"] is False
+    revived = membership_of(db, again)
+    assert revived.id == m.id and revived.ended_at is None
+    assert db.get(Role, revived.role_id).name == "member"
+    assert events_for(db, m.id)[-1] == "user.relinked"
+
+
+def test_p3_existing_account_of_another_org_links_pending(client, scim, other_org, db):
+    Scim(client, other_org.token).create_user("shared@partner.com")
+    created = scim.create_user("shared@partner.com")
+    assert created[PRODUCT]["linkPending"] is True
+    assert created[PRODUCT]["effectiveAccess"] is False
+    first = db.scalars(select(Membership).where(Membership.org_id == other_org.id)).one()
+    assert created[PRODUCT]["userId"] == first.user_id  # the same person, no duplicate
+
+
+def test_p2_existing_account_on_a_domain_this_org_verified_links_at_once(client, scim, org,
+                                                                         other_org, db):
+    db.add(VerifiedDomain(domain="partner.com", org_id=org.id))
+    db.commit()
+    Scim(client, other_org.token).create_user("ok@partner.com")
+    created = scim.create_user("ok@partner.com")
+    assert created[PRODUCT]["linkPending"] is False
+    assert created[PRODUCT]["effectiveAccess"] is True
+
+
+def test_p4_live_member_of_any_source_with_that_email_is_409(scim, db, org):
+    person = User(email="jit@example.com", email_normalized="jit@example.com")
+    db.add(person)
+    db.flush()
+    db.add(Membership(org_id=org.id, user_id=person.id, source="jit"))
+    db.commit()
+    body = assert_scim_error(scim.post("/Users", {
+        "schemas": [USER], "userName": "jit-user",
+        "emails": [{"value": "JIT@example.com", "primary": True}]}), 409, "uniqueness")
+    assert person.id in body["detail"]
+
+
+def test_p8_exclusive_membership_refuses_members_of_other_orgs(client, scim, org, other_org, db):
+    Scim(client, other_org.token).create_user("busy@example.com")
+    db.get(Organization, org.id).exclusive_membership = True
+    db.commit()
+    body = assert_scim_error(scim.post("/Users", {
+        "schemas": [USER], "userName": "busy@example.com",
+        "emails": [{"value": "busy@example.com"}]}), 409, "uniqueness")
+    assert "another organization" in body["detail"]
