@@ -41,9 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--bootstrap", action="store_true",
-                       help="on an empty database, create one organisation and print its "
-                            "SCIM URL, token and management key")
+    serve.add_argument(
+        "--bootstrap",
+        action="store_true",
+        help="on an empty database, create one organisation and print its "
+        "SCIM URL, token and management key",
+    )
     serve.set_defaults(handler=_serve)
 
     db = sub.add_parser("db", help="database commands")
@@ -96,8 +99,12 @@ def _create_org(app: Flask, name: str, base_url: str) -> dict[str, Any]:
         org = orgs.create_org(db, name, actor=actor)
         scim = orgs.create_token(db, org, "scim", pepper=pepper, actor=actor)
         mgmt = orgs.create_token(db, org, "management", pepper=pepper, actor=actor)
-        return {"org_id": org.id, "scim_base_url": f"{base_url}/scim/v2",
-                "scim_token": scim.secret, "management_key": mgmt.secret}
+        return {
+            "org_id": org.id,
+            "scim_base_url": f"{base_url}/scim/v2",
+            "scim_token": scim.secret,
+            "management_key": mgmt.secret,
+        }
 
 
 def _print_org(info: dict[str, Any], as_json: bool) -> None:
@@ -119,8 +126,9 @@ def _org_create(app: Flask, args: argparse.Namespace) -> int:
 def _token_create(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
         org = orgs.get_org(db, args.org)
-        issued = orgs.create_token(db, org, args.kind, pepper=app.config["TOKEN_PEPPER"],
-                                   actor=Actor("system", "cli"))
+        issued = orgs.create_token(
+            db, org, args.kind, pepper=app.config["TOKEN_PEPPER"], actor=Actor("system", "cli")
+        )
     if args.json:
         print(json.dumps({"token_id": issued.id, "kind": issued.kind, "token": issued.secret}))
     else:
@@ -132,8 +140,10 @@ def _token_list(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
         for token in orgs.list_tokens(db, orgs.get_org(db, args.org)):
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
-            print(f"{token.id}  {token.kind:<10}  {token.prefix}…  "
-                  f"created {token.created_at:%Y-%m-%d %H:%M}  {state}")
+            print(
+                f"{token.id}  {token.kind:<10}  {token.prefix}…  "
+                f"created {token.created_at:%Y-%m-%d %H:%M}  {state}"
+            )
     return 0
 
 

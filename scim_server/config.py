@@ -59,6 +59,8 @@ def validate(config: Any) -> None:
         raise ConfigError("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
     url = config["DATABASE_URL"]
     if not isinstance(url, str) or not url.startswith(("sqlite", "postgresql")):
-        raise ConfigError(f"SCIM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}")
+        raise ConfigError(
+            f"SCIM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}"
+        )
     if not isinstance(config["TOKEN_PEPPER"], str) or not config["TOKEN_PEPPER"]:
         raise ConfigError("SCIM_TOKEN_PEPPER must be a non-empty string")

@@ -63,14 +63,18 @@ def _is_scim_request() -> bool:
 def _domain_status(error: DomainError) -> tuple[int, str | None]:
     for cls in type(error).__mro__:
         if cls in _SCIM_TABLE:
-            return _SCIM_TABLE[cls]  # type: ignore[index]
+            return _SCIM_TABLE[cls]
     return 400, None
 
 
 def _log(status: int, scim_type: str | None, detail: str) -> None:
     log.info(
         "request failed status=%s scimType=%s route=%s org=%s detail=%s",
-        status, scim_type, request.path, getattr(g, "org_id", None), detail,
+        status,
+        scim_type,
+        request.path,
+        getattr(g, "org_id", None),
+        detail,
     )
 
 

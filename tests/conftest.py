@@ -64,8 +64,9 @@ def connection(engine: Engine) -> Iterator[object]:
 
 @pytest.fixture
 def db(connection) -> Iterator[Session]:
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     yield session
     session.close()
 
@@ -73,11 +74,18 @@ def db(connection) -> Iterator[Session]:
 @pytest.fixture
 def app(connection, database_url: str):
     def factory() -> Session:
-        return Session(bind=connection, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
+        return Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
 
-    return create_app({"DATABASE_URL": database_url, "SESSION_FACTORY": factory,
-                       "TOKEN_PEPPER": PEPPER, "TESTING": True})
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SESSION_FACTORY": factory,
+            "TOKEN_PEPPER": PEPPER,
+            "TESTING": True,
+        }
+    )
 
 
 @pytest.fixture

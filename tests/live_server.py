@@ -73,23 +73,31 @@ def live_server(database_url: str, workers: int = 2) -> Iterator[Live]:
     subprocess.run([cli, "db", "upgrade"], env=env, check=True, capture_output=True)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    created = subprocess.run([cli, "org", "create", "Live test", "--json", "--base-url", base],
-                             env=env, check=True, capture_output=True, text=True)
+    created = subprocess.run(
+        [cli, "org", "create", "Live test", "--json", "--base-url", base],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     info = json.loads(created.stdout)
-    log = tempfile.TemporaryFile()
-    server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", str(workers)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(f"{base}/scim/v2/ServiceProviderConfig", server, log)
-        yield Live(info["scim_base_url"], info["scim_token"], database_url)
-    finally:
-        server.terminate()
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [cli, "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+            _wait_until_up(f"{base}/scim/v2/ServiceProviderConfig", server, log)
+            yield Live(info["scim_base_url"], info["scim_token"], database_url)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: object) -> None:

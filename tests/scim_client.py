@@ -20,15 +20,22 @@ class Scim:
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                **kwargs: Any) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         all_headers = {**self.headers, **(headers or {})}
         data = None
         if body is not None:
             data = body if isinstance(body, (str, bytes)) else json.dumps(body)
             all_headers.setdefault("Content-Type", "application/scim+json")
-        return self.client.open(f"/scim/v2{path}", method=method, data=data, headers=all_headers,
-                                **kwargs)
+        return self.client.open(
+            f"/scim/v2{path}", method=method, data=data, headers=all_headers, **kwargs
+        )
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw)
@@ -47,16 +54,23 @@ class Scim:
 
     def create_user(self, user_name: str | None = None, **extra: Any) -> dict[str, Any]:
         user_name = user_name or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        body = {"schemas": [USER], "userName": user_name,
-                "name": {"givenName": "Given", "familyName": "Family"},
-                "emails": [{"value": user_name, "type": "work", "primary": True}], **extra}
+        body = {
+            "schemas": [USER],
+            "userName": user_name,
+            "name": {"givenName": "Given", "familyName": "Family"},
+            "emails": [{"value": user_name, "type": "work", "primary": True}],
+            **extra,
+        }
         response = self.post("/Users", body)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
     def create_group(self, name: str | None = None, members: list[str] = ()) -> dict[str, Any]:
-        body = {"schemas": [GROUP], "displayName": name or f"group-{uuid.uuid4().hex[:8]}",
-                "members": [{"value": m} for m in members]}
+        body = {
+            "schemas": [GROUP],
+            "displayName": name or f"group-{uuid.uuid4().hex[:8]}",
+            "members": [{"value": m} for m in members],
+        }
         response = self.post("/Groups", body)
         assert response.status_code == 201, response.get_json()
         return response.get_json()

@@ -39,8 +39,11 @@ def scim_base_url() -> str:
 def context() -> ScimContext:
     principal = current_principal()
     return ScimContext(
-        org=principal.org, directory_id=principal.directory_id, actor=principal.actor,
-        base_url=scim_base_url(), registry=registry(),
+        org=principal.org,
+        directory_id=principal.directory_id,
+        actor=principal.actor,
+        base_url=scim_base_url(),
+        registry=registry(),
         validators=current_app.extensions["scim_validators"],
         max_patch_operations=current_app.config["MAX_PATCH_OPERATIONS"],
     )
@@ -71,8 +74,13 @@ def require_schema(body: dict[str, Any], urn: str) -> None:
         raise InvalidSyntaxError(f"'schemas' must list {urn}.")
 
 
-def scim_response(doc: dict[str, Any] | None, status: int = 200, *,
-                  location: str | None = None, version: str | None = None) -> Response:
+def scim_response(
+    doc: dict[str, Any] | None,
+    status: int = 200,
+    *,
+    location: str | None = None,
+    version: str | None = None,
+) -> Response:
     body = "" if doc is None else json.dumps(doc, separators=(",", ":"))
     response = Response(body, status=status, mimetype=SCIM_MEDIA_TYPE)
     if location:
@@ -101,9 +109,16 @@ def _joined(value: Any) -> str | None:
 
 def query_from_args(rtype: ResourceType) -> Query:
     args = request.args
-    return _query(rtype, args.get("filter"), args.get("sortBy"), args.get("sortOrder"),
-                  args.get("startIndex"), args.get("count"), args.get("attributes"),
-                  args.get("excludedAttributes"))
+    return _query(
+        rtype,
+        args.get("filter"),
+        args.get("sortBy"),
+        args.get("sortOrder"),
+        args.get("startIndex"),
+        args.get("count"),
+        args.get("attributes"),
+        args.get("excludedAttributes"),
+    )
 
 
 def query_from_search_body(rtype: ResourceType) -> Query:
@@ -113,21 +128,40 @@ def query_from_search_body(rtype: ResourceType) -> Query:
     text = body.get("filter")
     if text is not None and not isinstance(text, str):
         raise InvalidValueError("'filter' must be a string.")
-    return _query(rtype, text, body.get("sortBy"), body.get("sortOrder"), body.get("startIndex"),
-                  body.get("count"), body.get("attributes"), body.get("excludedAttributes"))
+    return _query(
+        rtype,
+        text,
+        body.get("sortBy"),
+        body.get("sortOrder"),
+        body.get("startIndex"),
+        body.get("count"),
+        body.get("attributes"),
+        body.get("excludedAttributes"),
+    )
 
 
-def _query(rtype: ResourceType, text: Any, sort_by: Any, sort_order: Any, start: Any,
-           count: Any, attributes: Any, excluded: Any) -> Query:
+def _query(
+    rtype: ResourceType,
+    text: Any,
+    sort_by: Any,
+    sort_order: Any,
+    start: Any,
+    count: Any,
+    attributes: Any,
+    excluded: Any,
+) -> Query:
     config = current_app.config
     if sort_by is not None and not isinstance(sort_by, str):
         raise InvalidValueError("'sortBy' must be an attribute name.")
     if sort_order is not None and not isinstance(sort_order, str):
         raise InvalidValueError("'sortOrder' must be ascending or descending.")
     return Query(
-        filter=text or None, sort_by=sort_by or None, descending=parse_sort_order(sort_order),
-        page=parse_page(start, count, default=config["DEFAULT_PAGE_SIZE"],
-                        maximum=config["MAX_PAGE_SIZE"]),
+        filter=text or None,
+        sort_by=sort_by or None,
+        descending=parse_sort_order(sort_order),
+        page=parse_page(
+            start, count, default=config["DEFAULT_PAGE_SIZE"], maximum=config["MAX_PAGE_SIZE"]
+        ),
         projection=projection_from(rtype, attributes, excluded),
     )
 

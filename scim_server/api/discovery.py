@@ -31,8 +31,10 @@ def _schemas() -> list[dict[str, Any]]:
 
 
 def _resource_types() -> list[dict[str, Any]]:
-    return [_located(rt.document, f"ResourceTypes/{rt.name}")
-            for rt in common.registry().resource_types.values()]
+    return [
+        _located(rt.document, f"ResourceTypes/{rt.name}")
+        for rt in common.registry().resource_types.values()
+    ]
 
 
 def _listed(items: list[dict[str, Any]]) -> Response:

@@ -28,12 +28,16 @@ bp.before_request(require_scim_token)
 
 def _render(ctx: ScimContext, group: ScimGroup, status: int = 200) -> Response:
     rtype = ctx.registry.group
-    projection = common.projection_from(rtype, request.args.get("attributes"),
-                                        request.args.get("excludedAttributes"))
-    doc = groups.to_scim(get_session(), ctx, group,
-                         with_members=projection.wants(rtype, "members"))
-    return common.scim_response(project(doc, rtype, projection), status,
-                                location=doc["meta"]["location"], version=doc["meta"]["version"])
+    projection = common.projection_from(
+        rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
+    )
+    doc = groups.to_scim(get_session(), ctx, group, with_members=projection.wants(rtype, "members"))
+    return common.scim_response(
+        project(doc, rtype, projection),
+        status,
+        location=doc["meta"]["location"],
+        version=doc["meta"]["version"],
+    )
 
 
 def _validated(ctx: ScimContext) -> dict[str, Any]:
@@ -82,8 +86,9 @@ def get_group(group_id: str) -> Response:
 @bp.put("/<group_id>")
 def replace_group(group_id: str) -> Response:
     ctx = common.context()
-    group = groups.replace_group(get_session(), ctx, group_id, _validated(ctx),
-                                 if_match=common.if_match())
+    group = groups.replace_group(
+        get_session(), ctx, group_id, _validated(ctx), if_match=common.if_match()
+    )
     return _render(ctx, group)
 
 

@@ -25,13 +25,21 @@ bp.before_request(require_scim_token)
 
 def _render(ctx: ScimContext, view: UserView, status: int = 200) -> Response:
     rtype = ctx.registry.user
-    projection = common.projection_from(rtype, request.args.get("attributes"),
-                                        request.args.get("excludedAttributes"))
-    groups = (search.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
-              if projection.wants(rtype, "groups") else None)
+    projection = common.projection_from(
+        rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
+    )
+    groups = (
+        search.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
+        if projection.wants(rtype, "groups")
+        else None
+    )
     doc = view.to_scim(ctx, groups)
-    return common.scim_response(project(doc, rtype, projection), status,
-                                location=doc["meta"]["location"], version=doc["meta"]["version"])
+    return common.scim_response(
+        project(doc, rtype, projection),
+        status,
+        location=doc["meta"]["location"],
+        version=doc["meta"]["version"],
+    )
 
 
 def _validated(ctx: ScimContext) -> dict[str, object]:
@@ -75,8 +83,9 @@ def get_user(scim_id: str) -> Response:
 @bp.put("/<scim_id>")
 def replace_user(scim_id: str) -> Response:
     ctx = common.context()
-    view = users.replace_user(get_session(), ctx, scim_id, _validated(ctx),
-                              if_match=common.if_match())
+    view = users.replace_user(
+        get_session(), ctx, scim_id, _validated(ctx), if_match=common.if_match()
+    )
     return _render(ctx, view)
 
 

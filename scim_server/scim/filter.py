@@ -19,6 +19,7 @@ from typing import Protocol
 
 from scim2_filter_parser import ast
 from sqlalchemy import ColumnElement
+from sqlalchemy import SQLColumnExpression
 from sqlalchemy import and_
 from sqlalchemy import false
 from sqlalchemy import func
@@ -40,7 +41,7 @@ _OPERATORS = {"eq", "ne", "co", "sw", "ew", "pr", *_ORDERING}
 class Column:
     """A single value in SQL: a column or an expression over one row."""
 
-    expr: ColumnElement[Any]
+    expr: SQLColumnExpression[Any]
     attr: AttributeDef
     lowered: bool = False  # expr already holds lower(value): compare without lower() again
 
@@ -176,7 +177,7 @@ def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
     return _string(expr, op, str(raw), attr)
 
 
-def _boolean(expr: ColumnElement[Any], op: str, raw: str, attr: AttributeDef) -> Condition:
+def _boolean(expr: SQLColumnExpression[Any], op: str, raw: str, attr: AttributeDef) -> Condition:
     wanted = {"true": True, "false": False}.get(str(raw).lower())
     if wanted is None or op not in ("eq", "ne"):
         raise InvalidFilterError(f"'{attr.dotted}' is boolean: use eq or ne with true or false.")
@@ -184,7 +185,7 @@ def _boolean(expr: ColumnElement[Any], op: str, raw: str, attr: AttributeDef) ->
     return not_(cond) if op == "ne" else cond
 
 
-def _string(expr: ColumnElement[Any], op: str, value: str, attr: AttributeDef) -> Condition:
+def _string(expr: SQLColumnExpression[Any], op: str, value: str, attr: AttributeDef) -> Condition:
     if op == "eq":
         return expr == value
     if op == "ne":
@@ -198,14 +199,19 @@ def _string(expr: ColumnElement[Any], op: str, value: str, attr: AttributeDef) -
     return _ordered(expr, op, value, attr)
 
 
-def _ordered(expr: ColumnElement[Any], op: str, value: Any, attr: AttributeDef) -> Condition:
-    if op == "eq":
-        return expr == value
-    if op == "ne":
-        return or_(expr.is_(None), expr != value)
+def _ordered(expr: SQLColumnExpression[Any], op: str, value: Any, attr: AttributeDef) -> Condition:
     if op in ("co", "sw", "ew"):
         raise InvalidFilterError(f"'{op}' does not apply to {attr.type} '{attr.dotted}'.")
-    return {"gt": expr > value, "ge": expr >= value, "lt": expr < value, "le": expr <= value}[op]
+    if op == "ne":
+        return or_(expr.is_(None), expr != value)
+    comparisons: dict[str, Condition] = {
+        "eq": expr == value,
+        "gt": expr > value,
+        "ge": expr >= value,
+        "lt": expr < value,
+        "le": expr <= value,
+    }
+    return comparisons[op]
 
 
 def _datetime(raw: str, attr: AttributeDef) -> datetime:

@@ -38,8 +38,9 @@ class Projection:
         return not any((s, a) == key and sub is None for s, a, sub in self.excluded)
 
 
-def parse_projection(rtype: ResourceType, attributes: str | None,
-                     excluded: str | None) -> Projection:
+def parse_projection(
+    rtype: ResourceType, attributes: str | None, excluded: str | None
+) -> Projection:
     """Parse the comma-separated lists; names are case-insensitive and may carry a URN."""
     return Projection(
         attributes=_names(rtype, attributes) if attributes else None,
@@ -84,8 +85,9 @@ def project(doc: dict[str, Any], rtype: ResourceType, projection: Projection) ->
     return out
 
 
-def _keep(rtype: ResourceType, projection: Projection, name: str, value: Any,
-          urn: str | None) -> Any:
+def _keep(
+    rtype: ResourceType, projection: Projection, name: str, value: Any, urn: str | None
+) -> Any:
     attr = rtype.attribute(name, urn)
     if attr is None:
         return value
@@ -95,8 +97,9 @@ def _keep(rtype: ResourceType, projection: Projection, name: str, value: Any,
         return value
     key = (attr.schema.lower(), attr.name.lower())
     if projection.attributes is not None:
-        named = [sub for s, a, sub in projection.attributes
-                 if (s, a) == key or (s == key[0] and a == "")]
+        named = [
+            sub for s, a, sub in projection.attributes if (s, a) == key or (s == key[0] and a == "")
+        ]
         if not named:
             return None
         if None in named or not isinstance(value, (dict, list)):

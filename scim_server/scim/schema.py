@@ -183,7 +183,9 @@ def load_registry(directory: Path | None = None) -> SchemaRegistry:
         doc = _read(directory, filename)
         attrs = tuple(_attribute(a, doc["id"]) for a in doc["attributes"])
         schemas[doc["id"]] = Schema(doc["id"], doc["name"], attrs, doc)
-    common = tuple(_attribute(a, "common") for a in _read(directory, "common-attributes.json")["attributes"])
+    common = tuple(
+        _attribute(a, "common") for a in _read(directory, "common-attributes.json")["attributes"]
+    )
     resource_types = {}
     for doc in _read(directory, "ResourceTypes.json"):
         extensions = tuple(schemas[e["schema"]] for e in doc.get("schemaExtensions", ()))

@@ -32,7 +32,7 @@ def _iso_datetime(value: str) -> bool:
     return True
 
 
-def _scalar(attr: AttributeDef) -> fields.Field:
+def _scalar(attr: AttributeDef) -> fields.Field[Any]:
     kind = attr.type
     if kind == "boolean":
         return fields.Boolean(truthy={True}, falsy={False}, allow_none=True)
@@ -50,10 +50,11 @@ def _check_datetime(value: str) -> None:
         raise ValidationError("Not an xsd:dateTime such as 2024-05-01T12:00:00Z.")
 
 
-def _field(attr: AttributeDef) -> fields.Field:
+def _field(attr: AttributeDef) -> fields.Field[Any]:
     if attr.is_complex:
-        inner: fields.Field = fields.Nested(_schema_class(attr.sub_attributes, attr.name),
-                                            allow_none=True, unknown=RAISE)
+        inner: fields.Field[Any] = fields.Nested(
+            _schema_class(attr.sub_attributes, attr.name), allow_none=True, unknown=RAISE
+        )
     else:
         inner = _scalar(attr)
     if attr.multi_valued:
@@ -71,7 +72,7 @@ class ResourceValidator:
 
     def __init__(self, rtype: ResourceType) -> None:
         self.rtype = rtype
-        declared: dict[str, fields.Field] = {}
+        declared: dict[str, fields.Field[Any]] = {}
         for attr in (*rtype.common, *rtype.core.attributes):
             if not attr.read_only:
                 declared[attr.name] = _field(attr)
@@ -83,8 +84,12 @@ class ResourceValidator:
                 continue
             name = f"extension{index}"
             self.extension_names[name] = ext.id
-            declared[name] = fields.Nested(_schema_class(ext.attributes, ext.name),
-                                           data_key=ext.id, allow_none=True, unknown=RAISE)
+            declared[name] = fields.Nested(
+                _schema_class(ext.attributes, ext.name),
+                data_key=ext.id,
+                allow_none=True,
+                unknown=RAISE,
+            )
         declared["schemas"] = fields.List(fields.String(), required=True)
         self.schema = Schema.from_dict(declared, name=f"Scim{rtype.name}")()
 
@@ -101,7 +106,8 @@ class ResourceValidator:
         for attr in self.rtype.core.attributes:
             if attr.required and _is_empty(loaded.get(attr.name)):
                 raise InvalidValueError(f"'{attr.name}' is required.")
-        return _drop_nulls(loaded)
+        cleaned_doc: dict[str, Any] = _drop_nulls(loaded)
+        return cleaned_doc
 
     def _drop_read_only(self, body: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -114,8 +120,11 @@ class ResourceValidator:
                 if all(a.read_only for a in schema.attributes):
                     continue
                 if isinstance(value, dict):
-                    value = {k: v for k, v in value.items()
-                             if not ((a := schema.attribute(k)) and a.read_only)}
+                    value = {
+                        k: v
+                        for k, v in value.items()
+                        if not ((a := schema.attribute(k)) and a.read_only)
+                    }
             out[key] = value
         return out
 
@@ -138,8 +147,11 @@ def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(messages, dict):
         out: list[tuple[str, str]] = []
         for key, inner in messages.items():
-            name = f"{prefix}.{key}" if prefix and not isinstance(key, int) else (
-                f"{prefix}[{key}]" if isinstance(key, int) else str(key))
+            name = (
+                f"{prefix}.{key}"
+                if prefix and not isinstance(key, int)
+                else (f"{prefix}[{key}]" if isinstance(key, int) else str(key))
+            )
             out.extend(_flatten(inner, name))
         return out
     if isinstance(messages, list):

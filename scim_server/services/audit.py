@@ -63,10 +63,19 @@ def record(
 ) -> None:
     session.add(
         Event(
-            org_id=org_id, type=type, actor_type=actor.type, actor_id=actor.id,
-            target_type=target_type, target_id=target_id, membership_id=membership_id,
-            user_id=user_id, before=before, after=after, reason=reason,
-            request_id=actor.request_id, at=utcnow(),
+            org_id=org_id,
+            type=type,
+            actor_type=actor.type,
+            actor_id=actor.id,
+            target_type=target_type,
+            target_id=target_id,
+            membership_id=membership_id,
+            user_id=user_id,
+            before=before,
+            after=after,
+            reason=reason,
+            request_id=actor.request_id,
+            at=utcnow(),
         )
     )
 
@@ -88,10 +97,19 @@ def record_many(
         insert(Event),
         [
             {
-                "org_id": org_id, "type": str(type), "actor_type": actor.type,
-                "actor_id": actor.id, "target_type": target_type,
-                "request_id": actor.request_id, "at": now, "membership_id": None,
-                "user_id": None, "before": None, "after": None, "reason": None, **row,
+                "org_id": org_id,
+                "type": str(type),
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "target_type": target_type,
+                "request_id": actor.request_id,
+                "at": now,
+                "membership_id": None,
+                "user_id": None,
+                "before": None,
+                "after": None,
+                "reason": None,
+                **row,
             }
             for row in rows
         ],

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import SQLColumnExpression
 from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -49,10 +50,12 @@ from scim_server.storage.models import utcnow
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
-def get_group(db: Session, ctx: ScimContext, group_id: str, *,
-              for_update: bool = False) -> ScimGroup:
-    stmt = select(ScimGroup).where(ScimGroup.id == group_id,
-                                   ScimGroup.directory_id == ctx.directory_id)
+def get_group(
+    db: Session, ctx: ScimContext, group_id: str, *, for_update: bool = False
+) -> ScimGroup:
+    stmt = select(ScimGroup).where(
+        ScimGroup.id == group_id, ScimGroup.directory_id == ctx.directory_id
+    )
     if for_update:
         stmt = stmt.with_for_update()
     group = db.scalars(stmt).first()
@@ -61,8 +64,9 @@ def get_group(db: Session, ctx: ScimContext, group_id: str, *,
     return group
 
 
-def to_scim(db: Session, ctx: ScimContext, group: ScimGroup, *,
-            with_members: bool) -> dict[str, Any]:
+def to_scim(
+    db: Session, ctx: ScimContext, group: ScimGroup, *, with_members: bool
+) -> dict[str, Any]:
     members = load_members(db, ctx, group.id) if with_members else None
     return group_to_scim(group, location=ctx.location("Groups", group.id), members=members)
 
@@ -71,8 +75,13 @@ def load_members(db: Session, ctx: ScimContext, group_id: str) -> list[dict[str,
     """All members in one query, with their display names."""
     nested = aliased(ScimGroup)
     rows = db.execute(
-        select(GroupMember.member_id, GroupMember.member_type, ScimUser.display_name,
-               ScimUser.user_name, nested.display_name)
+        select(
+            GroupMember.member_id,
+            GroupMember.member_type,
+            ScimUser.display_name,
+            ScimUser.user_name,
+            nested.display_name,
+        )
         .outerjoin(ScimUser, ScimUser.id == GroupMember.member_id)
         .outerjoin(nested, nested.id == GroupMember.member_id)
         .where(GroupMember.group_id == group_id)
@@ -81,26 +90,48 @@ def load_members(db: Session, ctx: ScimContext, group_id: str) -> list[dict[str,
     members = []
     for member_id, kind, user_display, user_name, group_display in rows:
         endpoint = "Users" if kind == "User" else "Groups"
-        members.append({"value": member_id, "$ref": ctx.location(endpoint, member_id),
-                        "display": user_display or user_name or group_display, "type": kind})
+        members.append(
+            {
+                "value": member_id,
+                "$ref": ctx.location(endpoint, member_id),
+                "display": user_display or user_name or group_display,
+                "type": kind,
+            }
+        )
     return members
 
 
 def create_group(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> ScimGroup:
     _raise_if_taken(db, ctx, doc["displayName"], doc.get("externalId"), exclude=None)
-    group = ScimGroup(directory_id=ctx.directory_id, display_name=doc["displayName"],
-                      external_id=doc.get("externalId"),
-                      attributes=stored_attributes(doc, group=True))
+    group = ScimGroup(
+        directory_id=ctx.directory_id,
+        display_name=doc["displayName"],
+        external_id=doc.get("externalId"),
+        attributes=stored_attributes(doc, group=True),
+    )
     db.add(group)
     flush_unique(db, "Group", attribute="displayName")
-    record(db, ctx.org.id, ctx.actor, EventType.GROUP_CREATED, target_type="scim_group",
-           target_id=group.id, after={"displayName": group.display_name})
+    record(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        EventType.GROUP_CREATED,
+        target_type="scim_group",
+        target_id=group.id,
+        after={"displayName": group.display_name},
+    )
     _add_members(db, ctx, group, doc.get("members") or [])
     return group
 
 
-def replace_group(db: Session, ctx: ScimContext, group_id: str, doc: dict[str, Any], *,
-                  if_match: str | None = None) -> ScimGroup:
+def replace_group(
+    db: Session,
+    ctx: ScimContext,
+    group_id: str,
+    doc: dict[str, Any],
+    *,
+    if_match: str | None = None,
+) -> ScimGroup:
     """PUT. Without ``members`` the members stay: like a PUT without ``active`` (row U6),
     an omitted attribute never strips people; send ``members: []`` to empty the group."""
     group = get_group(db, ctx, group_id, for_update=True)
@@ -113,8 +144,14 @@ def replace_group(db: Session, ctx: ScimContext, group_id: str, doc: dict[str, A
     return group
 
 
-def patch_group(db: Session, ctx: ScimContext, group_id: str, ops: list[PatchOperation], *,
-                if_match: str | None = None) -> ScimGroup:
+def patch_group(
+    db: Session,
+    ctx: ScimContext,
+    group_id: str,
+    ops: list[PatchOperation],
+    *,
+    if_match: str | None = None,
+) -> ScimGroup:
     """PATCH: member operations run as SQL, in order; the rest apply to the document."""
     group = get_group(db, ctx, group_id, for_update=True)
     check_if_match(group.version, if_match)
@@ -132,40 +169,62 @@ def patch_group(db: Session, ctx: ScimContext, group_id: str, ops: list[PatchOpe
     return group
 
 
-def delete_group(db: Session, ctx: ScimContext, group_id: str, *,
-                 if_match: str | None = None) -> None:
+def delete_group(
+    db: Session, ctx: ScimContext, group_id: str, *, if_match: str | None = None
+) -> None:
     group = get_group(db, ctx, group_id, for_update=True)
     check_if_match(group.version, if_match)
     db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     remove_member_everywhere(db, ctx, group.id)
-    record(db, ctx.org.id, ctx.actor, EventType.GROUP_DELETED, target_type="scim_group",
-           target_id=group.id, before={"displayName": group.display_name})
+    record(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        EventType.GROUP_DELETED,
+        target_type="scim_group",
+        target_id=group.id,
+        before={"displayName": group.display_name},
+    )
     db.delete(group)
 
 
 def remove_member_everywhere(db: Session, ctx: ScimContext, member_id: str) -> None:
     """Take a deleted user or group out of every group of this directory."""
-    group_ids = list(db.scalars(
-        delete(GroupMember)
-        .where(GroupMember.member_id == member_id,
-               GroupMember.group_id.in_(select(ScimGroup.id)
-                                        .where(ScimGroup.directory_id == ctx.directory_id)))
-        .returning(GroupMember.group_id)
-    ))
+    group_ids = list(
+        db.scalars(
+            delete(GroupMember)
+            .where(
+                GroupMember.member_id == member_id,
+                GroupMember.group_id.in_(
+                    select(ScimGroup.id).where(ScimGroup.directory_id == ctx.directory_id)
+                ),
+            )
+            .returning(GroupMember.group_id)
+        )
+    )
     for chunk in _chunks(group_ids):
-        db.execute(update(ScimGroup).where(ScimGroup.id.in_(chunk))
-                   .values(version=ScimGroup.version + 1, updated_at=utcnow()))
-    record_many(db, ctx.org.id, ctx.actor, EventType.GROUP_MEMBER_REMOVED,
-                target_type="scim_group",
-                rows=[{"target_id": gid, "after": {"member": member_id}} for gid in group_ids])
+        db.execute(
+            update(ScimGroup)
+            .where(ScimGroup.id.in_(chunk))
+            .values(version=ScimGroup.version + 1, updated_at=utcnow())
+        )
+    record_many(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        EventType.GROUP_MEMBER_REMOVED,
+        target_type="scim_group",
+        rows=[{"target_id": gid, "after": {"member": member_id}} for gid in group_ids],
+    )
 
 
-def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup,
-                      op: PatchOperation) -> bool:
+def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup, op: PatchOperation) -> bool:
     path = op.path
     if path is not None and path.sub_attribute is not None:
-        raise InvalidPathError("Members cannot be changed one sub-attribute at a time; "
-                               "add or remove the member instead.")
+        raise InvalidPathError(
+            "Members cannot be changed one sub-attribute at a time; "
+            "add or remove the member instead."
+        )
     value_filter = path.value_filter if path is not None else None
     if op.op == "add":
         if value_filter is not None:
@@ -188,7 +247,11 @@ def _as_list(value: Any) -> list[Any]:
 def _member_ids(values: list[Any]) -> list[str]:
     ids = []
     for item in values:
-        if not isinstance(item, dict) or not isinstance(item.get("value"), str) or not item["value"]:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("value"), str)
+            or not item["value"]
+        ):
             raise InvalidValueError(f"Each member needs a string 'value' (an id); got {item!r}.")
         ids.append(item["value"])
     return list(dict.fromkeys(ids))
@@ -198,12 +261,24 @@ def _resolve_members(db: Session, ctx: ScimContext, ids: list[str]) -> dict[str,
     """Map each id to 'User' or 'Group'; an id that is neither here is an error."""
     found: dict[str, str] = {}
     for chunk in _chunks(ids):
-        found.update((i, "User") for i in db.scalars(
-            select(ScimUser.id).where(ScimUser.id.in_(chunk), ScimUser.deleted_at.is_(None),
-                                      ScimUser.directory_id == ctx.directory_id)))
-        found.update((i, "Group") for i in db.scalars(
-            select(ScimGroup.id).where(ScimGroup.id.in_(chunk),
-                                       ScimGroup.directory_id == ctx.directory_id)))
+        found.update(
+            (i, "User")
+            for i in db.scalars(
+                select(ScimUser.id).where(
+                    ScimUser.id.in_(chunk),
+                    ScimUser.deleted_at.is_(None),
+                    ScimUser.directory_id == ctx.directory_id,
+                )
+            )
+        )
+        found.update(
+            (i, "Group")
+            for i in db.scalars(
+                select(ScimGroup.id).where(
+                    ScimGroup.id.in_(chunk), ScimGroup.directory_id == ctx.directory_id
+                )
+            )
+        )
     missing = [i for i in ids if i not in found]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
@@ -223,11 +298,17 @@ def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[A
     added: list[str] = []
     now = utcnow()
     for chunk in _chunks(ids):
-        stmt = (insert_(GroupMember)
-                .values([{"group_id": group.id, "member_id": i, "member_type": kinds[i],
-                          "added_at": now} for i in chunk])
-                .on_conflict_do_nothing()
-                .returning(GroupMember.member_id))
+        stmt = (
+            insert_(GroupMember)
+            .values(
+                [
+                    {"group_id": group.id, "member_id": i, "member_type": kinds[i], "added_at": now}
+                    for i in chunk
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(GroupMember.member_id)
+        )
         added.extend(db.scalars(stmt))
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_ADDED, added)
     return bool(added)
@@ -237,8 +318,9 @@ def _remove_members(db: Session, ctx: ScimContext, group: ScimGroup, value_filte
     where: list[ColumnElement[bool]] = [GroupMember.group_id == group.id]
     if value_filter is not None:
         where.append(compile_ast(value_filter, _member_row_resolver(ctx)))
-    removed = list(db.scalars(delete(GroupMember).where(and_(*where))
-                              .returning(GroupMember.member_id)))
+    removed = list(
+        db.scalars(delete(GroupMember).where(and_(*where)).returning(GroupMember.member_id))
+    )
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_REMOVED, removed)
     return bool(removed)
 
@@ -246,14 +328,17 @@ def _remove_members(db: Session, ctx: ScimContext, group: ScimGroup, value_filte
 def _replace_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> bool:
     """Make the member set equal to ``values``, touching only the rows that differ."""
     wanted = _member_ids(values)
-    current = set(db.scalars(select(GroupMember.member_id)
-                             .where(GroupMember.group_id == group.id)))
+    current = set(db.scalars(select(GroupMember.member_id).where(GroupMember.group_id == group.id)))
     stale = [i for i in current if i not in set(wanted)]
     removed: list[str] = []
     for chunk in _chunks(stale):
-        removed.extend(db.scalars(delete(GroupMember).where(
-            GroupMember.group_id == group.id, GroupMember.member_id.in_(chunk))
-            .returning(GroupMember.member_id)))
+        removed.extend(
+            db.scalars(
+                delete(GroupMember)
+                .where(GroupMember.group_id == group.id, GroupMember.member_id.in_(chunk))
+                .returning(GroupMember.member_id)
+            )
+        )
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_REMOVED, removed)
     fresh = [{"value": i} for i in wanted if i not in current]
     return _add_members(db, ctx, group, fresh) or bool(removed)
@@ -262,8 +347,10 @@ def _replace_members(db: Session, ctx: ScimContext, group: ScimGroup, values: li
 def _member_row_resolver(ctx: ScimContext) -> Any:
     members = ctx.registry.group.attribute("members")
     assert members is not None
-    columns: dict[str, ColumnElement[Any]] = {"value": GroupMember.member_id,
-                                               "type": GroupMember.member_type}
+    columns: dict[str, SQLColumnExpression[Any]] = {
+        "value": GroupMember.member_id,
+        "type": GroupMember.member_type,
+    }
 
     def resolve(urn: str | None, name: str, sub: str | None) -> Target:
         attr = members.sub(name)
@@ -274,26 +361,38 @@ def _member_row_resolver(ctx: ScimContext) -> Any:
     return resolve
 
 
-def _record_members(db: Session, ctx: ScimContext, group: ScimGroup, kind: EventType,
-                    member_ids: list[str]) -> None:
-    record_many(db, ctx.org.id, ctx.actor, kind, target_type="scim_group",
-                rows=[{"target_id": group.id, "after": {"member": m}} for m in member_ids])
+def _record_members(
+    db: Session, ctx: ScimContext, group: ScimGroup, kind: EventType, member_ids: list[str]
+) -> None:
+    record_many(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        kind,
+        target_type="scim_group",
+        rows=[{"target_id": group.id, "after": {"member": m}} for m in member_ids],
+    )
 
 
-def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup,
-                      doc: dict[str, Any]) -> bool:
+def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup, doc: dict[str, Any]) -> bool:
     name, external_id = doc["displayName"], doc.get("externalId")
     attributes = stored_attributes(doc, group=True)
-    if (name, external_id, attributes) == (group.display_name, group.external_id,
-                                           group.attributes):
+    if (name, external_id, attributes) == (group.display_name, group.external_id, group.attributes):
         return False
     _raise_if_taken(db, ctx, name, external_id, exclude=group.id)
     before = {"displayName": group.display_name, "externalId": group.external_id}
     group.display_name, group.external_id, group.attributes = name, external_id, attributes
     flush_unique(db, "Group", attribute="displayName")
-    record(db, ctx.org.id, ctx.actor, EventType.GROUP_UPDATED, target_type="scim_group",
-           target_id=group.id, before=before,
-           after={"displayName": name, "externalId": external_id})
+    record(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        EventType.GROUP_UPDATED,
+        target_type="scim_group",
+        target_id=group.id,
+        before=before,
+        after={"displayName": name, "externalId": external_id},
+    )
     return True
 
 
@@ -304,14 +403,19 @@ def _touch(db: Session, group: ScimGroup) -> None:
     db.flush()
 
 
-def _raise_if_taken(db: Session, ctx: ScimContext, name: str, external_id: str | None, *,
-                    exclude: str | None) -> None:
+def _raise_if_taken(
+    db: Session, ctx: ScimContext, name: str, external_id: str | None, *, exclude: str | None
+) -> None:
     """Group displayName is unique per organisation, case-insensitively (Entra requires it)."""
     stmt = select(ScimGroup.id, ScimGroup.display_name).where(
         ScimGroup.directory_id == ctx.directory_id,
         (func.lower(ScimGroup.display_name) == name.lower())
-        | (ScimGroup.external_id == external_id if external_id is not None
-           else func.lower(ScimGroup.display_name) == name.lower()))
+        | (
+            ScimGroup.external_id == external_id
+            if external_id is not None
+            else func.lower(ScimGroup.display_name) == name.lower()
+        ),
+    )
     if exclude:
         stmt = stmt.where(ScimGroup.id != exclude)
     holder = db.execute(stmt.limit(1)).first()

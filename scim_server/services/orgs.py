@@ -36,8 +36,15 @@ def create_org(session: Session, name: str, *, actor: Actor) -> Organization:
     session.add(org)
     session.flush()
     session.add(Directory(org_id=org.id))
-    record(session, org.id, actor, EventType.ORGANIZATION_CREATED,
-           target_type="organization", target_id=org.id, after={"name": name})
+    record(
+        session,
+        org.id,
+        actor,
+        EventType.ORGANIZATION_CREATED,
+        target_type="organization",
+        target_id=org.id,
+        after={"name": name},
+    )
     session.flush()
     return org
 
@@ -49,18 +56,27 @@ def get_org(session: Session, org_id: str) -> Organization:
     return org
 
 
-def create_token(session: Session, org: Organization, kind: str, *, pepper: str,
-                 actor: Actor) -> IssuedToken:
+def create_token(
+    session: Session, org: Organization, kind: str, *, pepper: str, actor: Actor
+) -> IssuedToken:
     """Issue a token; only its keyed hash is stored."""
     if kind not in TOKEN_KINDS:
         raise ValueError(f"token kind must be one of {TOKEN_KINDS}")
     secret = secrets.new_secret(_PREFIXES[kind])
-    token = ApiToken(org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper),
-                     prefix=secret[:9])
+    token = ApiToken(
+        org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
+    )
     session.add(token)
     session.flush()
-    record(session, org.id, actor, EventType.TOKEN_CREATED, target_type="token",
-           target_id=token.id, after={"kind": kind, "prefix": token.prefix})
+    record(
+        session,
+        org.id,
+        actor,
+        EventType.TOKEN_CREATED,
+        target_type="token",
+        target_id=token.id,
+        after={"kind": kind, "prefix": token.prefix},
+    )
     return IssuedToken(token.id, kind, secret)
 
 
@@ -76,8 +92,14 @@ def revoke_token(session: Session, token_id: str, *, actor: Actor) -> ApiToken:
         raise NotFound(f"No token {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record(session, token.org_id, actor, EventType.TOKEN_REVOKED, target_type="token",
-               target_id=token.id)
+        record(
+            session,
+            token.org_id,
+            actor,
+            EventType.TOKEN_REVOKED,
+            target_type="token",
+            target_id=token.id,
+        )
     return token
 
 
@@ -85,8 +107,9 @@ def find_token(session: Session, secret: str, kind: str, *, pepper: str) -> ApiT
     """The live token of that kind whose digest matches, compared in constant time."""
     wanted = secrets.digest(secret, pepper)
     token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == wanted, ApiToken.kind == kind,
-                               ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == wanted, ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
+        )
     ).first()
     if token is None or not secrets.same_digest(token.token_hash, wanted):
         return None

@@ -18,12 +18,29 @@ from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
 
 # Keys kept in columns or derived, never in the stored attribute document.
-_USER_COLUMN_KEYS = ("schemas", "id", "meta", "externalId", "userName", "active", "password",
-                     "groups", PRODUCT_USER)
+_USER_COLUMN_KEYS = (
+    "schemas",
+    "id",
+    "meta",
+    "externalId",
+    "userName",
+    "active",
+    "password",
+    "groups",
+    PRODUCT_USER,
+)
 _GROUP_COLUMN_KEYS = ("schemas", "id", "meta", "externalId", "displayName", "members")
 # Multi-valued User attributes indexed in scim_user_values for filtering.
-INDEXED_MULTI_VALUED = ("emails", "phoneNumbers", "ims", "photos", "addresses",
-                        "entitlements", "roles", "x509Certificates")
+INDEXED_MULTI_VALUED = (
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+)
 
 
 def timestamp(value: datetime) -> str:
@@ -41,8 +58,14 @@ def stored_attributes(doc: dict[str, Any], *, group: bool = False) -> dict[str, 
 
 
 def access_facts(m: Membership, *, user_disabled: bool, org_active: bool) -> AccessFacts:
-    return AccessFacts(m.directory_state, m.admin_override, m.ended_at is not None,
-                       m.link_state, user_disabled, org_active)
+    return AccessFacts(
+        m.directory_state,
+        m.admin_override,
+        m.ended_at is not None,
+        m.link_state,
+        user_disabled,
+        org_active,
+    )
 
 
 def user_to_scim(
@@ -77,8 +100,9 @@ def user_to_scim(
     return doc
 
 
-def group_to_scim(row: ScimGroup, *, location: str,
-                  members: list[dict[str, Any]] | None) -> dict[str, Any]:
+def group_to_scim(
+    row: ScimGroup, *, location: str, members: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     """The SCIM Group; ``members`` is None when the request excluded them (never loaded)."""
     doc: dict[str, Any] = {"schemas": [CORE_GROUP], "id": row.id}
     if row.external_id is not None:
@@ -91,10 +115,16 @@ def group_to_scim(row: ScimGroup, *, location: str,
     return doc
 
 
-def _meta(kind: str, created: datetime, modified: datetime, location: str,
-          version: int) -> dict[str, Any]:
-    return {"resourceType": kind, "created": timestamp(created),
-            "lastModified": timestamp(modified), "location": location, "version": etag(version)}
+def _meta(
+    kind: str, created: datetime, modified: datetime, location: str, version: int
+) -> dict[str, Any]:
+    return {
+        "resourceType": kind,
+        "created": timestamp(created),
+        "lastModified": timestamp(modified),
+        "location": location,
+        "version": etag(version),
+    }
 
 
 def value_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,12 +134,16 @@ def value_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         for element in doc.get(name) or ():
             value = element.get("value")
             text = None if value is None else str(value)
-            rows.append({
-                "attribute": name, "value": text,
-                "value_lower": None if text is None else text.lower(),
-                "type": element.get("type"), "primary": bool(element.get("primary")),
-                "element": element,
-            })
+            rows.append(
+                {
+                    "attribute": name,
+                    "value": text,
+                    "value_lower": None if text is None else text.lower(),
+                    "type": element.get("type"),
+                    "primary": bool(element.get("primary")),
+                    "element": element,
+                }
+            )
     return rows
 
 
@@ -128,5 +162,6 @@ def display_name(doc: dict[str, Any]) -> str | None:
         return str(name)
     parts = doc.get("name") or {}
     formatted = parts.get("formatted") or " ".join(
-        p for p in (parts.get("givenName"), parts.get("familyName")) if p)
+        p for p in (parts.get("givenName"), parts.get("familyName")) if p
+    )
     return formatted or None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+from typing import Unpack
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import Select
+from sqlalchemy import SQLColumnExpression
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,10 +47,12 @@ class Query:
 def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
     rtype = ctx.registry.user
     resolve = user_resolver(rtype)
-    base = (select(ScimUser, Membership, User.disabled_at)
-            .join(Membership, Membership.id == ScimUser.membership_id)
-            .join(User, User.id == Membership.user_id)
-            .where(ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None)))
+    base = (
+        select(ScimUser, Membership, User.disabled_at)
+        .join(Membership, Membership.id == ScimUser.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None))
+    )
     if query.filter:
         base = base.where(compile_filter(query.filter, resolve))
     total = _count(db, base)
@@ -57,11 +60,15 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
         return total, []
     stmt = _ordered(base, rtype, resolve, query, ScimUser.id)
     rows = db.execute(stmt.offset(query.page.offset).limit(query.page.count)).all()
-    views = [UserView(row, m, disabled is not None) for row, m, disabled in rows]
-    groups = (user_groups(db, ctx, [v.row.id for v in views])
-              if query.projection.wants(rtype, "groups") else {})
-    return total, [project(v.to_scim(ctx, groups.get(v.row.id)), rtype, query.projection)
-                   for v in views]
+    views = [UserView(r[0], r[1], r[2] is not None) for r in rows]
+    groups = (
+        user_groups(db, ctx, [v.row.id for v in views])
+        if query.projection.wants(rtype, "groups")
+        else {}
+    )
+    return total, [
+        project(v.to_scim(ctx, groups.get(v.row.id)), rtype, query.projection) for v in views
+    ]
 
 
 def search_groups(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
@@ -76,12 +83,17 @@ def search_groups(db: Session, ctx: ScimContext, query: Query) -> tuple[int, lis
     stmt = _ordered(base, rtype, resolve, query, ScimGroup.id)
     found = db.scalars(stmt.offset(query.page.offset).limit(query.page.count)).all()
     with_members = query.projection.wants(rtype, "members")
-    return total, [project(group_service.to_scim(db, ctx, g, with_members=with_members), rtype,
-                           query.projection) for g in found]
+    return total, [
+        project(
+            group_service.to_scim(db, ctx, g, with_members=with_members), rtype, query.projection
+        )
+        for g in found
+    ]
 
 
-def user_groups(db: Session, ctx: ScimContext, user_ids: list[str]
-                ) -> dict[str, list[dict[str, Any]]]:
+def user_groups(
+    db: Session, ctx: ScimContext, user_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     """The readOnly ``groups`` of each user, for a page of users in one query."""
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not user_ids:
@@ -93,17 +105,28 @@ def user_groups(db: Session, ctx: ScimContext, user_ids: list[str]
         .order_by(ScimGroup.display_name)
     )
     for member_id, group_id, name in rows:
-        out[member_id].append({"value": group_id, "$ref": ctx.location("Groups", group_id),
-                               "display": name, "type": "direct"})
+        out[member_id].append(
+            {
+                "value": group_id,
+                "$ref": ctx.location("Groups", group_id),
+                "display": name,
+                "type": "direct",
+            }
+        )
     return out
 
 
-def _count(db: Session, base: Select[Any]) -> int:
+def _count(db: Session, base: Select[Unpack[tuple[Any, ...]]]) -> int:
     return int(db.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0)
 
 
-def _ordered(stmt: Select[Any], rtype: ResourceType, resolve: Resolver, query: Query,
-             tiebreak: ColumnElement[Any]) -> Select[Any]:
+def _ordered(
+    stmt: Select[Unpack[tuple[Any, ...]]],
+    rtype: ResourceType,
+    resolve: Resolver,
+    query: Query,
+    tiebreak: SQLColumnExpression[Any],
+) -> Select[Unpack[tuple[Any, ...]]]:
     """Sort by ``sortBy`` then id, so pages never repeat or skip (Okta requires it)."""
     if not query.sort_by:
         return stmt.order_by(tiebreak)
@@ -112,7 +135,7 @@ def _ordered(stmt: Select[Any], rtype: ResourceType, resolve: Resolver, query: Q
     return stmt.order_by(key.nulls_last(), tiebreak)
 
 
-def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> ColumnElement[Any]:
+def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> SQLColumnExpression[Any]:
     urn, rest = rtype.split_urn(sort_by)
     name, _, sub = rest.partition(".")
     try:
@@ -122,19 +145,27 @@ def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> ColumnEle
     if isinstance(target, MultiValued):
         return _multi_valued_sort_key(target, sub or "value")
     expr = target.expr
-    if target.attr.type in ("string", "reference") and not target.attr.case_exact \
-            and not target.lowered:
+    if (
+        target.attr.type in ("string", "reference")
+        and not target.attr.case_exact
+        and not target.lowered
+    ):
         expr = func.lower(expr)
     return expr
 
 
-def _multi_valued_sort_key(target: MultiValued, sub: str) -> ColumnElement[Any]:
+def _multi_valued_sort_key(target: MultiValued, sub: str) -> SQLColumnExpression[Any]:
     """RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary (else first) value."""
     sub_attr = target.attr.sub(sub)
     if sub_attr is None or target.attr.name in ("groups", "members"):
         raise InvalidValueError(f"Cannot sort by '{target.attr.name}.{sub}'.")
     column = target.sub(sub_attr).expr
-    return (select(column).where(ScimUserValue.scim_user_id == ScimUser.id,
-                                 ScimUserValue.attribute == target.attr.name)
-            .order_by(ScimUserValue.primary.desc(), ScimUserValue.id).limit(1)
-            .scalar_subquery())
+    return (
+        select(column)
+        .where(
+            ScimUserValue.scim_user_id == ScimUser.id, ScimUserValue.attribute == target.attr.name
+        )
+        .order_by(ScimUserValue.primary.desc(), ScimUserValue.id)
+        .limit(1)
+        .scalar_subquery()
+    )

@@ -56,11 +56,17 @@ class UserView:
     membership: Membership
     user_disabled: bool = False
 
-    def to_scim(self, ctx: ScimContext, groups: list[dict[str, Any]] | None = None
-                ) -> dict[str, Any]:
-        return user_to_scim(self.row, self.membership, location=ctx.location("Users", self.row.id),
-                            groups=groups, user_disabled=self.user_disabled,
-                            org_active=ctx.org.active)
+    def to_scim(
+        self, ctx: ScimContext, groups: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        return user_to_scim(
+            self.row,
+            self.membership,
+            location=ctx.location("Users", self.row.id),
+            groups=groups,
+            user_disabled=self.user_disabled,
+            org_active=ctx.org.active,
+        )
 
 
 def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = False) -> UserView:
@@ -81,21 +87,36 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     state = lifecycle.directory_state_for(active)
     membership.directory_state = state
     membership.updated_at = utcnow()
-    row = ScimUser(directory_id=ctx.directory_id, membership_id=membership.id,
-                   user_name=user_name, external_id=external_id,
-                   display_name=display_name(doc), attributes=stored_attributes(doc))
+    row = ScimUser(
+        directory_id=ctx.directory_id,
+        membership_id=membership.id,
+        user_name=user_name,
+        external_id=external_id,
+        display_name=display_name(doc),
+        attributes=stored_attributes(doc),
+    )
     db.add(row)
     flush_unique(db, "User", attribute="userName")
     _write_values(db, row.id, row.attributes)
     event = EventType.USER_RELINKED if relinked else EventType.USER_CREATED
-    record(db, ctx.org.id, ctx.actor, event, target_type="scim_user", target_id=row.id,
-           membership_id=membership.id, user_id=membership.user_id, before=before,
-           after=_snapshot(membership))
+    record(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        event,
+        target_type="scim_user",
+        target_id=row.id,
+        membership_id=membership.id,
+        user_id=membership.user_id,
+        before=before,
+        after=_snapshot(membership),
+    )
     return UserView(row, membership)
 
 
-def replace_user(db: Session, ctx: ScimContext, scim_id: str, doc: dict[str, Any],
-                 *, if_match: str | None = None) -> UserView:
+def replace_user(
+    db: Session, ctx: ScimContext, scim_id: str, doc: dict[str, Any], *, if_match: str | None = None
+) -> UserView:
     """PUT /Users/{id}. A body without ``active`` never changes access (row U6)."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
@@ -103,8 +124,14 @@ def replace_user(db: Session, ctx: ScimContext, scim_id: str, doc: dict[str, Any
     return view
 
 
-def patch_user(db: Session, ctx: ScimContext, scim_id: str, ops: list[PatchOperation],
-               *, if_match: str | None = None) -> UserView:
+def patch_user(
+    db: Session,
+    ctx: ScimContext,
+    scim_id: str,
+    ops: list[PatchOperation],
+    *,
+    if_match: str | None = None,
+) -> UserView:
     """PATCH /Users/{id}: apply to the current document, then store it like a PUT."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
@@ -115,8 +142,9 @@ def patch_user(db: Session, ctx: ScimContext, scim_id: str, ops: list[PatchOpera
     return view
 
 
-def delete_user(db: Session, ctx: ScimContext, scim_id: str, *,
-                if_match: str | None = None) -> None:
+def delete_user(
+    db: Session, ctx: ScimContext, scim_id: str, *, if_match: str | None = None
+) -> None:
     """DELETE (row X1): tombstone the view, end the membership, keep person and history."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
@@ -131,9 +159,18 @@ def delete_user(db: Session, ctx: ScimContext, scim_id: str, *,
     group_service.remove_member_everywhere(db, ctx, row.id)
     if had_access:
         revoke_member_sessions(db, m, reason="directory_removed", actor=ctx.actor)
-    record(db, ctx.org.id, ctx.actor, EventType.USER_DELETED, target_type="scim_user",
-           target_id=row.id, membership_id=m.id, user_id=m.user_id, before=before,
-           after=_snapshot(m))
+    record(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        EventType.USER_DELETED,
+        target_type="scim_user",
+        target_id=row.id,
+        membership_id=m.id,
+        user_id=m.user_id,
+        before=before,
+        after=_snapshot(m),
+    )
 
 
 def _apply(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -> None:
@@ -141,8 +178,11 @@ def _apply(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -
     row = view.row
     user_name, external_id = doc["userName"], doc.get("externalId")
     attributes = stored_attributes(doc)
-    changed = (user_name, external_id, attributes) != (row.user_name, row.external_id,
-                                                        row.attributes)
+    changed = (user_name, external_id, attributes) != (
+        row.user_name,
+        row.external_id,
+        row.attributes,
+    )
     if changed:
         if (user_name.lower(), external_id) != (row.user_name.lower(), row.external_id):
             _raise_if_taken(db, ctx, user_name, external_id, exclude=row.id)
@@ -152,10 +192,18 @@ def _apply(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -
         flush_unique(db, "User", attribute="userName")
         db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
         _write_values(db, row.id, attributes)
-        record(db, ctx.org.id, ctx.actor, EventType.USER_UPDATED, target_type="scim_user",
-               target_id=row.id, membership_id=view.membership.id,
-               user_id=view.membership.user_id, before=before,
-               after={"userName": user_name, "externalId": external_id})
+        record(
+            db,
+            ctx.org.id,
+            ctx.actor,
+            EventType.USER_UPDATED,
+            target_type="scim_user",
+            target_id=row.id,
+            membership_id=view.membership.id,
+            user_id=view.membership.user_id,
+            before=before,
+            after={"userName": user_name, "externalId": external_id},
+        )
     active = doc.get("active")
     state_changed = active is not None and _set_directory_active(db, ctx, view, active)
     if changed or state_changed:
@@ -180,19 +228,29 @@ def _set_directory_active(db: Session, ctx: ScimContext, view: UserView, active:
         event = EventType.MEMBERSHIP_OVERRIDE_HELD  # row U5: D stored, the override holds
     else:
         event = EventType.USER_REACTIVATED
-    record(db, ctx.org.id, ctx.actor, event, target_type="scim_user", target_id=view.row.id,
-           membership_id=m.id, user_id=m.user_id, before=before, after=_snapshot(m))
+    record(
+        db,
+        ctx.org.id,
+        ctx.actor,
+        event,
+        target_type="scim_user",
+        target_id=view.row.id,
+        membership_id=m.id,
+        user_id=m.user_id,
+        before=before,
+        after=_snapshot(m),
+    )
     return True
 
 
 def _has_access(view: UserView, ctx: ScimContext) -> bool:
-    facts = access_facts(view.membership, user_disabled=view.user_disabled,
-                         org_active=ctx.org.active)
+    facts = access_facts(
+        view.membership, user_disabled=view.user_disabled, org_active=ctx.org.active
+    )
     return lifecycle.effective_access(facts)
 
 
-def _membership_for(db: Session, ctx: ScimContext, doc: dict[str, Any]
-                    ) -> tuple[Membership, bool]:
+def _membership_for(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> tuple[Membership, bool]:
     """Find the membership a POST lands on (P1–P6, P8); True when it re-links one."""
     membership = _tombstoned_membership(db, ctx, doc["userName"], doc.get("externalId"))
     email = primary_email(doc)
@@ -201,18 +259,24 @@ def _membership_for(db: Session, ctx: ScimContext, doc: dict[str, Any]
         if person is not None:
             membership = queries.membership_of(db, ctx.org.id, person.id)
             if membership is None:
-                return _new_membership(db, ctx, person, linked=_domain_verified(db, ctx, email)), False
+                return _new_membership(
+                    db, ctx, person, linked=_domain_verified(db, ctx, email)
+                ), False
     if membership is None:
-        person = User(email=email, email_normalized=email.lower() if email else None,
-                      name=display_name(doc))
+        person = User(
+            email=email, email_normalized=email.lower() if email else None, name=display_name(doc)
+        )
         db.add(person)
         flush_unique(db, "person", attribute="emails")
         return _new_membership(db, ctx, person, linked=True), False
     if membership.ended_at is None:
         live = queries.live_scim_id(db, membership.id)
         holder = f"SCIM User {live}" if live else f"member {membership.user_id}"
-        raise Conflict(f"{holder} of this organization already has this person's email; "
-                       "look it up with a filter instead of creating it.", attribute="emails")
+        raise Conflict(
+            f"{holder} of this organization already has this person's email; "
+            "look it up with a filter instead of creating it.",
+            attribute="emails",
+        )
     _check_exclusive(db, ctx, membership.user_id)
     membership.ended_at, membership.end_reason = None, None
     membership.role_id = queries.builtin_role_id(db, DEFAULT_ROLE)
@@ -223,7 +287,9 @@ def _membership_for(db: Session, ctx: ScimContext, doc: dict[str, Any]
 def _new_membership(db: Session, ctx: ScimContext, person: User, *, linked: bool) -> Membership:
     _check_exclusive(db, ctx, person.id)
     membership = Membership(
-        org_id=ctx.org.id, user_id=person.id, source="scim",
+        org_id=ctx.org.id,
+        user_id=person.id,
+        source="scim",
         link_state=LinkState.LINKED if linked else LinkState.PENDING_CLAIM,
         role_id=queries.builtin_role_id(db, DEFAULT_ROLE),
     )
@@ -232,16 +298,22 @@ def _new_membership(db: Session, ctx: ScimContext, person: User, *, linked: bool
     return membership
 
 
-def _tombstoned_membership(db: Session, ctx: ScimContext, user_name: str,
-                           external_id: str | None) -> Membership | None:
+def _tombstoned_membership(
+    db: Session, ctx: ScimContext, user_name: str, external_id: str | None
+) -> Membership | None:
     """Re-add match order (row P5): externalId tombstone, else userName tombstone."""
-    by_external = (queries.latest_tombstone(db, ctx.directory_id, external_id=external_id)
-                   if external_id else None)
+    by_external = (
+        queries.latest_tombstone(db, ctx.directory_id, external_id=external_id)
+        if external_id
+        else None
+    )
     by_name = queries.latest_tombstone(db, ctx.directory_id, user_name=user_name)
     if by_external and by_name and by_external.membership_id != by_name.membership_id:
-        raise Conflict("This externalId and this userName belonged to two different deleted "
-                       "users; send the externalId or userName of one person.",
-                       attribute="externalId")
+        raise Conflict(
+            "This externalId and this userName belonged to two different deleted "
+            "users; send the externalId or userName of one person.",
+            attribute="externalId",
+        )
     chosen = by_external or by_name
     return db.get(Membership, chosen.membership_id) if chosen else None
 
@@ -255,18 +327,23 @@ def _domain_verified(db: Session, ctx: ScimContext, email: str) -> bool:
 def _check_exclusive(db: Session, ctx: ScimContext, user_id: str) -> None:
     """Row P8: the one-organisation policy refuses people active elsewhere."""
     if ctx.org.exclusive_membership and queries.live_membership_elsewhere(db, ctx.org.id, user_id):
-        raise Conflict("This person is a member of another organization, and this "
-                       "organization allows members of no other.", attribute="userName")
+        raise Conflict(
+            "This person is a member of another organization, and this "
+            "organization allows members of no other.",
+            attribute="userName",
+        )
 
 
-def _raise_if_taken(db: Session, ctx: ScimContext, user_name: str, external_id: str | None,
-                    *, exclude: str | None) -> None:
+def _raise_if_taken(
+    db: Session, ctx: ScimContext, user_name: str, external_id: str | None, *, exclude: str | None
+) -> None:
     """409 naming the holder, before the unique index has to say it less helpfully."""
     clauses = [func.lower(ScimUser.user_name) == user_name.lower()]
     if external_id is not None:
         clauses.append(ScimUser.external_id == external_id)
     stmt = select(ScimUser.id, ScimUser.user_name).where(
-        ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None), or_(*clauses))
+        ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None), or_(*clauses)
+    )
     if exclude:
         stmt = stmt.where(ScimUser.id != exclude)
     holder = db.execute(stmt.limit(1)).first()
@@ -283,7 +360,12 @@ def _write_values(db: Session, scim_user_id: str, attributes: dict[str, Any]) ->
 
 def _snapshot(m: Membership) -> dict[str, Any]:
     """D, O, ended and grants, for the event trail's before/after."""
-    return {"directory_state": m.directory_state, "admin_override": m.admin_override,
-            "ended_at": m.ended_at.isoformat() if m.ended_at else None,
-            "end_reason": m.end_reason, "role_id": m.role_id, "scope": m.scope,
-            "link_state": m.link_state}
+    return {
+        "directory_state": m.directory_state,
+        "admin_override": m.admin_override,
+        "ended_at": m.ended_at.isoformat() if m.ended_at else None,
+        "end_reason": m.end_reason,
+        "role_id": m.role_id,
+        "scope": m.scope,
+        "link_state": m.link_state,
+    }

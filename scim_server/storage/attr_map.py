@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import SQLColumnExpression
 from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import literal
@@ -56,7 +57,7 @@ def user_effective_access() -> ColumnElement[bool]:
     )
 
 
-def _user_columns() -> dict[str, ColumnElement[Any]]:
+def _user_columns() -> dict[str, SQLColumnExpression[Any]]:
     return {
         "id": ScimUser.id,
         "externalid": ScimUser.external_id,
@@ -74,7 +75,7 @@ def _user_columns() -> dict[str, ColumnElement[Any]]:
     }
 
 
-def _group_columns() -> dict[str, ColumnElement[Any]]:
+def _group_columns() -> dict[str, SQLColumnExpression[Any]]:
     return {
         "id": ScimGroup.id,
         "externalid": ScimGroup.external_id,
@@ -99,7 +100,7 @@ def _user_values(attr: AttributeDef) -> MultiValued:
         if name == "value" and not sub_attr.case_exact:
             return Column(ScimUserValue.value_lower, sub_attr, lowered=True)
         if name == "value":
-            expr: ColumnElement[Any] = ScimUserValue.value
+            expr: SQLColumnExpression[Any] = ScimUserValue.value
         elif name == "type":
             expr = ScimUserValue.type
         elif name == "primary":
@@ -111,8 +112,9 @@ def _user_values(attr: AttributeDef) -> MultiValued:
     return MultiValued(attr, exists_, sub)
 
 
-def _members(attr: AttributeDef, owner: Callable[[], ColumnElement[Any]],
-             key: str) -> MultiValued:
+def _members(
+    attr: AttributeDef, owner: Callable[[], SQLColumnExpression[Any]], key: str
+) -> MultiValued:
     """Group ``members`` (owner = the group) or User ``groups`` (owner = the user)."""
 
     def exists_(cond: Condition | None) -> Condition:
@@ -123,20 +125,27 @@ def _members(attr: AttributeDef, owner: Callable[[], ColumnElement[Any]],
 
     def sub(sub_attr: AttributeDef) -> Column:
         other = "group_id" if key == "member_id" else "member_id"
-        columns: dict[str, ColumnElement[Any]] = {
+        columns: dict[str, SQLColumnExpression[Any]] = {
             "value": getattr(GroupMember, other),
             "type": GroupMember.member_type if key == "group_id" else literal("direct"),
         }
         if sub_attr.name not in columns:
-            raise InvalidFilterError(f"Filtering on '{attr.name}.{sub_attr.name}' is not supported.")
+            raise InvalidFilterError(
+                f"Filtering on '{attr.name}.{sub_attr.name}' is not supported."
+            )
         return Column(columns[sub_attr.name], sub_attr)
 
     return MultiValued(attr, exists_, sub)
 
 
 class _Resolver:
-    def __init__(self, rtype: ResourceType, columns: dict[str, ColumnElement[Any]],
-                 json_column: Any, multi: Callable[[AttributeDef], MultiValued]) -> None:
+    def __init__(
+        self,
+        rtype: ResourceType,
+        columns: dict[str, SQLColumnExpression[Any]],
+        json_column: Any,
+        multi: Callable[[AttributeDef], MultiValued],
+    ) -> None:
         self.rtype, self.columns, self.json_column, self.multi = rtype, columns, json_column, multi
 
     def __call__(self, urn: str | None, name: str, sub: str | None) -> Target:
@@ -153,8 +162,10 @@ class _Resolver:
             return self.multi(attr)
         if attr.is_complex and sub_attr is None:
             raise InvalidFilterError(f"'{attr.name}' is complex: name a sub-attribute.")
-        key = dotted.lower() if attr.schema in (self.rtype.core.id, "common") else (
-            f"{attr.schema.lower()}:{dotted.lower()}"
+        key = (
+            dotted.lower()
+            if attr.schema in (self.rtype.core.id, "common")
+            else (f"{attr.schema.lower()}:{dotted.lower()}")
         )
         if key in self.columns:
             return Column(self.columns[key], sub_attr or attr)

@@ -276,8 +276,12 @@ class ScimUserValue(Base):
 class ScimGroup(Base):
     __tablename__ = "scim_groups"
     __table_args__ = (
-        Index("uq_scim_groups_display_name", "directory_id", func.lower(text("display_name")),
-              unique=True),
+        Index(
+            "uq_scim_groups_display_name",
+            "directory_id",
+            func.lower(text("display_name")),
+            unique=True,
+        ),
         Index("uq_scim_groups_external_id", "directory_id", "external_id", unique=True),
     )
 

@@ -16,15 +16,19 @@ from scim_server.storage.models import User
 from scim_server.storage.models import VerifiedDomain
 
 
-def live_scim_user(db: Session, directory_id: str, scim_id: str, *, for_update: bool = False
-                   ) -> tuple[ScimUser, Membership, User] | None:
+def live_scim_user(
+    db: Session, directory_id: str, scim_id: str, *, for_update: bool = False
+) -> tuple[ScimUser, Membership, User] | None:
     """The live SCIM user with its membership and person; tombstones are not found."""
     stmt = (
         select(ScimUser, Membership, User)
         .join(Membership, Membership.id == ScimUser.membership_id)
         .join(User, User.id == Membership.user_id)
-        .where(ScimUser.id == scim_id, ScimUser.directory_id == directory_id,
-               ScimUser.deleted_at.is_(None))
+        .where(
+            ScimUser.id == scim_id,
+            ScimUser.directory_id == directory_id,
+            ScimUser.deleted_at.is_(None),
+        )
     )
     if for_update:
         stmt = stmt.with_for_update(of=[ScimUser, Membership])
@@ -33,14 +37,19 @@ def live_scim_user(db: Session, directory_id: str, scim_id: str, *, for_update: 
 
 
 def live_scim_id(db: Session, membership_id: str) -> str | None:
-    return db.scalar(select(ScimUser.id).where(ScimUser.membership_id == membership_id,
-                                               ScimUser.deleted_at.is_(None)))
+    return db.scalar(
+        select(ScimUser.id).where(
+            ScimUser.membership_id == membership_id, ScimUser.deleted_at.is_(None)
+        )
+    )
 
 
-def latest_tombstone(db: Session, directory_id: str, *, user_name: str | None = None,
-                     external_id: str | None = None) -> ScimUser | None:
-    stmt = select(ScimUser).where(ScimUser.directory_id == directory_id,
-                                  ScimUser.deleted_at.is_not(None))
+def latest_tombstone(
+    db: Session, directory_id: str, *, user_name: str | None = None, external_id: str | None = None
+) -> ScimUser | None:
+    stmt = select(ScimUser).where(
+        ScimUser.directory_id == directory_id, ScimUser.deleted_at.is_not(None)
+    )
     if external_id is not None:
         stmt = stmt.where(ScimUser.external_id == external_id)
     if user_name is not None:
@@ -49,13 +58,15 @@ def latest_tombstone(db: Session, directory_id: str, *, user_name: str | None = 
 
 
 def membership_of(db: Session, org_id: str, user_id: str) -> Membership | None:
-    return db.scalars(select(Membership).where(Membership.org_id == org_id,
-                                               Membership.user_id == user_id)).first()
+    return db.scalars(
+        select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    ).first()
 
 
 def live_membership_elsewhere(db: Session, org_id: str, user_id: str) -> bool:
-    stmt = select(Membership.id).where(Membership.user_id == user_id, Membership.org_id != org_id,
-                                       Membership.ended_at.is_(None))
+    stmt = select(Membership.id).where(
+        Membership.user_id == user_id, Membership.org_id != org_id, Membership.ended_at.is_(None)
+    )
     return db.scalar(stmt.limit(1)) is not None
 
 
@@ -68,8 +79,9 @@ def builtin_role_id(db: Session, name: str) -> str:
 
 def clear_grants(db: Session, m: Membership) -> list[str]:
     """Clear role, scope and sites (removal, lifecycle.md §2.4); return the removed site ids."""
-    sites = list(db.scalars(select(SiteAssignment.site_id)
-                            .where(SiteAssignment.membership_id == m.id)))
+    sites = list(
+        db.scalars(select(SiteAssignment.site_id).where(SiteAssignment.membership_id == m.id))
+    )
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     m.role_id, m.scope = None, None
     return sites

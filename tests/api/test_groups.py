@@ -29,18 +29,27 @@ def test_create_with_members_and_read_back(scim):
     assert member["type"] == "User"
     assert member["$ref"].endswith(f"/Users/{alice}")
     user = scim.get(f"/Users/{alice}").get_json()
-    assert user["groups"] == [{"value": group["id"], "$ref": group["meta"]["location"],
-                               "display": "Engineering", "type": "direct"}]
+    assert user["groups"] == [
+        {
+            "value": group["id"],
+            "$ref": group["meta"]["location"],
+            "display": "Engineering",
+            "type": "direct",
+        }
+    ]
 
 
 def test_excluded_members_are_not_returned(scim):
     alice = scim.create_user()["id"]
     group = scim.create_group("Quiet", members=[alice])
-    body = scim.get(f"/Groups/{group['id']}", query_string={"excludedAttributes": "members"}
-                    ).get_json()
+    body = scim.get(
+        f"/Groups/{group['id']}", query_string={"excludedAttributes": "members"}
+    ).get_json()
     assert "members" not in body and body["displayName"] == "Quiet"
-    listed = scim.get("/Groups", query_string={"filter": 'displayName eq "quiet"',
-                                              "excludedAttributes": "members"}).get_json()
+    listed = scim.get(
+        "/Groups",
+        query_string={"filter": 'displayName eq "quiet"', "excludedAttributes": "members"},
+    ).get_json()
     assert listed["totalResults"] == 1 and "members" not in listed["Resources"][0]
 
 
@@ -53,10 +62,13 @@ def test_duplicate_display_name_in_any_case_is_409(scim):
 def test_patch_add_and_remove_member_answers_204(scim):
     alice, bob = scim.create_user()["id"], scim.create_user()["id"]
     group = scim.create_group(members=[alice])
-    response = scim.patch(f"/Groups/{group['id']}", [
-        {"op": "add", "path": "members", "value": [{"value": bob}]},
-        {"op": "remove", "path": f'members[value eq "{alice}"]'},
-    ])
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        [
+            {"op": "add", "path": "members", "value": [{"value": bob}]},
+            {"op": "remove", "path": f'members[value eq "{alice}"]'},
+        ],
+    )
     assert response.status_code == 204
     assert response.get_data() == b""
     assert member_ids(scim, group["id"]) == [bob]
@@ -65,9 +77,11 @@ def test_patch_add_and_remove_member_answers_204(scim):
 def test_patch_with_attributes_answers_200_projected(scim):
     alice = scim.create_user()["id"]
     group = scim.create_group()
-    response = scim.patch(f"/Groups/{group['id']}",
-                          [{"op": "add", "path": "members", "value": [{"value": alice}]}],
-                          query_string={"excludedAttributes": "members"})
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "add", "path": "members", "value": [{"value": alice}]}],
+        query_string={"excludedAttributes": "members"},
+    )
     assert response.status_code == 200
     assert "members" not in response.get_json()
     assert response.get_json()["id"] == group["id"]
@@ -76,8 +90,9 @@ def test_patch_with_attributes_answers_200_projected(scim):
 def test_adding_an_existing_member_is_no_change(scim):
     alice = scim.create_user()["id"]
     group = scim.create_group(members=[alice])
-    scim.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members",
-                                           "value": [{"value": alice}]}])
+    scim.patch(
+        f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": alice}]}]
+    )
     after = scim.get(f"/Groups/{group['id']}").get_json()
     assert after["meta"]["version"] == group["meta"]["version"]
     assert member_ids(scim, group["id"]) == [alice]
@@ -86,10 +101,13 @@ def test_adding_an_existing_member_is_no_change(scim):
 def test_unknown_member_is_400_and_nothing_changes(scim):
     alice = scim.create_user()["id"]
     group = scim.create_group(members=[alice])
-    response = scim.patch(f"/Groups/{group['id']}", [
-        {"op": "remove", "path": f'members[value eq "{alice}"]'},
-        {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]},
-    ])
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        [
+            {"op": "remove", "path": f'members[value eq "{alice}"]'},
+            {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]},
+        ],
+    )
     body = assert_scim_error(response, 400, "invalidValue")
     assert "no-such-user" in body["detail"]
     assert member_ids(scim, group["id"]) == [alice]
@@ -98,10 +116,13 @@ def test_unknown_member_is_400_and_nothing_changes(scim):
 def test_replace_members_and_rename(scim):
     a, b, c = (scim.create_user()["id"] for _ in range(3))
     group = scim.create_group("Old", members=[a, b])
-    scim.patch(f"/Groups/{group['id']}", [
-        {"op": "replace", "path": "members", "value": [{"value": b}, {"value": c}]},
-        {"op": "replace", "path": "displayName", "value": "New"},
-    ])
+    scim.patch(
+        f"/Groups/{group['id']}",
+        [
+            {"op": "replace", "path": "members", "value": [{"value": b}, {"value": c}]},
+            {"op": "replace", "path": "displayName", "value": "New"},
+        ],
+    )
     body = scim.get(f"/Groups/{group['id']}").get_json()
     assert body["displayName"] == "New"
     assert sorted(m["value"] for m in body["members"]) == sorted([b, c])
@@ -158,13 +179,22 @@ def test_one_member_change_never_reads_the_member_list(scim, app, connection, si
     newcomer = scim.create_user()["id"]
 
     def add_and_remove():
-        assert scim.patch(f"/Groups/{group['id']}", [
-            {"op": "add", "path": "members", "value": [{"value": newcomer}]},
-            {"op": "remove", "path": f'members[value eq "{members[0]}"]'},
-        ]).status_code == 204
+        assert (
+            scim.patch(
+                f"/Groups/{group['id']}",
+                [
+                    {"op": "add", "path": "members", "value": [{"value": newcomer}]},
+                    {"op": "remove", "path": f'members[value eq "{members[0]}"]'},
+                ],
+            ).status_code
+            == 204
+        )
 
     statements = _statements_for(app, connection, add_and_remove)
-    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
-             and "group_members" in s.lower()]
+    reads = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and "group_members" in s.lower()
+    ]
     assert reads == []  # members are never selected to change one
     assert len(statements) <= 16

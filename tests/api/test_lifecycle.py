@@ -32,13 +32,15 @@ def membership_of(db, created) -> Membership:
 
 def events_for(db, membership_id) -> list[str]:
     db.expire_all()
-    return list(db.scalars(select(Event.type).where(Event.membership_id == membership_id)
-                           .order_by(Event.id)))
+    return list(
+        db.scalars(
+            select(Event.type).where(Event.membership_id == membership_id).order_by(Event.id)
+        )
+    )
 
 
 def open_session(db, m: Membership) -> Session:
-    session = Session(user_id=m.user_id, org_id=m.org_id, method="sso",
-                      access_epoch=m.access_epoch)
+    session = Session(user_id=m.user_id, org_id=m.org_id, method="sso", access_epoch=m.access_epoch)
     db.add(session)
     db.commit()
     return session
@@ -48,7 +50,11 @@ def test_p1_create_makes_person_membership_and_one_event(scim, db, org):
     created = scim.create_user("new.person@example.com")
     m = membership_of(db, created)
     assert (m.directory_state, m.admin_override, m.source, m.ended_at) == (
-        "active", "none", "scim", None)
+        "active",
+        "none",
+        "scim",
+        None,
+    )
     assert db.get(Role, m.role_id).name == "member"
     assert db.get(User, m.user_id).email_normalized == "new.person@example.com"
     assert events_for(db, m.id) == ["user.created"]
@@ -96,8 +102,9 @@ def test_u5_directory_never_clears_an_admin_disable(scim, db):
     m = membership_of(db, created)
     m.admin_override, m.override_by, m.override_at = "disabled", "admin@example.com", utcnow()
     db.commit()
-    body = scim.patch(f"/Users/{created['id']}",
-                      [{"op": "replace", "path": "active", "value": True}]).get_json()
+    body = scim.patch(
+        f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": True}]
+    ).get_json()
     assert body["active"] is True  # SCIM shows what the directory said
     assert body[PRODUCT]["adminDisabled"] is True
     assert body[PRODUCT]["effectiveAccess"] is False
@@ -117,8 +124,9 @@ def test_x1_delete_keeps_person_membership_and_history(scim, db):
     assert db.get(User, m.user_id) is not None
     assert db.get(ScimUser, created["id"]).deleted_at is not None
     assert db.get(Session, session.id).revoked_at is not None
-    deleted = db.scalars(select(Event).where(Event.membership_id == m.id,
-                                             Event.type == "user.deleted")).one()
+    deleted = db.scalars(
+        select(Event).where(Event.membership_id == m.id, Event.type == "user.deleted")
+    ).one()
     assert deleted.before["role_id"] == "builtin-member"  # grants snapshotted before clearing
     assert deleted.after["directory_state"] == "removed"
 
@@ -149,8 +157,9 @@ def test_p3_existing_account_of_another_org_links_pending(client, scim, other_or
     assert created[PRODUCT]["userId"] == first.user_id  # the same person, no duplicate
 
 
-def test_p2_existing_account_on_a_domain_this_org_verified_links_at_once(client, scim, org,
-                                                                         other_org, db):
+def test_p2_existing_account_on_a_domain_this_org_verified_links_at_once(
+    client, scim, org, other_org, db
+):
     db.add(VerifiedDomain(domain="partner.com", org_id=org.id))
     db.commit()
     Scim(client, other_org.token).create_user("ok@partner.com")
@@ -165,9 +174,18 @@ def test_p4_live_member_of_any_source_with_that_email_is_409(scim, db, org):
     db.flush()
     db.add(Membership(org_id=org.id, user_id=person.id, source="jit"))
     db.commit()
-    body = assert_scim_error(scim.post("/Users", {
-        "schemas": [USER], "userName": "jit-user",
-        "emails": [{"value": "JIT@example.com", "primary": True}]}), 409, "uniqueness")
+    body = assert_scim_error(
+        scim.post(
+            "/Users",
+            {
+                "schemas": [USER],
+                "userName": "jit-user",
+                "emails": [{"value": "JIT@example.com", "primary": True}],
+            },
+        ),
+        409,
+        "uniqueness",
+    )
     assert person.id in body["detail"]
 
 
@@ -175,7 +193,16 @@ def test_p8_exclusive_membership_refuses_members_of_other_orgs(client, scim, org
     Scim(client, other_org.token).create_user("busy@example.com")
     db.get(Organization, org.id).exclusive_membership = True
     db.commit()
-    body = assert_scim_error(scim.post("/Users", {
-        "schemas": [USER], "userName": "busy@example.com",
-        "emails": [{"value": "busy@example.com"}]}), 409, "uniqueness")
+    body = assert_scim_error(
+        scim.post(
+            "/Users",
+            {
+                "schemas": [USER],
+                "userName": "busy@example.com",
+                "emails": [{"value": "busy@example.com"}],
+            },
+        ),
+        409,
+        "uniqueness",
+    )
     assert "another organization" in body["detail"]

@@ -21,12 +21,17 @@ def entra(client, org) -> Scim:
 
 def entra_user(n: str = "00aa") -> dict:
     return {
-        "schemas": [USER, ENTERPRISE], "externalId": f"0a21f0f2-{n}",
-        "userName": f"Test_User_{n}@testuser.com", "active": True,
+        "schemas": [USER, ENTERPRISE],
+        "externalId": f"0a21f0f2-{n}",
+        "userName": f"Test_User_{n}@testuser.com",
+        "active": True,
         "emails": [{"primary": True, "type": "work", "value": f"Test_User_{n}@testuser.com"}],
         "meta": {"resourceType": "User"},
-        "name": {"formatted": "givenName familyName", "familyName": "familyName",
-                 "givenName": "givenName"},
+        "name": {
+            "formatted": "givenName familyName",
+            "familyName": "familyName",
+            "givenName": "givenName",
+        },
         "roles": [],
     }
 
@@ -39,8 +44,9 @@ def test_connection_test_with_a_random_guid_is_an_empty_list(entra):
 def test_create_with_meta_and_roles_then_find_by_external_id(client, entra):
     created = entra.post("/Users", entra_user())
     assert created.status_code == 201
-    found = client.get('/scim/v2/Users?filter=externalId+eq+%220a21f0f2-00aa%22',
-                       headers=entra.headers).get_json()
+    found = client.get(
+        "/scim/v2/Users?filter=externalId+eq+%220a21f0f2-00aa%22", headers=entra.headers
+    ).get_json()
     assert [r["id"] for r in found["Resources"]] == [created.get_json()["id"]]
     different_case = entra.filter_users('userName eq "test_user_00AA@TESTUSER.com"')
     assert different_case["totalResults"] == 1
@@ -49,8 +55,9 @@ def test_create_with_meta_and_roles_then_find_by_external_id(client, entra):
 @pytest.mark.parametrize("value", ["False", "false", False])
 def test_disable_with_capitalised_op_and_string_boolean(entra, value):
     user = entra.post("/Users", entra_user()).get_json()
-    response = entra.patch(f"/Users/{user['id']}",
-                           [{"op": "Replace", "path": "active", "value": value}])
+    response = entra.patch(
+        f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": value}]
+    )
     assert response.status_code == 200
     assert entra.get(f"/Users/{user['id']}").get_json()["active"] is False
 
@@ -69,55 +76,76 @@ def test_periodic_active_true_patch_is_a_no_op(entra, db):
 
     user = entra.post("/Users", entra_user()).get_json()
     events = db.scalar(select(func.count()).select_from(Event))
-    response = entra.patch(f"/Users/{user['id']}",
-                           [{"op": "Replace", "path": "active", "value": "True"}])
+    response = entra.patch(
+        f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "True"}]
+    )
     assert response.get_json()["meta"]["version"] == user["meta"]["version"]
     assert db.scalar(select(func.count()).select_from(Event)) == events
 
 
 def test_default_client_attribute_replaces(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    response = entra.patch(f"/Users/{user['id']}", [
-        {"op": "Replace", "path": "displayName", "value": "Bjfe"},
-        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "new@testuser.com"},
-        {"op": "Replace", "path": "name.givenName", "value": "Kkom"},
-        {"op": "Replace", "path": "name.familyName", "value": "Unua"},
-        {"op": "Replace", "path": "externalId", "value": "ext-new"},
-        {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Aklq"},
-    ])
+    response = entra.patch(
+        f"/Users/{user['id']}",
+        [
+            {"op": "Replace", "path": "displayName", "value": "Bjfe"},
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "new@testuser.com"},
+            {"op": "Replace", "path": "name.givenName", "value": "Kkom"},
+            {"op": "Replace", "path": "name.familyName", "value": "Unua"},
+            {"op": "Replace", "path": "externalId", "value": "ext-new"},
+            {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Aklq"},
+        ],
+    )
     body = response.get_json()
     assert response.status_code == 200
     assert body["displayName"] == "Bjfe" and body["externalId"] == "ext-new"
     assert body["emails"][0]["value"] == "new@testuser.com"
     assert body["name"]["givenName"] == "Kkom" and body["name"]["familyName"] == "Unua"
     assert body[ENTERPRISE]["employeeNumber"] == "Aklq"
-    assert entra.filter_users('emails[type eq "work"].value eq "new@testuser.com"'
-                              )["totalResults"] == 1
+    assert (
+        entra.filter_users('emails[type eq "work"].value eq "new@testuser.com"')["totalResults"]
+        == 1
+    )
 
 
 def test_path_less_replace_with_dotted_and_urn_keys(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    response = entra.patch(f"/Users/{user['id']}", [{"op": "replace", "value": {
-        "displayName": "Bjfe", "name.givenName": "Kkom", "name.familyName": "Unua",
-        f"{ENTERPRISE}:employeeNumber": "Aklq"}}])
+    response = entra.patch(
+        f"/Users/{user['id']}",
+        [
+            {
+                "op": "replace",
+                "value": {
+                    "displayName": "Bjfe",
+                    "name.givenName": "Kkom",
+                    "name.familyName": "Unua",
+                    f"{ENTERPRISE}:employeeNumber": "Aklq",
+                },
+            }
+        ],
+    )
     body = response.get_json()
     assert body["name"]["givenName"] == "Kkom" and body["name"]["familyName"] == "Unua"
     assert body[ENTERPRISE]["employeeNumber"] == "Aklq" and body["displayName"] == "Bjfe"
 
 
-@pytest.mark.parametrize("shape", [
-    lambda m: {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": m},
-    lambda m: {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": m}},
-    lambda m: {"op": "Add", "path": "manager", "value": [{"$ref": None, "value": m}]},
-])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda m: {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": m},
+        lambda m: {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": m}},
+        lambda m: {"op": "Add", "path": "manager", "value": [{"$ref": None, "value": m}]},
+    ],
+)
 def test_manager_shapes_and_removal(entra, shape):
     boss = entra.post("/Users", entra_user("boss")).get_json()["id"]
     user = entra.post("/Users", entra_user()).get_json()
     body = entra.patch(f"/Users/{user['id']}", [shape(boss)]).get_json()
     assert body[ENTERPRISE]["manager"]["value"] == boss
     assert entra.filter_users(f'{ENTERPRISE}:manager.value eq "{boss}"')["totalResults"] == 1
-    removed = entra.patch(f"/Users/{user['id']}",
-                          [{"op": "remove", "path": f"{ENTERPRISE}:manager"}]).get_json()
+    removed = entra.patch(
+        f"/Users/{user['id']}", [{"op": "remove", "path": f"{ENTERPRISE}:manager"}]
+    ).get_json()
     assert "manager" not in removed.get(ENTERPRISE, {})
 
 
@@ -131,8 +159,10 @@ def test_manager_as_bare_string_in_create_body(entra):
 def test_legacy_member_removal_removes_only_the_listed_members(entra):
     a, b, c = (entra.post("/Users", entra_user(n)).get_json()["id"] for n in ("a", "b", "c"))
     group = entra.create_group("Legacy", members=[a, b, c])
-    response = entra.patch(f"/Groups/{group['id']}", [
-        {"op": "Remove", "path": "members", "value": [{"value": a}, {"value": b}]}])
+    response = entra.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "Remove", "path": "members", "value": [{"value": a}, {"value": b}]}],
+    )
     assert response.status_code == 204
     body = entra.get(f"/Groups/{group['id']}").get_json()
     assert [m["value"] for m in body["members"]] == [c]
@@ -141,11 +171,17 @@ def test_legacy_member_removal_removes_only_the_listed_members(entra):
 def test_add_member_with_null_ref_and_add_then_remove_in_one_patch(entra):
     a, b = (entra.post("/Users", entra_user(n)).get_json()["id"] for n in ("a", "b"))
     group = entra.create_group("Both")
-    entra.patch(f"/Groups/{group['id']}", [
-        {"op": "Add", "path": "members", "value": [{"$ref": None, "value": a}]}])
-    entra.patch(f"/Groups/{group['id']}", [
-        {"op": "Add", "path": "members", "value": [{"value": b}]},
-        {"op": "Remove", "path": f'members[value eq "{b}"]'}])
+    entra.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": a}]}],
+    )
+    entra.patch(
+        f"/Groups/{group['id']}",
+        [
+            {"op": "Add", "path": "members", "value": [{"value": b}]},
+            {"op": "Remove", "path": f'members[value eq "{b}"]'},
+        ],
+    )
     body = entra.get(f"/Groups/{group['id']}").get_json()
     assert [m["value"] for m in body["members"]] == [a]
 
@@ -153,14 +189,18 @@ def test_add_member_with_null_ref_and_add_then_remove_in_one_patch(entra):
 def test_group_reads_exclude_members_and_duplicates_are_409(client, entra):
     a = entra.post("/Users", entra_user()).get_json()["id"]
     group = entra.create_group("displayName", members=[a])
-    found = client.get('/scim/v2/Groups?excludedAttributes=members'
-                       '&filter=displayName+eq+%22DISPLAYNAME%22', headers=entra.headers)
+    found = client.get(
+        "/scim/v2/Groups?excludedAttributes=members&filter=displayName+eq+%22DISPLAYNAME%22",
+        headers=entra.headers,
+    )
     resources = found.get_json()["Resources"]
     assert [g["id"] for g in resources] == [group["id"]] and "members" not in resources[0]
-    assert_scim_error(entra.post("/Groups", {"schemas": [GROUP], "displayName": "displayname"}),
-                      409, "uniqueness")
-    renamed = entra.patch(f"/Groups/{group['id']}",
-                          [{"op": "Replace", "path": "displayName", "value": "Renamed"}])
+    assert_scim_error(
+        entra.post("/Groups", {"schemas": [GROUP], "displayName": "displayname"}), 409, "uniqueness"
+    )
+    renamed = entra.patch(
+        f"/Groups/{group['id']}", [{"op": "Replace", "path": "displayName", "value": "Renamed"}]
+    )
     assert renamed.status_code == 204
 
 
@@ -177,10 +217,13 @@ def test_soft_delete_then_hard_delete(entra):
 
 def test_multiple_ops_on_the_same_attribute(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    body = entra.patch(f"/Users/{user['id']}", [
-        {"op": "Add", "path": "nickName", "value": "Babs"},
-        {"op": "Replace", "path": "nickName", "value": "Barbie"},
-    ]).get_json()
+    body = entra.patch(
+        f"/Users/{user['id']}",
+        [
+            {"op": "Add", "path": "nickName", "value": "Babs"},
+            {"op": "Replace", "path": "nickName", "value": "Barbie"},
+        ],
+    ).get_json()
     assert body["nickName"] == "Barbie"
 
 

@@ -12,11 +12,16 @@ from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
 OKTA_USER = {
-    "schemas": [USER], "userName": "test.user@okta.local",
+    "schemas": [USER],
+    "userName": "test.user@okta.local",
     "name": {"givenName": "Test", "familyName": "User"},
     "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work"}],
-    "displayName": "Test User", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7",
-    "groups": [], "password": "1mz050nq", "active": True,
+    "displayName": "Test User",
+    "locale": "en-US",
+    "externalId": "00ujl29u0le5T6Aj10h7",
+    "groups": [],
+    "password": "1mz050nq",
+    "active": True,
 }
 
 
@@ -35,8 +40,10 @@ def test_connection_test_and_import_paging(okta):
 
 
 def test_lookup_create_duplicate_and_password_never_returned(client, okta):
-    lookup = client.get('/scim/v2/Users?filter=userName%20eq%20%22test.user%40okta.local%22'
-                        '&startIndex=1&count=100', headers=okta.headers)
+    lookup = client.get(
+        "/scim/v2/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100",
+        headers=okta.headers,
+    )
     assert lookup.status_code == 200 and lookup.get_json()["totalResults"] == 0
     created = okta.post("/Users", OKTA_USER)
     assert created.status_code == 201
@@ -76,27 +83,44 @@ def test_deactivate_through_put_for_aiw_apps(okta):
 def test_group_push_lookup_create_rename_and_members(client, okta):
     alice = okta.create_user()["id"]
     bob = okta.create_user()["id"]
-    lookup = client.get('/scim/v2/Groups?filter=displayName%20eq%20%22Test%20SCIMv2%22'
-                        '&startIndex=1&count=100', headers=okta.headers)
+    lookup = client.get(
+        "/scim/v2/Groups?filter=displayName%20eq%20%22Test%20SCIMv2%22&startIndex=1&count=100",
+        headers=okta.headers,
+    )
     assert lookup.get_json()["totalResults"] == 0
-    group = okta.post("/Groups", {"schemas": [GROUP], "displayName": "Test SCIMv2",
-                                  "members": []}).get_json()
-    rename = okta.patch(f"/Groups/{group['id']}", [
-        {"op": "replace", "value": {"id": group["id"], "displayName": "Test SCIMv2 renamed"}}])
+    group = okta.post(
+        "/Groups", {"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []}
+    ).get_json()
+    rename = okta.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "replace", "value": {"id": group["id"], "displayName": "Test SCIMv2 renamed"}}],
+    )
     assert rename.status_code in (200, 204)
-    members = okta.request("PATCH", f"/Groups/{group['id']}", {
-        "schemas": [PATCH_OP],
-        "Operations": [
-            {"op": "remove", "path": f'members[value eq "{alice}"]'},
-            {"op": "add", "path": "members",
-             "value": [{"value": alice, "display": "alice"}, {"value": bob, "display": "bob"}]},
-        ]})
+    members = okta.request(
+        "PATCH",
+        f"/Groups/{group['id']}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "remove", "path": f'members[value eq "{alice}"]'},
+                {
+                    "op": "add",
+                    "path": "members",
+                    "value": [
+                        {"value": alice, "display": "alice"},
+                        {"value": bob, "display": "bob"},
+                    ],
+                },
+            ],
+        },
+    )
     assert members.status_code == 204
     body = okta.get(f"/Groups/{group['id']}").get_json()
     assert body["displayName"] == "Test SCIMv2 renamed"
     assert sorted(m["value"] for m in body["members"]) == sorted([alice, bob])
-    okta.patch(f"/Groups/{group['id']}",
-               [{"op": "replace", "path": "members", "value": [{"value": bob}]}])
+    okta.patch(
+        f"/Groups/{group['id']}", [{"op": "replace", "path": "members", "value": [{"value": bob}]}]
+    )
     assert [m["value"] for m in okta.get(f"/Groups/{group['id']}").get_json()["members"]] == [bob]
     assert okta.delete(f"/Groups/{group['id']}").status_code == 204
 
@@ -104,5 +128,6 @@ def test_group_push_lookup_create_rename_and_members(client, okta):
 def test_spec_test_unknown_id_and_bare_filter(okta):
     body = assert_scim_error(okta.get("/Users/010101001010101011001010101011"), 404)
     assert body["detail"]
-    assert_scim_error(okta.get("/Users", query_string={"filter": "RANDOMUSERNAMECAPS"}),
-                      400, "invalidFilter")
+    assert_scim_error(
+        okta.get("/Users", query_string={"filter": "RANDOMUSERNAMECAPS"}), 400, "invalidFilter"
+    )

@@ -31,8 +31,9 @@ def live():
 
 def _session(live) -> requests.Session:
     session = requests.Session()
-    session.headers.update({"Authorization": f"Bearer {live.token}",
-                            "Content-Type": "application/scim+json"})
+    session.headers.update(
+        {"Authorization": f"Bearer {live.token}", "Content-Type": "application/scim+json"}
+    )
     return session
 
 
@@ -46,8 +47,11 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_409s(live):
     name = f"race-{uuid.uuid4().hex[:8]}@example.com"
 
     def create(i):
-        body = {"schemas": [USER], "userName": name if i % 2 else name.upper(),
-                "externalId": f"ext-{i}"}
+        body = {
+            "schemas": [USER],
+            "userName": name if i % 2 else name.upper(),
+            "externalId": f"ext-{i}",
+        }
         return http.post(f"{live.base_url}/Users", json=body, timeout=30)
 
     responses = _parallel(create)
@@ -61,23 +65,39 @@ def test_parallel_creates_of_one_user_name_give_one_201_and_409s(live):
 def test_parallel_group_creates_with_one_name_give_one_group(live):
     http = _session(live)
     name = f"race-group-{uuid.uuid4().hex[:8]}"
-    responses = _parallel(lambda i: http.post(f"{live.base_url}/Groups", timeout=30,
-                                              json={"schemas": [GROUP], "displayName": name}))
+    responses = _parallel(
+        lambda i: http.post(
+            f"{live.base_url}/Groups", timeout=30, json={"schemas": [GROUP], "displayName": name}
+        )
+    )
     assert sorted(r.status_code for r in responses) == [201] + [409] * (PARALLEL - 1)
 
 
 def test_parallel_member_adds_lose_nothing(live):
     http = _session(live)
-    users = [http.post(f"{live.base_url}/Users", timeout=30, json={
-        "schemas": [USER], "userName": f"m-{uuid.uuid4().hex[:8]}@example.com"}).json()["id"]
-        for _ in range(PARALLEL)]
-    group = http.post(f"{live.base_url}/Groups", timeout=30, json={
-        "schemas": [GROUP], "displayName": f"parallel-{uuid.uuid4().hex[:8]}"}).json()
+    users = [
+        http.post(
+            f"{live.base_url}/Users",
+            timeout=30,
+            json={"schemas": [USER], "userName": f"m-{uuid.uuid4().hex[:8]}@example.com"},
+        ).json()["id"]
+        for _ in range(PARALLEL)
+    ]
+    group = http.post(
+        f"{live.base_url}/Groups",
+        timeout=30,
+        json={"schemas": [GROUP], "displayName": f"parallel-{uuid.uuid4().hex[:8]}"},
+    ).json()
 
     def add(i):
-        return http.patch(f"{live.base_url}/Groups/{group['id']}", timeout=30, json={
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": users[i]}]}]})
+        return http.patch(
+            f"{live.base_url}/Groups/{group['id']}",
+            timeout=30,
+            json={
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": users[i]}]}],
+            },
+        )
 
     assert {r.status_code for r in _parallel(add)} == {204}
     body = http.get(f"{live.base_url}/Groups/{group['id']}").json()
@@ -86,13 +106,23 @@ def test_parallel_member_adds_lose_nothing(live):
 
 def test_parallel_patches_of_one_user_serialise(live):
     http = _session(live)
-    user = http.post(f"{live.base_url}/Users", timeout=30, json={
-        "schemas": [USER], "userName": f"p-{uuid.uuid4().hex[:8]}@example.com"}).json()
+    user = http.post(
+        f"{live.base_url}/Users",
+        timeout=30,
+        json={"schemas": [USER], "userName": f"p-{uuid.uuid4().hex[:8]}@example.com"},
+    ).json()
 
     def add_phone(i):
-        return http.patch(f"{live.base_url}/Users/{user['id']}", timeout=30, json={
-            "schemas": [PATCH_OP], "Operations": [
-                {"op": "add", "path": "phoneNumbers", "value": [{"value": f"+1555000{i:04d}"}]}]})
+        return http.patch(
+            f"{live.base_url}/Users/{user['id']}",
+            timeout=30,
+            json={
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "add", "path": "phoneNumbers", "value": [{"value": f"+1555000{i:04d}"}]}
+                ],
+            },
+        )
 
     assert {r.status_code for r in _parallel(add_phone)} == {200}
     body = http.get(f"{live.base_url}/Users/{user['id']}").json()

@@ -17,13 +17,18 @@ def test_upgrade_matches_the_models_and_downgrade_removes_everything(tmp_path):
     engine = make_engine(url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        indexes = set(conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
+        indexes = set(
+            conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars()
+        )
     assert diff == []
     # expression indexes are invisible to compare_metadata on SQLite: check them by name
-    assert {"uq_scim_users_live_user_name", "uq_scim_users_live_external_id",
-            "ix_scim_users_live_listing", "ix_scim_users_user_name",
-            "uq_scim_groups_display_name"} <= indexes
+    assert {
+        "uq_scim_users_live_user_name",
+        "uq_scim_users_live_external_id",
+        "ix_scim_users_live_listing",
+        "ix_scim_users_user_name",
+        "uq_scim_groups_display_name",
+    } <= indexes
     migrate.downgrade(url)
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) == {"alembic_version"}
