@@ -15,9 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from scim_server.scim.errors import ScimError
-from scim_server.scim.patch import IGNORED_PATHLESS_KEYS, find_key, lookup
-from scim_server.scim.paths import Path, parse_path
-from scim_server.scim.schema import ENTERPRISE_USER, AttributeDef, ResourceType
+from scim_server.scim.patch import IGNORED_PATHLESS_KEYS
+from scim_server.scim.patch import find_key
+from scim_server.scim.patch import lookup
+from scim_server.scim.paths import Path
+from scim_server.scim.paths import parse_path
+from scim_server.scim.schema import ENTERPRISE_USER
+from scim_server.scim.schema import AttributeDef
+from scim_server.scim.schema import ResourceType
 
 Operation = dict[str, Any]
 PatchStep = Callable[[Operation, ResourceType], list[Operation]]
@@ -159,6 +164,8 @@ def wrap_manager_value(op: Operation, rtype: ResourceType) -> list[Operation]:
     ``""`` or ``{"value":""}`` (the SCIM Validator's removal) becomes a remove, as does
     ``manager.value`` set to ``""``. A remove's stray value is dropped.
     """
+    if op.get("path") is None:
+        return [_wrap_pathless_manager(op, rtype)]
     path = _resolve(op.get("path"), rtype)
     if path is None or not _is_manager(path):
         return [op]
@@ -172,6 +179,25 @@ def wrap_manager_value(op: Operation, rtype: ResourceType) -> list[Operation]:
         return [remove] if clearing else [op]
     value = manager_value(op["value"])
     return [remove] if value is None else [{**op, "value": value}]
+
+
+def _wrap_pathless_manager(op: Operation, rtype: ResourceType) -> Operation:
+    """``{"urn:…:enterprise:2.0:User": {"manager": "id"}}`` in a path-less value."""
+    value = op.get("value")
+    if not isinstance(value, dict) or not _has_enterprise_manager(rtype):
+        return op
+    key = next((k for k in value if _is_enterprise_key(k, rtype)), None)
+    extension = value.get(key) if key is not None else None
+    manager_key = find_key(extension, "manager") if isinstance(extension, dict) else None
+    if extension is None or manager_key is None:
+        return op
+    wrapped = {**extension, manager_key: manager_value(extension[manager_key])}
+    return {**op, "value": {**value, key: wrapped}}
+
+
+def _is_enterprise_key(key: Any, rtype: ResourceType) -> bool:
+    schema = rtype.schema(key) if isinstance(key, str) else None
+    return schema is not None and schema.id == ENTERPRISE_USER
 
 
 def manager_value(raw: Any) -> Any:

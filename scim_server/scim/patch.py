@@ -27,21 +27,25 @@ extension attributes under their schema URN. Decisions where the RFC leaves a ch
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from scim_server.scim.errors import (
-    InvalidPathError,
-    InvalidSyntaxError,
-    InvalidValueError,
-    MutabilityError,
-    NoTargetError,
-    TooManyError,
-)
-from scim_server.scim.paths import Path, filter_equalities, matches, parse_path
-from scim_server.scim.schema import PATCH_OP, AttributeDef, ResourceType
+from scim_server.scim.errors import InvalidPathError
+from scim_server.scim.errors import InvalidSyntaxError
+from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.errors import MutabilityError
+from scim_server.scim.errors import NoTargetError
+from scim_server.scim.errors import TooManyError
+from scim_server.scim.paths import Path
+from scim_server.scim.paths import filter_equalities
+from scim_server.scim.paths import matches
+from scim_server.scim.paths import parse_path
+from scim_server.scim.schema import PATCH_OP
+from scim_server.scim.schema import AttributeDef
+from scim_server.scim.schema import ResourceType
 
 OPERATIONS = ("add", "replace", "remove")
 
@@ -269,9 +273,7 @@ def _check_writable(path: Path) -> None:
             raise MutabilityError(f"{path.describe()} is readOnly and cannot be modified.")
 
 
-def _container(
-    doc: dict[str, Any], urn: str, *, core: bool, create: bool
-) -> dict[str, Any] | None:
+def _container(doc: dict[str, Any], urn: str, *, core: bool, create: bool) -> dict[str, Any] | None:
     """The dict holding the path's attribute: the document, or its extension object."""
     if core:
         return doc
@@ -416,9 +418,7 @@ def _write_sub_attribute(
     _store(container, attr.name, items)
 
 
-def _remove_sub_attribute(
-    container: dict[str, Any], attr: AttributeDef, sub: AttributeDef
-) -> None:
+def _remove_sub_attribute(container: dict[str, Any], attr: AttributeDef, sub: AttributeDef) -> None:
     _check_removable(sub)
     if attr.multi_valued:
         items = _list_in(container, attr)
@@ -540,9 +540,7 @@ def _write_elements(
     _fix_primary(items, elements)
 
 
-def _without_sub(
-    items: list[Any], elements: list[dict[str, Any]], sub: AttributeDef
-) -> list[Any]:
+def _without_sub(items: list[Any], elements: list[dict[str, Any]], sub: AttributeDef) -> list[Any]:
     """Drop ``sub`` from ``elements``; values left empty are dropped too."""
     for element in elements:
         _check_immutable(sub, lookup(element, sub.name), None)
@@ -661,9 +659,7 @@ def _check_immutable(attr: AttributeDef, old: Any, new: Any) -> None:
         raise MutabilityError(f"{attr.dotted} is immutable: it can be set once, not changed.")
 
 
-def _check_element_immutables(
-    attr: AttributeDef, old: dict[str, Any], new: dict[str, Any]
-) -> None:
+def _check_element_immutables(attr: AttributeDef, old: dict[str, Any], new: dict[str, Any]) -> None:
     for sub in attr.sub_attributes:
         _check_immutable(sub, lookup(old, sub.name), new.get(sub.name))
 

@@ -19,23 +19,29 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import TypeAlias
 
 import sly
 from scim2_filter_parser import ast
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
-from scim_server.scim.errors import InvalidFilterError, InvalidPathError
-from scim_server.scim.schema import AttributeDef, ResourceType
+from scim_server.scim.errors import InvalidFilterError
+from scim_server.scim.errors import InvalidPathError
+from scim_server.scim.schema import AttributeDef
+from scim_server.scim.schema import ResourceType
 
 #: The AST of the part of a path inside ``[...]``: an ``ast.Filter``.
 ValueFilter: TypeAlias = Any
 
-#: Deeper nesting than this is rejected: no real filter needs it, and evaluators recurse.
-MAX_FILTER_DEPTH = 64
+#: Deepest AST accepted (about 100 chained "or" terms or 60 nested parentheses): evaluators
+#: recurse over the tree, and a deeper one from a client must be a 400, not a RecursionError.
+MAX_FILTER_DEPTH = 200
 
 
 class QuotedString(str):

@@ -31,6 +31,7 @@ from scim_server.scim.filter import compile_ast
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
 from scim_server.scim.patch import split_member_operations
+from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.audit import record_many
@@ -175,7 +176,7 @@ def delete_group(
     group = get_group(db, ctx, group_id, for_update=True)
     check_if_match(group.version, if_match)
     db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
-    remove_member_everywhere(db, ctx, group.id)
+    remove_member_everywhere(db, ctx.org.id, ctx.directory_id, group.id, actor=ctx.actor)
     record(
         db,
         ctx.org.id,
@@ -188,7 +189,9 @@ def delete_group(
     db.delete(group)
 
 
-def remove_member_everywhere(db: Session, ctx: ScimContext, member_id: str) -> None:
+def remove_member_everywhere(
+    db: Session, org_id: str, directory_id: str, member_id: str, *, actor: Actor
+) -> None:
     """Take a deleted user or group out of every group of this directory."""
     group_ids = list(
         db.scalars(
@@ -196,7 +199,7 @@ def remove_member_everywhere(db: Session, ctx: ScimContext, member_id: str) -> N
             .where(
                 GroupMember.member_id == member_id,
                 GroupMember.group_id.in_(
-                    select(ScimGroup.id).where(ScimGroup.directory_id == ctx.directory_id)
+                    select(ScimGroup.id).where(ScimGroup.directory_id == directory_id)
                 ),
             )
             .returning(GroupMember.group_id)
@@ -207,11 +210,12 @@ def remove_member_everywhere(db: Session, ctx: ScimContext, member_id: str) -> N
             update(ScimGroup)
             .where(ScimGroup.id.in_(chunk))
             .values(version=ScimGroup.version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session="fetch")
         )
     record_many(
         db,
-        ctx.org.id,
-        ctx.actor,
+        org_id,
+        actor,
         EventType.GROUP_MEMBER_REMOVED,
         target_type="scim_group",
         rows=[{"target_id": gid, "after": {"member": member_id}} for gid in group_ids],

@@ -1,13 +1,17 @@
-"""The membership state model of lifecycle.md §2, as pure functions (no session).
+"""The membership state machine of lifecycle.md §2, as pure functions (no session).
 
 D (directory state) belongs to the IdP and O (admin override) to the organisation's
-admins; neither writer may touch the other's field, and effective access E is derived,
-never stored. Deny overrides: the directory cannot lift an admin block.
+admins; neither writer touches the other's field, and effective access E is derived,
+never stored. Deny overrides: the directory cannot lift an admin block, an admin cannot
+lift a directory block. Services call ``transition`` and carry out what it returns;
+no other module decides a lifecycle rule.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from dataclasses import replace
 
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
@@ -25,41 +29,90 @@ DENIAL_ORDER = (
 
 
 @dataclass(frozen=True)
-class AccessFacts:
-    """Everything E depends on."""
+class MemberState:
+    """What a membership row says: D, O, whether and why it ended, and its link state."""
 
-    directory_state: str
-    admin_override: str
-    ended: bool
+    directory_state: str = DirectoryState.UNMANAGED
+    admin_override: str = AdminOverride.NONE
+    end_reason: str | None = None
     link_state: str = LinkState.LINKED
+
+    @property
+    def ended(self) -> bool:
+        return self.end_reason is not None
+
+
+@dataclass(frozen=True)
+class AccessFacts:
+    """Everything E depends on besides the membership row."""
+
     user_disabled: bool = False
     org_active: bool = True
 
 
-def denial_reasons(facts: AccessFacts) -> list[str]:
+class Trigger(enum.StrEnum):
+    """The events of the transition table (lifecycle.md §2.5), named after who acts."""
+
+    DIRECTORY_CREATED = "directory_created"  # P1–P7, including re-adds
+    DIRECTORY_ACTIVATED = "directory_activated"  # U3–U5
+    DIRECTORY_DEACTIVATED = "directory_deactivated"  # U1–U2
+    DIRECTORY_DELETED = "directory_deleted"  # X1
+    DIRECTORY_DISCONNECTED = "directory_disconnected"  # K1
+    ADMIN_DISABLED = "admin_disabled"  # A1–A2
+    ADMIN_ENABLED = "admin_enabled"  # A3
+    ADMIN_EDITED = "admin_edited"  # A4
+    ADMIN_REMOVED = "admin_removed"  # A5–A6
+
+
+class Refused(Exception):
+    """The table refuses this event in this state; ``code`` is a lifecycle.md error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one event does: the new state and the effects the service must carry out."""
+
+    before: MemberState
+    after: MemberState
+    event: str | None  # the audit event type; None for a no-op, which records nothing
+    revoke_sessions: bool = False  # E went true -> false (§2.6)
+    clear_grants: bool = False  # removal: snapshot grants into the event, then clear
+    tombstone_scim: bool = False  # the SCIM view answers 404 from now on
+
+    @property
+    def changed(self) -> bool:
+        return self.event is not None
+
+
+def denial_reasons(state: MemberState, facts: AccessFacts = AccessFacts()) -> list[str]:
     """Why access is denied, in precedence order; empty means E is true."""
     reasons = {
         "organization_inactive": not facts.org_active,
         "user_disabled": facts.user_disabled,
-        "membership_removed": facts.ended or facts.directory_state == DirectoryState.REMOVED,
-        "membership_inactive": facts.directory_state == DirectoryState.INACTIVE,
-        "membership_disabled": facts.admin_override == AdminOverride.DISABLED,
-        "membership_pending_claim": facts.link_state == LinkState.PENDING_CLAIM,
+        "membership_removed": state.ended or state.directory_state == DirectoryState.REMOVED,
+        "membership_inactive": state.directory_state == DirectoryState.INACTIVE,
+        "membership_disabled": state.admin_override == AdminOverride.DISABLED,
+        "membership_pending_claim": state.link_state == LinkState.PENDING_CLAIM,
     }
     return [code for code in DENIAL_ORDER if reasons[code]]
 
 
-def effective_access(facts: AccessFacts) -> bool:
+def effective_access(state: MemberState, facts: AccessFacts = AccessFacts()) -> bool:
     """E(m) of lifecycle.md §2.3."""
-    return not denial_reasons(facts)
+    return not denial_reasons(state, facts)
 
 
-def counts_as_seat(facts: AccessFacts) -> bool:
-    """seat(m): live, directory-active or unmanaged, not admin-disabled (pending claims count)."""
+def counts_as_seat(state: MemberState) -> bool:
+    """seat(m): live, directory-active or unmanaged, not admin-disabled; pending claims count."""
     return (
-        not facts.ended
-        and facts.directory_state in (DirectoryState.UNMANAGED, DirectoryState.ACTIVE)
-        and facts.admin_override == AdminOverride.NONE
+        not state.ended
+        and state.directory_state in (DirectoryState.UNMANAGED, DirectoryState.ACTIVE)
+        and state.admin_override == AdminOverride.NONE
     )
 
 
@@ -68,6 +121,148 @@ def scim_active(directory_state: str) -> bool:
     return directory_state in (DirectoryState.UNMANAGED, DirectoryState.ACTIVE)
 
 
-def directory_state_for(active: bool) -> DirectoryState:
-    """The D a directory push of ``active`` sets (rows U1–U5, P1, P7)."""
-    return DirectoryState.ACTIVE if active else DirectoryState.INACTIVE
+def transition(
+    state: MemberState | None,
+    trigger: Trigger,
+    *,
+    facts: AccessFacts = AccessFacts(),
+    active: bool = True,
+    link_state: str = LinkState.LINKED,
+    has_live_scim: bool = False,
+) -> Transition:
+    """Apply one row of the table. ``state`` is None when no membership row exists yet.
+
+    :raises Refused: the table forbids the event in this state.
+    """
+    if trigger is Trigger.DIRECTORY_CREATED:
+        return _finish(state, _directory_created(state, active, link_state), facts)
+    if state is None:
+        raise Refused("membership_not_found", "There is no membership to change.")
+    rule = _RULES[trigger]
+    return _finish(state, rule(state, has_live_scim), facts)
+
+
+def _finish(
+    before: MemberState | None, result: tuple[MemberState, str | None, bool], facts: AccessFacts
+) -> Transition:
+    after, event, removal = result
+    prior = before or MemberState(end_reason="none")
+    if event is None:
+        return Transition(prior, prior, None)
+    lost = effective_access(prior, facts) and not effective_access(after, facts)
+    return Transition(
+        prior,
+        after,
+        event,
+        revoke_sessions=lost,
+        clear_grants=removal,
+        tombstone_scim=removal and not prior.ended,
+    )
+
+
+def _directory_created(
+    state: MemberState | None, active: bool, link_state: str
+) -> tuple[MemberState, str | None, bool]:
+    """P1–P7: a new membership, or a re-add that revives an ended one with O unchanged."""
+    d = DirectoryState.ACTIVE if active else DirectoryState.INACTIVE
+    if state is None:
+        return MemberState(d, AdminOverride.NONE, None, link_state), "user.created", False
+    if not state.ended:
+        raise Refused("already_member", "A live membership already exists (row P4).")
+    revived = MemberState(d, state.admin_override, None, state.link_state)
+    return revived, "user.relinked", False
+
+
+def _activated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """U3–U5: D=active; an admin's override holds (sticky)."""
+    _require_live(state)
+    if state.directory_state == DirectoryState.ACTIVE:
+        return state, None, False  # U4: Entra's periodic PATCH
+    after = replace(state, directory_state=DirectoryState.ACTIVE)
+    if state.admin_override == AdminOverride.DISABLED:
+        return after, "membership.override_held", False  # U5
+    if state.directory_state == DirectoryState.UNMANAGED:
+        return after, "membership.directory_managed", False
+    return after, "user.reactivated", False  # U3
+
+
+def _deactivated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """U1–U2."""
+    _require_live(state)
+    if state.directory_state == DirectoryState.INACTIVE:
+        return state, None, False
+    return replace(state, directory_state=DirectoryState.INACTIVE), "user.deactivated", False
+
+
+def _deleted(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """X1: end the membership, keep O; grants are snapshotted and cleared."""
+    _require_live(state)
+    after = replace(state, directory_state=DirectoryState.REMOVED, end_reason="directory_removed")
+    return after, "user.deleted", True
+
+
+def _disconnected(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """K1: directory-active members keep access as unmanaged; inactive ones end."""
+    if state.ended or state.directory_state == DirectoryState.UNMANAGED:
+        return state, None, False
+    if state.directory_state == DirectoryState.ACTIVE:
+        after = replace(state, directory_state=DirectoryState.UNMANAGED)
+        return after, "membership.directory_disconnected", False
+    after = replace(state, end_reason="directory_disconnected")
+    return after, "membership.directory_disconnected", True
+
+
+def _admin_disabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """A1–A2: live or ended memberships can be disabled; that blocks any later revival."""
+    if state.admin_override == AdminOverride.DISABLED:
+        return state, None, False
+    after = replace(state, admin_override=AdminOverride.DISABLED)
+    return after, "membership.override_set", False
+
+
+def _admin_enabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """A3: clear the override; E follows D (an inactive member stays without access)."""
+    if state.admin_override == AdminOverride.NONE:
+        return state, None, False
+    return replace(state, admin_override=AdminOverride.NONE), "membership.override_cleared", False
+
+
+def _admin_edited(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """A4: grants are editable unless the directory says inactive (O=disabled may edit)."""
+    _require_live(state)
+    if state.directory_state == DirectoryState.INACTIVE:
+        raise Refused(
+            "membership_inactive",
+            "The directory has deactivated this member; their roles cannot be edited "
+            "until the directory reactivates them (they can still be removed).",
+        )
+    return state, "membership.grants_updated", False
+
+
+def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState, str | None, bool]:
+    """A5–A6: a directory-active member is the directory's to remove."""
+    _require_live(state)
+    if state.directory_state == DirectoryState.ACTIVE and has_live_scim:
+        raise Refused(
+            "managed_by_directory",
+            "This member is managed by the identity provider: unassign them there, "
+            "or disable them here.",
+        )
+    return replace(state, end_reason="admin_removed"), "membership.removed", True
+
+
+def _require_live(state: MemberState) -> None:
+    if state.ended:
+        raise Refused("membership_removed", "The membership has ended.")
+
+
+_RULES = {
+    Trigger.DIRECTORY_ACTIVATED: _activated,
+    Trigger.DIRECTORY_DEACTIVATED: _deactivated,
+    Trigger.DIRECTORY_DELETED: _deleted,
+    Trigger.DIRECTORY_DISCONNECTED: _disconnected,
+    Trigger.ADMIN_DISABLED: _admin_disabled,
+    Trigger.ADMIN_ENABLED: _admin_enabled,
+    Trigger.ADMIN_EDITED: _admin_edited,
+    Trigger.ADMIN_REMOVED: _admin_removed,
+}

@@ -9,6 +9,7 @@ from scim_server.scim.schema import CORE_GROUP
 from scim_server.scim.schema import CORE_USER
 from scim_server.scim.schema import PRODUCT_USER
 from scim_server.services.lifecycle import AccessFacts
+from scim_server.services.lifecycle import MemberState
 from scim_server.services.lifecycle import effective_access
 from scim_server.services.lifecycle import scim_active
 from scim_server.storage.models import AdminOverride
@@ -57,17 +58,6 @@ def stored_attributes(doc: dict[str, Any], *, group: bool = False) -> dict[str, 
     return {k: v for k, v in doc.items() if k not in skip}
 
 
-def access_facts(m: Membership, *, user_disabled: bool, org_active: bool) -> AccessFacts:
-    return AccessFacts(
-        m.directory_state,
-        m.admin_override,
-        m.ended_at is not None,
-        m.link_state,
-        user_disabled,
-        org_active,
-    )
-
-
 def user_to_scim(
     row: ScimUser,
     m: Membership,
@@ -89,11 +79,12 @@ def user_to_scim(
     if groups:
         doc["groups"] = groups
     doc.update(extensions)
-    facts = access_facts(m, user_disabled=user_disabled, org_active=org_active)
+    state = MemberState(m.directory_state, m.admin_override, m.end_reason, m.link_state)
+    facts = AccessFacts(user_disabled=user_disabled, org_active=org_active)
     doc[PRODUCT_USER] = {
         "userId": m.user_id,
         "adminDisabled": m.admin_override == AdminOverride.DISABLED,
-        "effectiveAccess": effective_access(facts),
+        "effectiveAccess": effective_access(state, facts),
         "linkPending": m.link_state == LinkState.PENDING_CLAIM,
     }
     doc["meta"] = _meta("User", row.created_at, row.updated_at, location, row.version)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from typing import Unpack
 
 from sqlalchemy import Select
 from sqlalchemy import SQLColumnExpression
@@ -116,17 +115,17 @@ def user_groups(
     return out
 
 
-def _count(db: Session, base: Select[Unpack[tuple[Any, ...]]]) -> int:
+def _count(db: Session, base: Select[*tuple[Any, ...]]) -> int:
     return int(db.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0)
 
 
 def _ordered(
-    stmt: Select[Unpack[tuple[Any, ...]]],
+    stmt: Select[*tuple[Any, ...]],
     rtype: ResourceType,
     resolve: Resolver,
     query: Query,
     tiebreak: SQLColumnExpression[Any],
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """Sort by ``sortBy`` then id, so pages never repeat or skip (Okta requires it)."""
     if not query.sort_by:
         return stmt.order_by(tiebreak)

@@ -3,7 +3,8 @@
 A SCIM user is a view of a membership. POST creates or re-links the person and the
 membership; ``active`` writes only the directory state D; DELETE tombstones the view
 and ends the membership, keeping the person, the membership row and the history.
-Every change records its event in the same transaction; no-ops record none.
+What each event does is ``lifecycle.transition``'s decision; ``memberships.apply``
+carries it out with its single event. No-ops record nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
-from scim_server.services import groups as group_service
 from scim_server.services import lifecycle
+from scim_server.services import memberships
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.context import ScimContext
@@ -29,20 +30,20 @@ from scim_server.services.errors import Conflict
 from scim_server.services.errors import NotFound
 from scim_server.services.guards import check_if_match
 from scim_server.services.guards import flush_unique
-from scim_server.services.representation import access_facts
+from scim_server.services.lifecycle import Refused
+from scim_server.services.lifecycle import Trigger
 from scim_server.services.representation import display_name
 from scim_server.services.representation import primary_email
 from scim_server.services.representation import stored_attributes
 from scim_server.services.representation import user_to_scim
 from scim_server.services.representation import value_rows
-from scim_server.services.sessions import revoke_member_sessions
 from scim_server.storage import queries
-from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import ScimUserValue
 from scim_server.storage.models import User
+from scim_server.storage.models import new_id
 from scim_server.storage.models import utcnow
 
 DEFAULT_ROLE = "member"
@@ -81,13 +82,35 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     """POST /Users (rows P1–P8): create, or re-link a deleted member to the same person."""
     user_name, external_id = doc["userName"], doc.get("externalId")
     _raise_if_taken(db, ctx, user_name, external_id, exclude=None)
-    active = doc.get("active", True)
-    membership, relinked = _membership_for(db, ctx, doc)
-    before = _snapshot(membership) if relinked else None
-    state = lifecycle.directory_state_for(active)
-    membership.directory_state = state
-    membership.updated_at = utcnow()
+    existing, person, link_state = _landing(db, ctx, doc)
+    state = memberships.state_of(existing) if existing else None
+    try:
+        tr = lifecycle.transition(
+            state, Trigger.DIRECTORY_CREATED, active=doc.get("active", True), link_state=link_state
+        )
+    except Refused:
+        raise _live_member_conflict(db, existing) from None
+    _check_exclusive(db, ctx, person.id)
+    scim_id = new_id()
+    target = ("scim_user", scim_id)
+    role_id = queries.builtin_role_id(db, DEFAULT_ROLE)
+    if existing is None:
+        membership = memberships.create(
+            db,
+            org_id=ctx.org.id,
+            user_id=person.id,
+            source="scim",
+            role_id=role_id,
+            tr=tr,
+            actor=ctx.actor,
+            target=target,
+        )
+    else:
+        membership = existing
+        membership.role_id, membership.scope, membership.source = role_id, None, "scim"
+        memberships.apply(db, membership, tr, actor=ctx.actor, target=target)
     row = ScimUser(
+        id=scim_id,
         directory_id=ctx.directory_id,
         membership_id=membership.id,
         user_name=user_name,
@@ -98,20 +121,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     db.add(row)
     flush_unique(db, "User", attribute="userName")
     _write_values(db, row.id, row.attributes)
-    event = EventType.USER_RELINKED if relinked else EventType.USER_CREATED
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        event,
-        target_type="scim_user",
-        target_id=row.id,
-        membership_id=membership.id,
-        user_id=membership.user_id,
-        before=before,
-        after=_snapshot(membership),
-    )
-    return UserView(row, membership)
+    return UserView(row, membership, person.disabled_at is not None)
 
 
 def replace_user(
@@ -120,7 +130,7 @@ def replace_user(
     """PUT /Users/{id}. A body without ``active`` never changes access (row U6)."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
-    _apply(db, ctx, view, doc)
+    _store(db, ctx, view, doc)
     return view
 
 
@@ -135,10 +145,8 @@ def patch_user(
     """PATCH /Users/{id}: apply to the current document, then store it like a PUT."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
-    current = view.to_scim(ctx)
-    patched = apply_patch(current, ops, ctx.registry.user)
-    doc = ctx.validators["User"].validate(patched)
-    _apply(db, ctx, view, doc)
+    patched = apply_patch(view.to_scim(ctx), ops, ctx.registry.user)
+    _store(db, ctx, view, ctx.validators["User"].validate(patched))
     return view
 
 
@@ -148,32 +156,10 @@ def delete_user(
     """DELETE (row X1): tombstone the view, end the membership, keep person and history."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
-    row, m = view.row, view.membership
-    had_access = _has_access(view, ctx)
-    before = _snapshot(m)
-    now = utcnow()
-    row.deleted_at = now
-    m.directory_state = DirectoryState.REMOVED
-    m.ended_at, m.end_reason, m.updated_at = now, "directory_removed", now
-    before["sites"] = queries.clear_grants(db, m)
-    group_service.remove_member_everywhere(db, ctx, row.id)
-    if had_access:
-        revoke_member_sessions(db, m, reason="directory_removed", actor=ctx.actor)
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.USER_DELETED,
-        target_type="scim_user",
-        target_id=row.id,
-        membership_id=m.id,
-        user_id=m.user_id,
-        before=before,
-        after=_snapshot(m),
-    )
+    _transition(db, ctx, view, Trigger.DIRECTORY_DELETED)
 
 
-def _apply(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -> None:
+def _store(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -> None:
     """Store a validated document; change D only when ``active`` is given."""
     row = view.row
     user_name, external_id = doc["userName"], doc.get("externalId")
@@ -184,118 +170,99 @@ def _apply(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -
         row.attributes,
     )
     if changed:
-        if (user_name.lower(), external_id) != (row.user_name.lower(), row.external_id):
-            _raise_if_taken(db, ctx, user_name, external_id, exclude=row.id)
-        before = {"userName": row.user_name, "externalId": row.external_id}
-        row.user_name, row.external_id, row.attributes = user_name, external_id, attributes
-        row.display_name = display_name(doc)
-        flush_unique(db, "User", attribute="userName")
-        db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
-        _write_values(db, row.id, attributes)
-        record(
-            db,
-            ctx.org.id,
-            ctx.actor,
-            EventType.USER_UPDATED,
-            target_type="scim_user",
-            target_id=row.id,
-            membership_id=view.membership.id,
-            user_id=view.membership.user_id,
-            before=before,
-            after={"userName": user_name, "externalId": external_id},
-        )
+        _store_attributes(db, ctx, view, user_name, external_id, attributes, doc)
     active = doc.get("active")
-    state_changed = active is not None and _set_directory_active(db, ctx, view, active)
-    if changed or state_changed:
+    if active is not None:
+        trigger = Trigger.DIRECTORY_ACTIVATED if active else Trigger.DIRECTORY_DEACTIVATED
+        if _transition(db, ctx, view, trigger):
+            db.refresh(row)  # apply() bumped the version in SQL
+            return
+    if changed:
         row.version += 1
         row.updated_at = utcnow()
 
 
-def _set_directory_active(db: Session, ctx: ScimContext, view: UserView, active: bool) -> bool:
-    """Rows U1–U5: write D; revoke sessions iff E goes true -> false. False for a no-op."""
-    m = view.membership
-    new_state = lifecycle.directory_state_for(active)
-    if m.directory_state == new_state:
-        return False
-    had_access = _has_access(view, ctx)
-    before = _snapshot(m)
-    m.directory_state, m.updated_at = new_state, utcnow()
-    if had_access and not _has_access(view, ctx):
-        revoke_member_sessions(db, m, reason="directory_deactivated", actor=ctx.actor)
-    if not active:
-        event = EventType.USER_DEACTIVATED
-    elif m.admin_override != "none":
-        event = EventType.MEMBERSHIP_OVERRIDE_HELD  # row U5: D stored, the override holds
-    else:
-        event = EventType.USER_REACTIVATED
+def _store_attributes(
+    db: Session,
+    ctx: ScimContext,
+    view: UserView,
+    user_name: str,
+    external_id: str | None,
+    attributes: dict[str, Any],
+    doc: dict[str, Any],
+) -> None:
+    row = view.row
+    if (user_name.lower(), external_id) != (row.user_name.lower(), row.external_id):
+        _raise_if_taken(db, ctx, user_name, external_id, exclude=row.id)
+    before = {"userName": row.user_name, "externalId": row.external_id}
+    row.user_name, row.external_id, row.attributes = user_name, external_id, attributes
+    row.display_name = display_name(doc)
+    flush_unique(db, "User", attribute="userName")
+    db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
+    _write_values(db, row.id, attributes)
     record(
         db,
         ctx.org.id,
         ctx.actor,
-        event,
+        EventType.USER_UPDATED,
         target_type="scim_user",
-        target_id=view.row.id,
-        membership_id=m.id,
-        user_id=m.user_id,
+        target_id=row.id,
+        membership_id=view.membership.id,
+        user_id=view.membership.user_id,
         before=before,
-        after=_snapshot(m),
+        after={"userName": user_name, "externalId": external_id},
     )
-    return True
 
 
-def _has_access(view: UserView, ctx: ScimContext) -> bool:
-    facts = access_facts(
-        view.membership, user_disabled=view.user_disabled, org_active=ctx.org.active
-    )
-    return lifecycle.effective_access(facts)
+def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger) -> bool:
+    """Run one directory event through the state machine; False for a no-op."""
+    m = view.membership
+    tr = lifecycle.transition(memberships.state_of(m), trigger, facts=memberships.facts_of(db, m))
+    memberships.apply(db, m, tr, actor=ctx.actor, target=("scim_user", view.row.id))
+    return tr.changed
 
 
-def _membership_for(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> tuple[Membership, bool]:
-    """Find the membership a POST lands on (P1–P6, P8); True when it re-links one."""
+def _landing(
+    db: Session, ctx: ScimContext, doc: dict[str, Any]
+) -> tuple[Membership | None, User, str]:
+    """Where a POST lands (P1–P6): an ended membership to revive, or a person to add.
+
+    Match order (row P5): an externalId tombstone, else a userName tombstone, else the
+    person with that email. A new person needs no claim; an existing account is linked at
+    once only on a domain this organisation verified (P2), else it waits for a claim (P3).
+    """
     membership = _tombstoned_membership(db, ctx, doc["userName"], doc.get("externalId"))
+    if membership is not None:
+        return membership, db.get_one(User, membership.user_id), membership.link_state
     email = primary_email(doc)
-    if membership is None and email:
-        person = db.scalars(select(User).where(User.email_normalized == email.lower())).first()
-        if person is not None:
-            membership = queries.membership_of(db, ctx.org.id, person.id)
-            if membership is None:
-                return _new_membership(
-                    db, ctx, person, linked=_domain_verified(db, ctx, email)
-                ), False
-    if membership is None:
+    person = (
+        db.scalars(select(User).where(User.email_normalized == email.lower())).first()
+        if email
+        else None
+    )
+    if person is None:
         person = User(
             email=email, email_normalized=email.lower() if email else None, name=display_name(doc)
         )
         db.add(person)
         flush_unique(db, "person", attribute="emails")
-        return _new_membership(db, ctx, person, linked=True), False
-    if membership.ended_at is None:
-        live = queries.live_scim_id(db, membership.id)
-        holder = f"SCIM User {live}" if live else f"member {membership.user_id}"
-        raise Conflict(
-            f"{holder} of this organization already has this person's email; "
-            "look it up with a filter instead of creating it.",
-            attribute="emails",
-        )
-    _check_exclusive(db, ctx, membership.user_id)
-    membership.ended_at, membership.end_reason = None, None
-    membership.role_id = queries.builtin_role_id(db, DEFAULT_ROLE)
-    membership.scope, membership.source = None, "scim"
-    return membership, True
+        return None, person, LinkState.LINKED
+    existing = queries.membership_of(db, ctx.org.id, person.id)
+    if existing is not None:
+        return existing, person, existing.link_state
+    linked = email is not None and _domain_verified(db, ctx, email)
+    return None, person, LinkState.LINKED if linked else LinkState.PENDING_CLAIM
 
 
-def _new_membership(db: Session, ctx: ScimContext, person: User, *, linked: bool) -> Membership:
-    _check_exclusive(db, ctx, person.id)
-    membership = Membership(
-        org_id=ctx.org.id,
-        user_id=person.id,
-        source="scim",
-        link_state=LinkState.LINKED if linked else LinkState.PENDING_CLAIM,
-        role_id=queries.builtin_role_id(db, DEFAULT_ROLE),
+def _live_member_conflict(db: Session, m: Membership | None) -> Conflict:
+    """Row P4: the person is already a live member; IdPs should find them by filter."""
+    live = queries.live_scim_id(db, m.id) if m else None
+    holder = f"SCIM User {live}" if live else f"member {m.user_id if m else '?'}"
+    return Conflict(
+        f"{holder} of this organization already has this person's email; "
+        "look it up with a filter instead of creating it.",
+        attribute="emails",
     )
-    db.add(membership)
-    db.flush()
-    return membership
 
 
 def _tombstoned_membership(
@@ -356,16 +323,3 @@ def _write_values(db: Session, scim_user_id: str, attributes: dict[str, Any]) ->
     rows = value_rows(attributes)
     if rows:
         db.execute(insert(ScimUserValue), [{"scim_user_id": scim_user_id, **r} for r in rows])
-
-
-def _snapshot(m: Membership) -> dict[str, Any]:
-    """D, O, ended and grants, for the event trail's before/after."""
-    return {
-        "directory_state": m.directory_state,
-        "admin_override": m.admin_override,
-        "ended_at": m.ended_at.isoformat() if m.ended_at else None,
-        "end_reason": m.end_reason,
-        "role_id": m.role_id,
-        "scope": m.scope,
-        "link_state": m.link_state,
-    }

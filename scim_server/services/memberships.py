@@ -1,0 +1,190 @@
+"""Carry out lifecycle transitions on membership rows: the one path for every caller.
+
+SCIM, the admin API, JIT and invitations all ask ``lifecycle.transition`` what an event
+does, then call ``apply`` here, which writes the new state, clears grants on removal,
+tombstones the SCIM view, revokes sessions when access was lost, and records exactly
+one event — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from scim_server.services import lifecycle
+from scim_server.services.audit import Actor
+from scim_server.services.audit import record
+from scim_server.services.groups import remove_member_everywhere
+from scim_server.services.lifecycle import AccessFacts
+from scim_server.services.lifecycle import MemberState
+from scim_server.services.lifecycle import Transition
+from scim_server.services.sessions import revoke_member_sessions
+from scim_server.storage import queries
+from scim_server.storage.models import AdminOverride
+from scim_server.storage.models import Directory
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import User
+from scim_server.storage.models import utcnow
+
+
+def state_of(m: Membership) -> MemberState:
+    return MemberState(m.directory_state, m.admin_override, m.end_reason, m.link_state)
+
+
+def facts_of(db: Session, m: Membership) -> AccessFacts:
+    user = db.get(User, m.user_id)
+    org = db.get(Organization, m.org_id)
+    return AccessFacts(
+        user_disabled=user is not None and user.disabled_at is not None,
+        org_active=org is not None and org.active,
+    )
+
+
+def snapshot(m: Membership) -> dict[str, Any]:
+    """D, O, ended and grants, for an event's before/after."""
+    return {
+        "directory_state": m.directory_state,
+        "admin_override": m.admin_override,
+        "ended_at": m.ended_at.isoformat() if m.ended_at else None,
+        "end_reason": m.end_reason,
+        "link_state": m.link_state,
+        "role_id": m.role_id,
+        "scope": m.scope,
+    }
+
+
+def apply(
+    db: Session,
+    m: Membership,
+    tr: Transition,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    target: tuple[str, str] | None = None,
+) -> None:
+    """Write ``tr`` to ``m`` with its effects and its event; a no-op writes nothing."""
+    if not tr.changed:
+        return
+    assert tr.event is not None
+    before = snapshot(m)
+    _write_state(m, tr.after, actor, reason)
+    if tr.clear_grants:
+        before["sites"] = queries.clear_grants(db, m)
+    scim_id = queries.live_scim_id(db, m.id)
+    if tr.tombstone_scim and scim_id:
+        _tombstone(db, m, scim_id, actor)
+    elif scim_id:
+        _bump_version(db, scim_id)  # adminDisabled/effectiveAccess changed: new ETag
+    if tr.revoke_sessions:
+        revoke_member_sessions(db, m, reason=_revocation_reason(tr), actor=actor)
+    target_type, target_id = target or ("membership", m.id)
+    record(
+        db,
+        m.org_id,
+        actor,
+        tr.event,  # type: ignore[arg-type]
+        target_type=target_type,
+        target_id=target_id,
+        membership_id=m.id,
+        user_id=m.user_id,
+        before=before,
+        after=snapshot(m),
+        reason=reason,
+    )
+
+
+def _write_state(m: Membership, after: MemberState, actor: Actor, reason: str | None) -> None:
+    now = utcnow()
+    if m.admin_override != after.admin_override:
+        m.admin_override = after.admin_override
+        disabled = after.admin_override == AdminOverride.DISABLED
+        m.override_by = (actor.id or actor.type) if disabled else None
+        m.override_at = now if disabled else None
+        m.override_reason = reason if disabled else None
+    if m.end_reason != after.end_reason:
+        m.end_reason = after.end_reason
+        m.ended_at = now if after.ended else None
+    m.directory_state = after.directory_state
+    m.link_state = after.link_state
+    m.updated_at = now
+
+
+def _tombstone(db: Session, m: Membership, scim_id: str, actor: Actor) -> None:
+    now = utcnow()
+    db.execute(
+        update(ScimUser)
+        .where(ScimUser.id == scim_id)
+        .values(deleted_at=now, updated_at=now, version=ScimUser.version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    directory_id = db.scalar(select(Directory.id).where(Directory.org_id == m.org_id))
+    if directory_id is not None:
+        remove_member_everywhere(db, m.org_id, directory_id, scim_id, actor=actor)
+
+
+def _bump_version(db: Session, scim_id: str) -> None:
+    db.execute(
+        update(ScimUser)
+        .where(ScimUser.id == scim_id)
+        .values(version=ScimUser.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _revocation_reason(tr: Transition) -> str:
+    return {
+        "user.deactivated": "directory_deactivated",
+        "user.deleted": "directory_removed",
+        "membership.override_set": "admin_disabled",
+        "membership.removed": "admin_removed",
+    }.get(tr.event or "", tr.event or "access_lost")
+
+
+def effective(db: Session, m: Membership) -> tuple[bool, list[str]]:
+    """E and its denial reasons for one membership."""
+    reasons = lifecycle.denial_reasons(state_of(m), facts_of(db, m))
+    return not reasons, reasons
+
+
+def create(
+    db: Session,
+    *,
+    org_id: str,
+    user_id: str,
+    source: str,
+    role_id: str | None,
+    tr: Transition,
+    actor: Actor,
+    target: tuple[str, str] | None = None,
+) -> Membership:
+    """Insert a new membership in the state ``tr`` leads to, with its creation event."""
+    after = tr.after
+    m = Membership(
+        org_id=org_id,
+        user_id=user_id,
+        source=source,
+        directory_state=after.directory_state,
+        admin_override=after.admin_override,
+        link_state=after.link_state,
+        role_id=role_id,
+    )
+    db.add(m)
+    db.flush()
+    target_type, target_id = target or ("membership", m.id)
+    record(
+        db,
+        org_id,
+        actor,
+        tr.event,  # type: ignore[arg-type]
+        target_type=target_type,
+        target_id=target_id,
+        membership_id=m.id,
+        user_id=user_id,
+        after=snapshot(m),
+    )
+    return m
