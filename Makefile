@@ -11,7 +11,7 @@ export SCIM_DATABASE_URL
 # Extra pytest arguments for both test runs, e.g. `make test PYTEST_ARGS='-k patch -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv run test check clean
+.PHONY: venv run test check clean conformance-report
 
 venv: $(VENV)/.installed
 
@@ -33,6 +33,10 @@ run: venv
 
 test: venv
 	bash scripts/test.sh $(PYTEST_ARGS)
+
+# Regenerate docs/conformance.md: the suite against a live server on SQLite.
+conformance-report: venv
+	scripts/conformance-live.sh sqlite --markdown docs/conformance.md
 
 check: venv
 	$(VENV)/bin/ruff check scim_server tests conformance

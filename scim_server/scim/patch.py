@@ -347,7 +347,7 @@ def _replace(container: dict[str, Any], path: Path, value: Any) -> None:
     elif attr.multi_valued:
         _set_list(container, attr, _values(attr, value))
     elif attr.is_complex:
-        _set_complex(container, attr, _complex(attr, value))
+        _merge(container, attr, _complex(attr, value))  # unnamed sub-attributes stay
     else:
         _set(container, attr, _scalar(attr, value))
 
@@ -378,17 +378,12 @@ def _set(container: dict[str, Any], attr: AttributeDef, value: Any) -> None:
 
 
 def _merge(container: dict[str, Any], attr: AttributeDef, value: dict[str, Any]) -> None:
-    """RFC 7644 §3.5.2.1: a complex value's sub-attributes are added to the existing ones."""
+    """RFC 7644 §3.5.2.1 and §3.5.2.3: for add and for replace alike, the named
+    sub-attributes are set and the others are left unchanged."""
     current = _complex_in(container, attr)
     for name, sub_value in value.items():
         _check_immutable(_sub(attr, name), current.get(name), sub_value)
     _store(container, attr.name, {**current, **value})
-
-
-def _set_complex(container: dict[str, Any], attr: AttributeDef, value: dict[str, Any]) -> None:
-    """RFC 7644 §3.5.2.3: replace a complex attribute's whole value (``path: name``)."""
-    _check_element_immutables(attr, _complex_in(container, attr), value)
-    _store(container, attr.name, value)
 
 
 def _remove_attribute(container: dict[str, Any], attr: AttributeDef) -> None:
