@@ -39,6 +39,75 @@ _SCIM_TABLE: dict[type[DomainError], tuple[int, str | None]] = {
 }
 
 
+# Management API: the HTTP status of each stable error code (lifecycle.md §4.8 and §2.5).
+API_STATUS: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "invalid_json",
+            "validation_error",
+            "cursor_invalid",
+            "state_invalid",
+            "force_not_supported",
+            "confirmation_required",
+        ),
+        400,
+    ),
+    "login_required": 401,
+    **dict.fromkeys(
+        (
+            "cannot_disable_self",
+            "insufficient_role",
+            "role_not_assignable",
+            "platform_key_required",
+            "membership_disabled",
+            "invitation_email_mismatch",
+        ),
+        403,
+    ),
+    **dict.fromkeys(
+        (
+            "membership_not_found",
+            "invitation_invalid",
+            "notfound",
+            "session_not_found",
+            "sso_connection_not_found",
+        ),
+        404,
+    ),
+    **dict.fromkeys(
+        (
+            "last_owner",
+            "membership_inactive",
+            "membership_removed",
+            "managed_by_directory",
+            "seat_limit_reached",
+            "already_member",
+            "invitation_pending",
+            "invitation_not_pending",
+            "membership_conflict",
+            "conflict",
+            "domain_taken",
+        ),
+        409,
+    ),
+    "invitation_expired": 410,
+    **dict.fromkeys(
+        (
+            "role_invalid",
+            "scope_invalid",
+            "sites_invalid",
+            "invitation_role_invalid",
+            "ttl_invalid",
+            "email_invalid",
+            "domain_invalid",
+            "jit_role_invalid",
+        ),
+        422,
+    ),
+    "rate_limited": 429,
+}
+
+
 def scim_error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
     body: dict[str, Any] = {"schemas": [ERROR], "status": str(status)}
     if scim_type:
@@ -91,7 +160,8 @@ def handle_domain_error(error: DomainError) -> Response:
     if _is_scim_request():
         return scim_error_response(status, error.message, scim_type)
     code = getattr(error, "code", None) or type(error).__name__.lower()
-    return api_error_response(status, code, error.message)
+    explicit = getattr(error, "status", None)
+    return api_error_response(explicit or API_STATUS.get(code, status), code, error.message)
 
 
 def handle_http_error(error: HTTPException) -> Response:

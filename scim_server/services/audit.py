@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.storage.models import Event
@@ -23,6 +24,16 @@ class EventType(enum.StrEnum):
     USER_DELETED = "user.deleted"
     USER_RELINKED = "user.relinked"
     MEMBERSHIP_OVERRIDE_HELD = "membership.override_held"
+    MEMBERSHIP_OVERRIDE_SET = "membership.override_set"
+    MEMBERSHIP_OVERRIDE_CLEARED = "membership.override_cleared"
+    MEMBERSHIP_GRANTS_UPDATED = "membership.grants_updated"
+    MEMBERSHIP_REMOVED = "membership.removed"
+    MEMBERSHIP_DIRECTORY_MANAGED = "membership.directory_managed"
+    MEMBERSHIP_DIRECTORY_DISCONNECTED = "membership.directory_disconnected"
+    SESSION_CREATED = "session.created"
+    ORGANIZATION_UPDATED = "organization.updated"
+    ROLE_CREATED = "role.created"
+    SITE_CREATED = "site.created"
     GROUP_CREATED = "group.created"
     GROUP_UPDATED = "group.updated"
     GROUP_DELETED = "group.deleted"
@@ -51,7 +62,7 @@ def record(
     session: Session,
     org_id: str,
     actor: Actor,
-    type: EventType,
+    type: str,
     *,
     target_type: str,
     target_id: str,
@@ -114,3 +125,31 @@ def record_many(
             for row in rows
         ],
     )
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """One event as the feed shows it."""
+    return {
+        "id": str(event.id),
+        "type": event.type,
+        "actor": {"type": event.actor_type, "id": event.actor_id},
+        "target": {"type": event.target_type, "id": event.target_id},
+        "membership_id": event.membership_id,
+        "user_id": event.user_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "request_id": event.request_id,
+        "at": event.at.isoformat(timespec="milliseconds") + "Z",
+    }
+
+
+def feed(
+    session: Session, org_id: str, *, after: int | None, limit: int
+) -> tuple[list[Event], str | None]:
+    """Events oldest first after a cursor (the last id seen); follows with no gaps."""
+    stmt = select(Event).where(Event.org_id == org_id)
+    if after is not None:
+        stmt = stmt.where(Event.id > after)
+    events = list(session.scalars(stmt.order_by(Event.id).limit(limit)))
+    return events, str(events[-1].id) if events else (str(after) if after is not None else None)

@@ -35,11 +35,16 @@ class PreconditionFailed(DomainError):
 
 
 class ProvisioningError(DomainError):
-    """A refusal with a stable snake_case code from lifecycle.md (e.g. ``last_owner``)."""
+    """A refusal with a stable snake_case code from lifecycle.md (e.g. ``last_owner``).
 
-    def __init__(self, code: str, message: str) -> None:
+    ``status`` overrides the code's usual HTTP status where a contract fixes it (a sign-in
+    refused for lack of access is 403 whatever the reason).
+    """
+
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 class InvalidReference(DomainError):

@@ -14,11 +14,9 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from scim_server.services import lifecycle
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
 from scim_server.services.groups import remove_member_everywhere
-from scim_server.services.lifecycle import AccessFacts
 from scim_server.services.lifecycle import MemberState
 from scim_server.services.lifecycle import Transition
 from scim_server.services.sessions import revoke_member_sessions
@@ -26,23 +24,8 @@ from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership
-from scim_server.storage.models import Organization
 from scim_server.storage.models import ScimUser
-from scim_server.storage.models import User
 from scim_server.storage.models import utcnow
-
-
-def state_of(m: Membership) -> MemberState:
-    return MemberState(m.directory_state, m.admin_override, m.end_reason, m.link_state)
-
-
-def facts_of(db: Session, m: Membership) -> AccessFacts:
-    user = db.get(User, m.user_id)
-    org = db.get(Organization, m.org_id)
-    return AccessFacts(
-        user_disabled=user is not None and user.disabled_at is not None,
-        org_active=org is not None and org.active,
-    )
 
 
 def snapshot(m: Membership) -> dict[str, Any]:
@@ -87,7 +70,7 @@ def apply(
         db,
         m.org_id,
         actor,
-        tr.event,  # type: ignore[arg-type]
+        tr.event,
         target_type=target_type,
         target_id=target_id,
         membership_id=m.id,
@@ -145,12 +128,6 @@ def _revocation_reason(tr: Transition) -> str:
     }.get(tr.event or "", tr.event or "access_lost")
 
 
-def effective(db: Session, m: Membership) -> tuple[bool, list[str]]:
-    """E and its denial reasons for one membership."""
-    reasons = lifecycle.denial_reasons(state_of(m), facts_of(db, m))
-    return not reasons, reasons
-
-
 def create(
     db: Session,
     *,
@@ -163,6 +140,7 @@ def create(
     target: tuple[str, str] | None = None,
 ) -> Membership:
     """Insert a new membership in the state ``tr`` leads to, with its creation event."""
+    assert tr.event is not None
     after = tr.after
     m = Membership(
         org_id=org_id,
@@ -180,7 +158,7 @@ def create(
         db,
         org_id,
         actor,
-        tr.event,  # type: ignore[arg-type]
+        tr.event,
         target_type=target_type,
         target_id=target_id,
         membership_id=m.id,
@@ -188,3 +166,29 @@ def create(
         after=snapshot(m),
     )
     return m
+
+
+def record_change(
+    db: Session,
+    m: Membership,
+    tr: Transition,
+    *,
+    actor: Actor,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """Record a grants edit (row A4), whose before/after the caller computed."""
+    assert tr.event is not None
+    m.updated_at = utcnow()
+    record(
+        db,
+        m.org_id,
+        actor,
+        tr.event,
+        target_type="membership",
+        target_id=m.id,
+        membership_id=m.id,
+        user_id=m.user_id,
+        before=before,
+        after=after,
+    )

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from scim_server import secrets
+from scim_server.services import lifecycle
+from scim_server.services import memberships
+from scim_server.services.access import facts_of
+from scim_server.services.access import state_of
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Directory
+from scim_server.storage.models import GroupMember
+from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimUser
 from scim_server.storage.models import utcnow
 
 TOKEN_KINDS = ("scim", "management")
@@ -62,6 +74,8 @@ def create_token(
     """Issue a token; only its keyed hash is stored."""
     if kind not in TOKEN_KINDS:
         raise ValueError(f"token kind must be one of {TOKEN_KINDS}")
+    if kind == "scim":
+        reconnect_directory(session, org)
     secret = secrets.new_secret(_PREFIXES[kind])
     token = ApiToken(
         org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
@@ -119,3 +133,97 @@ def find_token(session: Session, secret: str, kind: str, *, pepper: str) -> ApiT
 def directory_of(session: Session, org_id: str) -> Directory:
     directory = session.scalars(select(Directory).where(Directory.org_id == org_id)).one()
     return directory
+
+
+def list_orgs(db: Session) -> list[Organization]:
+    return list(db.scalars(select(Organization).order_by(Organization.created_at)))
+
+
+def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor: Actor) -> None:
+    """Settings only the platform changes: seat limit, one-organisation policy, active."""
+    before = org_json(org)
+    for key, kind in (("seat_limit", int), ("exclusive_membership", bool), ("active", bool)):
+        if key not in changes:
+            continue
+        value = changes[key]
+        nullable = key == "seat_limit"
+        valid = (value is None and nullable) or (
+            isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        )
+        if not valid or (kind is int and value is not None and value < 0):
+            raise ProvisioningError("validation_error", f"'{key}' has an invalid value.")
+        setattr(org, key, value)
+    if changes.get("name") is not None:
+        if not isinstance(changes["name"], str) or not changes["name"].strip():
+            raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        org.name = changes["name"].strip()
+    after = org_json(org)
+    if after != before:
+        record(
+            db,
+            org.id,
+            actor,
+            EventType.ORGANIZATION_UPDATED,
+            target_type="organization",
+            target_id=org.id,
+            before=before,
+            after=after,
+        )
+
+
+def org_json(org: Organization) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "active": org.active,
+        "exclusive_membership": org.exclusive_membership,
+        "seat_limit": org.seat_limit,
+        "over_seat_limit": org.over_seat_limit_at is not None,
+        "created_at": org.created_at.isoformat(timespec="milliseconds") + "Z",
+    }
+
+
+def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int:
+    """K1: the SCIM directory goes away without acting like a mass DELETE.
+
+    Directory-active members keep access as unmanaged, inactive ones end, every SCIM
+    resource is tombstoned and the SCIM tokens are revoked. Returns the members changed.
+    """
+    directory = directory_of(db, org.id)
+    directory.disconnected_at = utcnow()
+    changed = 0
+    live = (
+        select(Membership)
+        .join(ScimUser, ScimUser.membership_id == Membership.id)
+        .where(ScimUser.directory_id == directory.id, ScimUser.deleted_at.is_(None))
+    )
+    for m in db.scalars(live.with_for_update()).all():
+        tr = lifecycle.transition(
+            state_of(m), lifecycle.Trigger.DIRECTORY_DISCONNECTED, facts=facts_of(db, m)
+        )
+        memberships.apply(db, m, tr, actor=actor)
+        changed += tr.changed
+    db.execute(
+        update(ScimUser)
+        .where(ScimUser.directory_id == directory.id, ScimUser.deleted_at.is_(None))
+        .values(deleted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.execute(
+        delete(GroupMember).where(
+            GroupMember.group_id.in_(
+                select(ScimGroup.id).where(ScimGroup.directory_id == directory.id)
+            )
+        )
+    )
+    db.execute(delete(ScimGroup).where(ScimGroup.directory_id == directory.id))
+    for token in list_tokens(db, org):
+        if token.kind == "scim" and token.revoked_at is None:
+            revoke_token(db, token.id, actor=actor)
+    return changed
+
+
+def reconnect_directory(db: Session, org: Organization) -> None:
+    """A new SCIM token reconnects a disconnected directory (starting empty)."""
+    directory = directory_of(db, org.id)
+    directory.disconnected_at = None

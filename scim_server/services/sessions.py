@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session as DbSession
 
+from scim_server.services.access import effective
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Session
 from scim_server.storage.models import utcnow
@@ -43,6 +47,119 @@ def revoke_member_sessions(
             target_id=membership.id,
             membership_id=membership.id,
             user_id=membership.user_id,
+            after={"revoked": count},
+            reason=reason,
+        )
+    return count
+
+
+def create_session(
+    db: DbSession,
+    *,
+    user_id: str,
+    org_id: str,
+    method: str,
+    sso_connection_id: str | None,
+    actor: Actor,
+) -> Session:
+    """Register a sign-in; refused with the primary denial code without effective access."""
+    m = db.scalars(
+        select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    ).first()
+    if m is None:
+        raise ProvisioningError(
+            "membership_not_found", "This person is not a member here.", status=403
+        )
+    allowed, reasons = effective(db, m)
+    if not allowed:
+        raise ProvisioningError(
+            reasons[0], f"No access to this organization: {reasons[0]}.", status=403
+        )
+    session = Session(
+        user_id=user_id,
+        org_id=org_id,
+        method=method,
+        sso_connection_id=sso_connection_id,
+        access_epoch=m.access_epoch,
+    )
+    db.add(session)
+    db.flush()
+    record(
+        db,
+        org_id,
+        actor,
+        EventType.SESSION_CREATED,
+        target_type="session",
+        target_id=session.id,
+        membership_id=m.id,
+        user_id=user_id,
+        after={"method": method, "sso_connection_id": sso_connection_id},
+    )
+    return session
+
+
+def check_session(db: DbSession, session_id: str) -> tuple[bool, str | None]:
+    """Is the session valid now? Effective access is checked live, with the epoch (§2.6.4)."""
+    session = db.get(Session, session_id)
+    if session is None:
+        raise NotFound(f"No session {session_id}.")
+    if session.revoked_at is not None:
+        return False, session.revoked_reason or "revoked"
+    m = db.scalars(
+        select(Membership).where(
+            Membership.org_id == session.org_id, Membership.user_id == session.user_id
+        )
+    ).first()
+    if m is None:
+        return False, "membership_not_found"
+    allowed, reasons = effective(db, m)
+    if not allowed:
+        return False, reasons[0]
+    if m.access_epoch != session.access_epoch:
+        return False, "access_epoch_changed"
+    return True, None
+
+
+def end_session(db: DbSession, session_id: str, *, actor: Actor) -> None:
+    """Sign out: revoke one session."""
+    session = db.get(Session, session_id)
+    if session is None:
+        raise NotFound(f"No session {session_id}.")
+    if session.revoked_at is None:
+        session.revoked_at, session.revoked_reason = utcnow(), "signed_out"
+        record(
+            db,
+            session.org_id,
+            actor,
+            EventType.SESSION_REVOKED,
+            target_type="session",
+            target_id=session.id,
+            user_id=session.user_id,
+            reason="signed_out",
+        )
+
+
+def revoke_connection_sessions(
+    db: DbSession, org_id: str, connection_id: str | None, *, reason: str, actor: Actor
+) -> int:
+    """S1: revoke the sessions issued through one SSO connection (or, with None, the org's)."""
+    stmt = update(Session).where(Session.org_id == org_id, Session.revoked_at.is_(None))
+    if connection_id is not None:
+        stmt = stmt.where(Session.sso_connection_id == connection_id)
+    result = db.execute(
+        stmt.values(revoked_at=utcnow(), revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        record(
+            db,
+            org_id,
+            actor,
+            EventType.SESSION_REVOKED,
+            target_type="sso_connection",
+            target_id=connection_id or org_id,
             after={"revoked": count},
             reason=reason,
         )

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
+from scim_server.services import access
 from scim_server.services import lifecycle
 from scim_server.services import memberships
+from scim_server.services import seats
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.context import ScimContext
@@ -83,7 +85,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     user_name, external_id = doc["userName"], doc.get("externalId")
     _raise_if_taken(db, ctx, user_name, external_id, exclude=None)
     existing, person, link_state = _landing(db, ctx, doc)
-    state = memberships.state_of(existing) if existing else None
+    state = access.state_of(existing) if existing else None
     try:
         tr = lifecycle.transition(
             state, Trigger.DIRECTORY_CREATED, active=doc.get("active", True), link_state=link_state
@@ -109,6 +111,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
         membership = existing
         membership.role_id, membership.scope, membership.source = role_id, None, "scim"
         memberships.apply(db, membership, tr, actor=ctx.actor, target=target)
+    _flag_seats(db, ctx, tr)
     row = ScimUser(
         id=scim_id,
         directory_id=ctx.directory_id,
@@ -217,9 +220,16 @@ def _store_attributes(
 def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger) -> bool:
     """Run one directory event through the state machine; False for a no-op."""
     m = view.membership
-    tr = lifecycle.transition(memberships.state_of(m), trigger, facts=memberships.facts_of(db, m))
+    tr = lifecycle.transition(access.state_of(m), trigger, facts=access.facts_of(db, m))
     memberships.apply(db, m, tr, actor=ctx.actor, target=("scim_user", view.row.id))
+    _flag_seats(db, ctx, tr)
     return tr.changed
+
+
+def _flag_seats(db: Session, ctx: ScimContext, tr: lifecycle.Transition) -> None:
+    """SCIM never fails for seats; taking one past the limit flags the org (row U3)."""
+    if lifecycle.counts_as_seat(tr.after) and not lifecycle.counts_as_seat(tr.before):
+        seats.flag_if_over(db, ctx.org)
 
 
 def _landing(

@@ -92,6 +92,8 @@ class Organization(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     exclusive_membership: Mapped[bool] = mapped_column(Boolean, default=False)
     seat_limit: Mapped[int | None] = mapped_column(Integer)
+    # Set when a SCIM write took the org past its seat limit (SCIM never fails for seats).
+    over_seat_limit_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -323,6 +325,41 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(60))
+
+
+class Invitation(Base):
+    """An email invitation; only a keyed hash of its secret is stored (lifecycle.md §4.2)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        Index(
+            "uq_invitations_pending",
+            "org_id",
+            "email_normalized",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_normalized: Mapped[str] = mapped_column(String(320))
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    hash_kid: Mapped[str] = mapped_column(String(20))
+    delivery: Mapped[str] = mapped_column(String(10), default="email")
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    accepted_user_id: Mapped[str | None] = mapped_column(String(36))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Event(Base):

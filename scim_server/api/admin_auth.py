@@ -1,0 +1,107 @@
+"""Management API authentication: an org's management key, or the platform key.
+
+An org key sees only its own organisation (others are 404, never 403); the platform key
+(``SCIM_PLATFORM_KEY``, compared as an HMAC digest in constant time) sees all. The
+caller may name the acting person with ``X-Acting-User`` (a user id or an email); it is
+recorded as the actor and drives the admin guards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+from flask_httpauth import HTTPTokenAuth
+from sqlalchemy import select
+
+from scim_server import secrets
+from scim_server.db import get_session
+from scim_server.errors import api_error_response
+from scim_server.services.audit import Actor
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.members import AdminActor
+from scim_server.services.orgs import find_token
+from scim_server.storage.models import Organization
+from scim_server.storage.models import User
+
+
+@dataclass(frozen=True)
+class AdminPrincipal:
+    org_id: str | None  # None: the platform key, which sees every organisation
+    key_id: str
+
+    @property
+    def is_platform(self) -> bool:
+        return self.org_id is None
+
+
+admin_auth = HTTPTokenAuth(scheme="Bearer")
+
+
+@admin_auth.verify_token
+def _verify(secret: str) -> AdminPrincipal | None:
+    if not secret:
+        return None
+    pepper = current_app.config["TOKEN_PEPPER"]
+    platform = current_app.config["PLATFORM_KEY"]
+    if platform and secrets.same_digest(
+        secrets.digest(secret, pepper), secrets.digest(str(platform), pepper)
+    ):
+        return AdminPrincipal(None, "platform")
+    token = find_token(get_session(), secret, "management", pepper=pepper)
+    if token is None:
+        return None
+    g.org_id = token.org_id
+    return AdminPrincipal(token.org_id, token.id)
+
+
+@admin_auth.error_handler
+def _auth_error(status: int) -> Response:
+    response = api_error_response(
+        status, "unauthorized", "A management key is required: Authorization: Bearer <key>."
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="management"'
+    return response
+
+
+@admin_auth.login_required
+def require_admin_key() -> None:
+    """A blueprint's ``before_request``: 401 unless a management or platform key."""
+
+
+def principal() -> AdminPrincipal:
+    found: AdminPrincipal = admin_auth.current_user()
+    return found
+
+
+def require_platform() -> None:
+    if not principal().is_platform:
+        raise ProvisioningError("platform_key_required", "This needs the platform key.")
+
+
+def organization(org_id: str) -> Organization:
+    """The organisation, if this key may see it; another org's is 404, never 403."""
+    who = principal()
+    org = get_session().get(Organization, org_id)
+    if org is None or (who.org_id is not None and who.org_id != org_id):
+        raise NotFound(f"No organization {org_id}.")
+    return org
+
+
+def acting() -> AdminActor:
+    """The audit actor: the named person, else the key."""
+    who = principal()
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    named = (request.headers.get("X-Acting-User") or "").strip()
+    user_id = None
+    if named:
+        clause = User.email_normalized == named.lower() if "@" in named else User.id == named
+        user_id = get_session().scalar(select(User.id).where(clause))
+    label = named or f"key:{who.key_id}"
+    kind = "admin" if who.org_id is not None or named else "system"
+    return AdminActor(Actor(kind, label, request_id), user_id)

@@ -1,0 +1,41 @@
+"""JSON in and out for the management API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+from flask import jsonify
+from flask import request
+
+from scim_server.services.errors import ProvisioningError
+
+
+def body() -> dict[str, Any]:
+    """The request body as an object; an empty body is an empty object."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ProvisioningError("invalid_json", f"The body is not valid JSON: {error}.") from None
+    if not isinstance(parsed, dict):
+        raise ProvisioningError("invalid_json", "The body must be a JSON object.")
+    return parsed
+
+
+def reply(payload: Any, status: int = 200) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+def limit_arg(default: int = 100, maximum: int = 1000) -> int:
+    raw = request.args.get("limit")
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ProvisioningError("validation_error", "'limit' must be a positive integer.")
+    return min(int(raw), maximum)

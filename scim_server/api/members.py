@@ -1,0 +1,88 @@
+"""Management API: an organisation's members and the admin override (contracts.md §4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from scim_server.api import admin_auth
+from scim_server.api.json_io import body
+from scim_server.api.json_io import limit_arg
+from scim_server.api.json_io import reply
+from scim_server.db import get_session
+from scim_server.services import members
+from scim_server.services.errors import ProvisioningError
+
+bp = Blueprint("members", __name__, url_prefix="/api/v1/organizations/<org_id>/members")
+bp.before_request(admin_auth.require_admin_key)
+
+
+@bp.get("")
+def list_members(org_id: str) -> Response:
+    db = get_session()
+    org = admin_auth.organization(org_id)
+    rows, cursor = members.list_members(
+        db,
+        org,
+        email=request.args.get("email"),
+        state=request.args.get("state"),
+        cursor=request.args.get("cursor"),
+        limit=limit_arg(),
+    )
+    return reply({"members": [members.describe(db, m) for m in rows], "next_cursor": cursor})
+
+
+@bp.get("/<user_id>")
+def get_member(org_id: str, user_id: str) -> Response:
+    db = get_session()
+    org = admin_auth.organization(org_id)
+    return reply(members.describe(db, members.get_membership(db, org, user_id)))
+
+
+@bp.post("/<user_id>/disable")
+def disable(org_id: str, user_id: str) -> Response:
+    reason = body().get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ProvisioningError("validation_error", "'reason' must be a string.")
+    db = get_session()
+    org = admin_auth.organization(org_id)
+    m = members.disable(db, org, user_id, reason=reason, by=admin_auth.acting())
+    return reply(members.describe(db, m))
+
+
+@bp.post("/<user_id>/enable")
+def enable(org_id: str, user_id: str) -> Response:
+    if "force" in body():
+        raise ProvisioningError(
+            "force_not_supported",
+            "There is no force-enable: an admin cannot keep someone the directory deprovisioned.",
+        )
+    db = get_session()
+    org = admin_auth.organization(org_id)
+    m = members.enable(db, org, user_id, by=admin_auth.acting())
+    return reply(members.describe(db, m))
+
+
+@bp.patch("/<user_id>")
+def edit(org_id: str, user_id: str) -> Response:
+    changes = body()
+    unknown = set(changes) - {"role", "scope", "sites"}
+    if unknown or not changes:
+        raise ProvisioningError(
+            "validation_error",
+            "Send any of 'role', 'scope', 'sites'"
+            + (f"; unknown: {', '.join(sorted(unknown))}." if unknown else "."),
+        )
+    db = get_session()
+    org = admin_auth.organization(org_id)
+    m = members.edit(db, org, user_id, changes, by=admin_auth.acting())
+    return reply(members.describe(db, m))
+
+
+@bp.delete("/<user_id>")
+def remove(org_id: str, user_id: str) -> Response:
+    db = get_session()
+    org = admin_auth.organization(org_id)
+    m = members.remove(db, org, user_id, by=admin_auth.acting())
+    return reply(members.describe(db, m))

@@ -1,0 +1,67 @@
+"""Sign-in hooks for the host product (platform key): register and check sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+
+from scim_server.api import admin_auth
+from scim_server.api.json_io import body
+from scim_server.api.json_io import reply
+from scim_server.db import get_session
+from scim_server.services import sessions
+from scim_server.services.errors import ProvisioningError
+from scim_server.storage.models import Session
+
+bp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions")
+bp.before_request(admin_auth.require_admin_key)
+bp.before_request(admin_auth.require_platform)
+
+METHODS = ("password", "email_code", "social", "sso")
+
+
+def _json(session: Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "user_id": session.user_id,
+        "organization_id": session.org_id,
+        "method": session.method,
+        "sso_connection_id": session.sso_connection_id,
+        "created_at": session.created_at.isoformat(timespec="milliseconds") + "Z",
+    }
+
+
+@bp.post("")
+def create_session() -> Response:
+    payload = body()
+    for key in ("user_id", "organization_id", "method"):
+        if not isinstance(payload.get(key), str):
+            raise ProvisioningError("validation_error", f"'{key}' is required.")
+    if payload["method"] not in METHODS:
+        raise ProvisioningError("validation_error", f"'method' is one of {', '.join(METHODS)}.")
+    connection = payload.get("sso_connection_id")
+    if connection is not None and not isinstance(connection, str):
+        raise ProvisioningError("validation_error", "'sso_connection_id' must be a string.")
+    session = sessions.create_session(
+        get_session(),
+        user_id=payload["user_id"],
+        org_id=payload["organization_id"],
+        method=payload["method"],
+        sso_connection_id=connection,
+        actor=admin_auth.acting().actor,
+    )
+    return reply(_json(session), 201)
+
+
+@bp.get("/<session_id>")
+def check_session(session_id: str) -> Response:
+    valid, reason = sessions.check_session(get_session(), session_id)
+    return reply({"valid": valid, "reason": reason})
+
+
+@bp.delete("/<session_id>")
+def end_session(session_id: str) -> Response:
+    sessions.end_session(get_session(), session_id, actor=admin_auth.acting().actor)
+    return reply(None, 204)

@@ -1,0 +1,85 @@
+"""Roles and sites of an organisation: built-in roles (owner, admin, member, viewer) plus
+custom org-scoped roles, and the sites members can be assigned to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
+from scim_server.services.audit import record
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.guards import flush_unique
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import Site
+
+BUILTIN_ROLES = ("owner", "admin", "member", "viewer")
+
+
+def list_roles(db: Session, org: Organization) -> list[Role]:
+    stmt = select(Role).where((Role.org_id.is_(None)) | (Role.org_id == org.id))
+    return list(db.scalars(stmt.order_by(Role.builtin.desc(), Role.name)))
+
+
+def create_role(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> Role:
+    """A custom role never carries admin rights: those are the built-in Owner and Admin."""
+    name = _name(body)
+    if name.lower() in BUILTIN_ROLES:
+        raise ProvisioningError("role_invalid", f"'{name}' is a built-in role.")
+    role = Role(org_id=org.id, name=name, builtin=False, privileged=False)
+    db.add(role)
+    flush_unique(db, "role", attribute="name")
+    record(
+        db,
+        org.id,
+        actor,
+        EventType.ROLE_CREATED,
+        target_type="role",
+        target_id=role.id,
+        after={"name": name},
+    )
+    return role
+
+
+def list_sites(db: Session, org: Organization) -> list[Site]:
+    return list(db.scalars(select(Site).where(Site.org_id == org.id).order_by(Site.name)))
+
+
+def create_site(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> Site:
+    site = Site(org_id=org.id, name=_name(body))
+    db.add(site)
+    flush_unique(db, "site", attribute="name")
+    record(
+        db,
+        org.id,
+        actor,
+        EventType.SITE_CREATED,
+        target_type="site",
+        target_id=site.id,
+        after={"name": site.name},
+    )
+    return site
+
+
+def role_json(role: Role) -> dict[str, Any]:
+    return {
+        "id": role.id,
+        "name": role.name,
+        "builtin": role.builtin,
+        "privileged": role.privileged,
+    }
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    return {"id": site.id, "name": site.name}
+
+
+def _name(body: dict[str, Any]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+    return name.strip()

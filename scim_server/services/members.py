@@ -1,0 +1,331 @@
+"""Admin actions on members (rows A1–A6 of lifecycle.md §2.5) and the member view.
+
+The admin writes only O (and ``ended_*`` on remove). Guards: nobody disables or removes
+themselves, only Owners act on Owners, and an admin action never leaves the organisation
+without an effective Owner. The directory is not bound by that last guard: deprovisioning
+a leaver is a security control (lifecycle.md "Last owner and the directory").
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.services import access
+from scim_server.services import lifecycle
+from scim_server.services import memberships
+from scim_server.services import seats
+from scim_server.services.audit import Actor
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.lifecycle import Refused
+from scim_server.services.lifecycle import Trigger
+from scim_server.storage import queries
+from scim_server.storage.models import AdminOverride
+from scim_server.storage.models import DirectoryState
+from scim_server.storage.models import LinkState
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import Site
+from scim_server.storage.models import SiteAssignment
+from scim_server.storage.models import User
+
+OWNER = "owner"
+ADMIN_ROLES = ("owner", "admin")
+MEMBER_STATES = ("unmanaged", "active", "inactive", "removed", "disabled", "live")
+
+
+@dataclass(frozen=True)
+class AdminActor:
+    """Who acts through the management API: the audit actor and, if named, the person."""
+
+    actor: Actor
+    user_id: str | None = None
+
+
+def get_membership(
+    db: Session, org: Organization, user_id: str, *, lock: bool = False
+) -> Membership:
+    stmt = select(Membership).where(Membership.org_id == org.id, Membership.user_id == user_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    m = db.scalars(stmt).first()
+    if m is None:
+        raise NotFound(f"No member {user_id} in this organization.")
+    return m
+
+
+def disable(
+    db: Session, org: Organization, user_id: str, *, reason: str | None, by: AdminActor
+) -> Membership:
+    """A1/A2: set the sticky override; revokes sessions when access is lost."""
+    m = get_membership(db, org, user_id, lock=True)
+    _guard_owner_action(db, org, m, by)
+    _run(db, m, Trigger.ADMIN_DISABLED, by, reason=reason)
+    return m
+
+
+def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> Membership:
+    """A3: clear the override; fails with seat_limit_reached when it needs a seat."""
+    m = get_membership(db, org, user_id, lock=True)
+    tr = _transition(db, m, Trigger.ADMIN_ENABLED)
+    if not lifecycle.counts_as_seat(tr.before) and lifecycle.counts_as_seat(tr.after):
+        seats.require_free_seat(db, org)
+    memberships.apply(db, m, tr, actor=by.actor)
+    return m
+
+
+def edit(
+    db: Session, org: Organization, user_id: str, changes: dict[str, Any], *, by: AdminActor
+) -> Membership:
+    """A4: role, scope and sites; refused while the directory says inactive."""
+    m = get_membership(db, org, user_id, lock=True)
+    tr = _transition(db, m, Trigger.ADMIN_EDITED)
+    before = memberships.snapshot(m)
+    before["sites"] = site_ids(db, m)
+    if "role" in changes:
+        _assign_role(db, org, m, changes["role"], by)
+    if "scope" in changes:
+        m.scope = _scope(changes["scope"])
+    if "sites" in changes:
+        _assign_sites(db, org, m, changes["sites"])
+    after = memberships.snapshot(m)
+    after["sites"] = site_ids(db, m)
+    if after != before:
+        memberships.record_change(db, m, tr, actor=by.actor, before=before, after=after)
+    return m
+
+
+def remove(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> Membership:
+    """A5/A6: end the membership; a directory-active member is the directory's to remove."""
+    m = get_membership(db, org, user_id, lock=True)
+    _guard_owner_action(db, org, m, by)
+    _run(db, m, Trigger.ADMIN_REMOVED, by)
+    return m
+
+
+def _run(
+    db: Session, m: Membership, trigger: Trigger, by: AdminActor, reason: str | None = None
+) -> None:
+    memberships.apply(db, m, _transition(db, m, trigger), actor=by.actor, reason=reason)
+
+
+def _transition(db: Session, m: Membership, trigger: Trigger) -> lifecycle.Transition:
+    try:
+        return lifecycle.transition(
+            access.state_of(m),
+            trigger,
+            facts=access.facts_of(db, m),
+            has_live_scim=queries.live_scim_id(db, m.id) is not None,
+        )
+    except Refused as refused:
+        raise ProvisioningError(refused.code, refused.message) from None
+
+
+def _guard_owner_action(db: Session, org: Organization, target: Membership, by: AdminActor) -> None:
+    """The A1/A6 guards: self, role ceiling, last effective Owner."""
+    if by.user_id is not None and by.user_id == target.user_id:
+        raise ProvisioningError("cannot_disable_self", "You cannot disable or remove yourself.")
+    target_is_owner = role_name(db, target.role_id) == OWNER
+    acting_role = _acting_role(db, org, by)
+    if acting_role is not None and acting_role not in ADMIN_ROLES:
+        raise ProvisioningError("insufficient_role", "Only Owners and Admins manage members.")
+    if target_is_owner and acting_role is not None and acting_role != OWNER:
+        raise ProvisioningError("insufficient_role", "Only an Owner can act on an Owner.")
+    if target_is_owner and _is_last_effective_owner(db, org, target):
+        raise ProvisioningError(
+            "last_owner",
+            "This is the organization's last effective Owner; appoint another Owner first.",
+        )
+
+
+def _acting_role(db: Session, org: Organization, by: AdminActor) -> str | None:
+    """The acting person's role here, or None for key and support actors."""
+    if by.user_id is None:
+        return None
+    m = queries.membership_of(db, org.id, by.user_id)
+    if m is None or m.ended_at is not None:
+        return None
+    return role_name(db, m.role_id)
+
+
+def _is_last_effective_owner(db: Session, org: Organization, target: Membership) -> bool:
+    owner_id = queries.builtin_role_id(db, OWNER)
+    others = db.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.org_id == org.id,
+            Membership.id != target.id,
+            Membership.role_id == owner_id,
+            Membership.ended_at.is_(None),
+            Membership.directory_state.in_([DirectoryState.UNMANAGED, DirectoryState.ACTIVE]),
+            Membership.admin_override == AdminOverride.NONE,
+            Membership.link_state == LinkState.LINKED,
+            User.disabled_at.is_(None),
+        )
+    )
+    return not others
+
+
+def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: AdminActor) -> None:
+    role = resolve_role(db, org, ref)
+    acting = _acting_role(db, org, by)
+    if role.name == OWNER and role.builtin and acting is not None and acting != OWNER:
+        raise ProvisioningError("role_not_assignable", "Only an Owner can make someone Owner.")
+    if (
+        role_name(db, m.role_id) == OWNER
+        and role.name != OWNER
+        and _is_last_effective_owner(db, org, m)
+    ):
+        raise ProvisioningError("last_owner", "This is the last effective Owner.")
+    m.role_id = role.id
+
+
+def resolve_role(db: Session, org: Organization, ref: Any) -> Role:
+    """A built-in role by name, or this organisation's custom role by id or name."""
+    if not isinstance(ref, str) or not ref:
+        raise ProvisioningError("role_invalid", "'role' must be a role name or id.")
+    role = db.scalars(
+        select(Role)
+        .where(
+            (Role.org_id.is_(None)) | (Role.org_id == org.id),
+            (Role.id == ref) | (Role.name == ref),
+        )
+        .order_by(Role.builtin.desc())
+    ).first()
+    if role is None:
+        raise ProvisioningError("role_invalid", f"No role {ref!r} in this organization.")
+    return role
+
+
+def _scope(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
+        for k, v in value.items()
+    ):
+        raise ProvisioningError(
+            "scope_invalid", '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.'
+        )
+    return value
+
+
+def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ProvisioningError("sites_invalid", "'sites' must be a list of site ids.")
+    wanted = list(dict.fromkeys(value))
+    found = set(db.scalars(select(Site.id).where(Site.org_id == org.id, Site.id.in_(wanted))))
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise ProvisioningError("sites_invalid", f"No site {', '.join(missing)} here.")
+    db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
+    if wanted:
+        db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])
+
+
+def role_name(db: Session, role_id: str | None) -> str | None:
+    return db.scalar(select(Role.name).where(Role.id == role_id)) if role_id else None
+
+
+def site_ids(db: Session, m: Membership) -> list[str]:
+    return sorted(
+        db.scalars(select(SiteAssignment.site_id).where(SiteAssignment.membership_id == m.id))
+    )
+
+
+def describe(db: Session, m: Membership) -> dict[str, Any]:
+    """The management API's member: D, O, E with reasons, seat, grants, SCIM id."""
+    user = db.get_one(User, m.user_id)
+    effective, reasons = access.effective(db, m)
+    role = db.get(Role, m.role_id) if m.role_id else None
+    return {
+        "user_id": m.user_id,
+        "email": user.email,
+        "name": user.name,
+        "directory_state": m.directory_state,
+        "admin_override": {
+            "state": m.admin_override,
+            "by": m.override_by,
+            "at": _iso(m.override_at),
+            "reason": m.override_reason,
+        },
+        "effective_access": effective,
+        "denial_reasons": reasons,
+        "counts_as_seat": lifecycle.counts_as_seat(access.state_of(m)),
+        "link_state": m.link_state,
+        "source": m.source,
+        "role": {"id": role.id, "name": role.name} if role else None,
+        "scope": m.scope,
+        "sites": site_ids(db, m),
+        "scim_id": queries.live_scim_id(db, m.id),
+        "ended_at": _iso(m.ended_at),
+        "end_reason": m.end_reason,
+        "created_at": _iso(m.created_at),
+    }
+
+
+def list_members(
+    db: Session,
+    org: Organization,
+    *,
+    email: str | None,
+    state: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Membership], str | None]:
+    """A page of members in id order; the cursor is opaque and stable under inserts."""
+    stmt = select(Membership).where(Membership.org_id == org.id)
+    if email:
+        stmt = stmt.join(User, User.id == Membership.user_id).where(
+            User.email_normalized == email.strip().lower()
+        )
+    if state:
+        stmt = stmt.where(_state_filter(state))
+    if cursor:
+        stmt = stmt.where(Membership.id > _decode_cursor(cursor))
+    rows = list(db.scalars(stmt.order_by(Membership.id).limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _state_filter(state: str) -> Any:
+    if state not in MEMBER_STATES:
+        raise ProvisioningError(
+            "state_invalid", f"'state' must be one of {', '.join(MEMBER_STATES)}."
+        )
+    if state == "disabled":
+        return Membership.admin_override == AdminOverride.DISABLED
+    if state == "live":
+        return Membership.ended_at.is_(None)
+    if state == "removed":
+        return Membership.ended_at.is_not(None)
+    return and_(Membership.directory_state == state, Membership.ended_at.is_(None))
+
+
+def _encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ProvisioningError(
+            "cursor_invalid", "The cursor is not one this API issued."
+        ) from None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None

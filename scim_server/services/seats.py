@@ -1,0 +1,80 @@
+"""Seats (lifecycle.md §2.3): live, directory-active or unmanaged, not admin-disabled
+memberships, plus pending unexpired invitations, which reserve one each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.services.errors import ProvisioningError
+from scim_server.storage.models import AdminOverride
+from scim_server.storage.models import DirectoryState
+from scim_server.storage.models import Invitation
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import utcnow
+
+
+@dataclass(frozen=True)
+class SeatCount:
+    members: int
+    pending_invitations: int
+    limit: int | None
+
+    @property
+    def used(self) -> int:
+        return self.members + self.pending_invitations
+
+    @property
+    def free(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+
+def member_seats(db: Session, org_id: str) -> int:
+    """count(seat(m)): the SQL twin of ``lifecycle.counts_as_seat``."""
+    stmt = select(func.count()).where(
+        Membership.org_id == org_id,
+        Membership.ended_at.is_(None),
+        Membership.directory_state.in_([DirectoryState.UNMANAGED, DirectoryState.ACTIVE]),
+        Membership.admin_override == AdminOverride.NONE,
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def pending_invitations(db: Session, org_id: str) -> int:
+    """Pending, unexpired invitations (each reserves a seat)."""
+    stmt = select(func.count()).where(
+        Invitation.org_id == org_id,
+        Invitation.status == "pending",
+        Invitation.expires_at > utcnow(),
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def count(db: Session, org: Organization) -> SeatCount:
+    return SeatCount(member_seats(db, org.id), pending_invitations(db, org.id), org.seat_limit)
+
+
+def require_free_seat(db: Session, org: Organization) -> None:
+    """Admin re-enables, invitations and JIT creations fail when the org is full."""
+    seats = count(db, org)
+    if seats.limit is not None and seats.used >= seats.limit:
+        raise ProvisioningError(
+            "seat_limit_reached",
+            f"All {seats.limit} seats are taken ({seats.members} members, "
+            f"{seats.pending_invitations} pending invitations).",
+        )
+
+
+def flag_if_over(db: Session, org: Organization) -> None:
+    """SCIM never fails for seats (an IdP cannot fix billing); flag the org for true-up."""
+    if org.seat_limit is None:
+        return
+    over = count(db, org).used > org.seat_limit
+    if over and org.over_seat_limit_at is None:
+        org.over_seat_limit_at = utcnow()
+    elif not over:
+        org.over_seat_limit_at = None
