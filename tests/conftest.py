@@ -22,6 +22,7 @@ from scim_server.services.audit import Actor
 from scim_server.storage import migrate
 
 PEPPER = "test-pepper"
+PLATFORM_KEY = "test-platform-key"
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -83,6 +84,7 @@ def app(connection, database_url: str):
             "DATABASE_URL": database_url,
             "SESSION_FACTORY": factory,
             "TOKEN_PEPPER": PEPPER,
+            "PLATFORM_KEY": PLATFORM_KEY,
             "TESTING": True,
         }
     )

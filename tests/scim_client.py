@@ -91,3 +91,50 @@ def assert_scim_error(response: Any, status: int, scim_type: str | None = None) 
     assert body.get("scimType") == scim_type, body
     assert body["detail"]
     return body
+
+
+class Admin:
+    """The management API over Flask's test client."""
+
+    def __init__(self, client: Any, key: str, org_id: str | None = None) -> None:
+        self.client = client
+        self.key = key
+        self.org_id = org_id
+
+    def call(self, method: str, path: str, body: Any = None, acting: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if acting:
+            headers["X-Acting-User"] = acting
+        return self.client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
+
+    def member_path(self, user_id: str, suffix: str = "") -> str:
+        return f"/organizations/{self.org_id}/members/{user_id}{suffix}"
+
+    def member(self, user_id: str) -> dict[str, Any]:
+        response = self.call("GET", self.member_path(user_id))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def disable(self, user_id: str, reason: str = "offboarding", acting: str | None = None) -> Any:
+        return self.call("POST", self.member_path(user_id, "/disable"), {"reason": reason}, acting)
+
+    def enable(self, user_id: str, acting: str | None = None) -> Any:
+        return self.call("POST", self.member_path(user_id, "/enable"), {}, acting)
+
+    def edit(self, user_id: str, changes: dict[str, Any], acting: str | None = None) -> Any:
+        return self.call("PATCH", self.member_path(user_id), changes, acting)
+
+    def remove(self, user_id: str, acting: str | None = None) -> Any:
+        return self.call("DELETE", self.member_path(user_id), None, acting)
+
+    def events(self, after: str | None = None, limit: int = 1000) -> dict[str, Any]:
+        query = f"?limit={limit}" + (f"&after={after}" if after else "")
+        return self.call("GET", f"/organizations/{self.org_id}/events{query}").get_json()
+
+
+def assert_api_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+    return body
