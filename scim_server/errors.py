@@ -156,12 +156,13 @@ def handle_scim_error(error: ScimError) -> Response:
 
 def handle_domain_error(error: DomainError) -> Response:
     status, scim_type = _domain_status(error)
-    _log(status, scim_type, error.message)
     if _is_scim_request():
+        _log(status, scim_type, error.message)
         return scim_error_response(status, error.message, scim_type)
     code = getattr(error, "code", None) or type(error).__name__.lower()
-    explicit = getattr(error, "status", None)
-    return api_error_response(explicit or API_STATUS.get(code, status), code, error.message)
+    status = getattr(error, "status", None) or API_STATUS.get(code, status)
+    _log(status, code, error.message)
+    return api_error_response(status, code, error.message)
 
 
 def handle_http_error(error: HTTPException) -> Response:

@@ -224,7 +224,7 @@ def test_members_list_filters_and_pages(scim, admin, org):
     admin.disable(ids[0])
     seen, cursor = [], None
     while True:
-        query = f"?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
         page = admin.call("GET", f"/organizations/{org.id}/members{query}").get_json()
         seen += [m["user_id"] for m in page["members"]]
         cursor = page["next_cursor"]

@@ -1,0 +1,316 @@
+"""Drift guards: cheap checks that the layers, the registry and the routes still agree.
+
+(a) Import rules (architecture.md "Import rules"), read from each module's ``ast``: ``scim/``
+    stays pure (no flask, storage, services, api, ``Session``), ``services/`` never imports
+    flask.
+(b) Every attribute of the registry is filterable, or its being unfilterable is written down:
+    in ``attr_map.UNFILTERABLE`` or, for members/groups sub-attributes, reported by the
+    resolver, and in ``NOT_FILTERABLE`` below, so none can silently become unfilterable.
+(c) ``/Schemas`` serves exactly the schema files; every ResourceType has a route and every
+    SCIM collection route is a ResourceType or discovery.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import scim_server
+from scim_server.scim.errors import InvalidFilterError
+from scim_server.scim.filter import MultiValued
+from scim_server.scim.schema import DEFAULT_SCHEMA_DIR
+from scim_server.scim.schema import AttributeDef
+from scim_server.scim.schema import ResourceType
+from scim_server.scim.schema import load_registry
+from scim_server.storage.attr_map import UNFILTERABLE
+from scim_server.storage.attr_map import group_resolver
+from scim_server.storage.attr_map import user_resolver
+from tests.scim_client import LIST
+from tests.scim_client import Scim
+
+PACKAGE = Path(scim_server.__file__).resolve().parent
+ROOT = PACKAGE.parent
+
+# --- (a) import rules --------------------------------------------------------------------
+
+FLASK = ("flask", "flask_*")
+SCIM_FORBIDDEN = (
+    *FLASK,
+    "scim_server.storage",
+    "scim_server.services",
+    "scim_server.api",
+    "sqlalchemy.orm.Session",
+)
+SERVICES_FORBIDDEN = FLASK
+# architecture.md: "scim/ imports only the standard library, marshmallow, scim2-filter-parser
+# and sqlalchemy"; sly is scim2-filter-parser's own parser generator, extended in paths.py.
+SCIM_THIRD_PARTY = {"marshmallow", "scim2_filter_parser", "sly", "sqlalchemy"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.resolve().relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_names(source: str, module: str, *, is_package: bool = False) -> set[str]:
+    """Every module (and ``module.name`` for ``from module import name``) a source imports.
+
+    Relative imports are resolved against ``module``; a dotted ``….Session`` attribute, as in
+    ``sqlalchemy.orm.Session`` after ``import sqlalchemy.orm``, counts as imported too.
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Attribute) and node.attr == "Session":
+            names.add(dotted(node))
+    return {n for n in names if n}
+
+
+def dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def matches(name: str, rule: str) -> bool:
+    if rule.endswith("*"):
+        return name.startswith(rule[:-1])
+    return name == rule or name.startswith(rule + ".")
+
+
+def violations(directory: str, forbidden: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in sorted((PACKAGE / directory).rglob("*.py")):
+        names = imported_names(
+            path.read_text(encoding="utf-8"), module_name(path), is_package=path.stem == "__init__"
+        )
+        found += [
+            f"{path.relative_to(ROOT)}: {n}"
+            for n in sorted(names)
+            for rule in forbidden
+            if matches(n, rule)
+        ]
+    return found
+
+
+def test_imported_names_sees_every_form():
+    source = (
+        "import flask\nfrom flask import g\nfrom ..storage import models\n"
+        "from .paths import parse_path\nfrom sqlalchemy.orm import Session as S\n"
+        "import sqlalchemy.orm\nx: sqlalchemy.orm.Session\n"
+    )
+    names = imported_names(source, "scim_server.scim.example")
+    assert {"flask", "flask.g", "scim_server.storage.models", "scim_server.scim.paths"} <= names
+    assert "sqlalchemy.orm.Session" in names
+    bad = [n for n in names for rule in SCIM_FORBIDDEN if matches(n, rule)]
+    assert "scim_server.storage.models" in bad and "sqlalchemy.orm.Session" in bad
+    assert imported_names("from . import errors", "scim_server.scim", is_package=True) >= {
+        "scim_server.scim.errors"
+    }
+
+
+def test_scim_package_stays_pure():
+    assert violations("scim", SCIM_FORBIDDEN) == []
+
+
+def test_scim_package_imports_only_the_allowed_libraries():
+    outside = []
+    for path in sorted((PACKAGE / "scim").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            allowed = {*sys.stdlib_module_names, *SCIM_THIRD_PARTY, "scim_server"}
+            outside += [f"{path.name}: {top}" for top in tops if top not in allowed]
+    assert outside == []
+
+
+def test_services_never_import_flask():
+    assert violations("services", SERVICES_FORBIDDEN) == []
+
+
+# --- (b) every registry attribute is filterable, or says why not ---------------------------
+
+# attr_map.UNFILTERABLE, plus the members/groups sub-attributes the resolver refuses.
+NOT_FILTERABLE = {
+    "User": {"password", "meta.location", "meta.version", "groups.$ref", "groups.display"},
+    "Group": {"meta.location", "meta.version", "members.$ref", "members.display"},
+}
+RESOLVERS = {"User": user_resolver, "Group": group_resolver}
+
+
+def attribute_paths(rtype: ResourceType) -> Iterator[tuple[str | None, AttributeDef, str]]:
+    """(URN or None, attribute, filter path) for every attribute a filter could name.
+
+    A singular complex attribute (``name``, ``meta``, ``manager``) is named by its
+    sub-attributes only; a multi-valued one both by itself (``emails pr``) and by them.
+    """
+    groups: list[tuple[str | None, tuple[AttributeDef, ...]]] = [
+        (None, rtype.common),
+        (None, rtype.core.attributes),
+        *((ext.id, ext.attributes) for ext in rtype.extensions),
+    ]
+    for urn, attrs in groups:
+        for attr in attrs:
+            prefix = f"{urn}:" if urn else ""
+            if attr.multi_valued or not attr.is_complex:
+                yield urn, attr, prefix + attr.name
+            for sub in attr.sub_attributes:
+                yield urn, sub, prefix + sub.dotted
+
+
+def filterable(rtype: ResourceType, urn: str | None, attr: AttributeDef) -> bool:
+    resolve = RESOLVERS[rtype.name](rtype)
+    parent = rtype.attribute(attr.parent, urn) if attr.parent else None
+    try:
+        if parent is None:
+            resolve(urn, attr.name, None)
+            return True
+        target = resolve(urn, parent.name, attr.name)
+        if isinstance(target, MultiValued):
+            target.sub(attr)  # members/groups refuse sub-attributes they have no column for
+    except InvalidFilterError:
+        return False
+    return True
+
+
+def short(urn: str | None, path: str) -> str:
+    """The path without its extension URN, for the expected sets (they name core paths)."""
+    return path[len(urn) + 1 :] if urn else path
+
+
+@pytest.mark.parametrize("name", ["User", "Group"])
+def test_every_attribute_is_filterable_or_listed(name):
+    rtype = load_registry().resource_types[name]
+    refused = {
+        short(urn, path)
+        for urn, attr, path in attribute_paths(rtype)
+        if not filterable(rtype, urn, attr)
+    }
+    assert refused == NOT_FILTERABLE[name]
+    for path in refused:  # each refusal has a reason: UNFILTERABLE, or a members/groups sub
+        assert path in UNFILTERABLE or path.split(".")[0] in ("members", "groups"), path
+
+
+def test_unfilterable_names_registry_attributes():
+    registry = load_registry()
+    known = {
+        short(urn, path)
+        for rtype in registry.resource_types.values()
+        for urn, _, path in attribute_paths(rtype)
+    }
+    assert set(UNFILTERABLE) <= known
+
+
+def api_mismatches(client, org, name: str, *, multi_valued_subs: bool) -> list[str]:
+    """Paths whose ``path pr`` through the API disagrees with ``filterable``.
+
+    Filterable means 200 (the SQL runs, on this database); refused means 400 invalidFilter.
+    ``multi_valued_subs`` picks the sub-attributes of multi-valued attributes, or the rest.
+    """
+    rtype = load_registry().resource_types[name]
+    scim = Scim(client, org.token)
+    found = []
+    for urn, attr, path in attribute_paths(rtype):
+        parent = rtype.attribute(attr.parent, urn) if attr.parent else None
+        if bool(parent and parent.multi_valued) != multi_valued_subs:
+            continue
+        response = scim.get(rtype.endpoint, query_string={"filter": f"{path} pr"})
+        wanted = 200 if filterable(rtype, urn, attr) else 400
+        body = response.get_json()
+        if response.status_code != wanted or (
+            wanted == 400 and body["scimType"] != "invalidFilter"
+        ):
+            found.append(f"{path} pr: {response.status_code} {body.get('detail', '')}")
+    return found
+
+
+@pytest.mark.parametrize("name", ["User", "Group"])
+def test_every_filterable_attribute_runs_in_sql(client, org, name):
+    assert api_mismatches(client, org, name, multi_valued_subs=False) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="filter._attr_expr compares the 'value' sub-attribute of a multi-valued attribute "
+    "whatever sub-attribute the path names: addresses.* (no 'value') is 400, groups.display "
+    "and members.$ref are 200 (see tests/scim/test_filter_properties.py, emails.type).",
+)
+@pytest.mark.parametrize("name", ["User", "Group"])
+def test_every_filterable_sub_attribute_runs_in_sql(client, org, name):
+    assert api_mismatches(client, org, name, multi_valued_subs=True) == []
+
+
+# --- (c) discovery serves the files; ResourceTypes and routes match -------------------------
+
+# Files in schemas/ that are not schema documents, and why /Schemas does not serve them.
+NOT_SCHEMAS = {
+    "ResourceTypes.json": "served by /ResourceTypes",
+    "ServiceProviderConfig.json": "served by /ServiceProviderConfig",
+    "common-attributes.json": "RFC 7643 §3.1 attributes, in no schema document",
+}
+SCHEMA_FILES = {"User.json", "Group.json", "EnterpriseUser.json", "ScimServerUser.json"}
+DISCOVERY = {"ServiceProviderConfig", "ResourceTypes", "Schemas"}
+
+
+def schema_files() -> dict[str, dict[str, object]]:
+    paths = DEFAULT_SCHEMA_DIR.glob("*.json")
+    files = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in paths}
+    assert set(files) == SCHEMA_FILES | set(NOT_SCHEMAS)
+    return {name: doc for name, doc in files.items() if name in SCHEMA_FILES}
+
+
+def test_schemas_serves_exactly_the_schema_files(client):
+    files = schema_files()
+    for name, doc in files.items():
+        assert doc["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:Schema"], name
+    body = client.get("/scim/v2/Schemas").get_json()
+    assert body["schemas"] == [LIST]
+    served = {doc["id"]: doc for doc in body["Resources"]}
+    assert body["totalResults"] == len(body["Resources"]) == len(served)
+    expected = {doc["id"]: doc for doc in files.values()}
+    assert set(served) == set(expected)
+    for urn, doc in served.items():
+        meta = doc.pop("meta")
+        assert meta["location"].endswith(f"/Schemas/{urn}")
+        assert doc == {k: v for k, v in expected[urn].items() if k != "meta"}, urn
+
+
+def test_every_resource_type_has_a_route_and_back(app, client, org):
+    registry = load_registry()
+    served = client.get("/scim/v2/ResourceTypes").get_json()["Resources"]
+    assert {rt["name"] for rt in served} == set(registry.resource_types)
+    endpoints = {rt["endpoint"] for rt in served}
+    assert endpoints == {rt.endpoint for rt in registry.resource_types.values()}
+    scim = Scim(client, org.token)
+    for endpoint in endpoints:
+        response = scim.get(endpoint)
+        assert response.status_code == 200, (endpoint, response.get_json())
+        assert response.get_json()["schemas"] == [LIST]
+    collections = {
+        rule.rule.removeprefix("/scim/v2/").split("/")[0]
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/scim/v2/")
+    }
+    assert collections - DISCOVERY == {e.strip("/") for e in endpoints}
