@@ -175,14 +175,78 @@ class Membership(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class VerifiedDomain(Base):
-    """An email domain an organisation proved it owns; at most one organisation each."""
+class OrgDomain(Base):
+    """An email domain an organisation claims; verified by DNS TXT (or by support, by hand).
 
-    __tablename__ = "verified_domains"
+    A domain can be verified by at most one organisation: the partial unique index over
+    verified rows makes a second verification lose cleanly.
+    """
 
-    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    __tablename__ = "org_domains"
+    __table_args__ = (
+        UniqueConstraint("org_id", "domain"),
+        Index(
+            "uq_org_domains_verified",
+            "domain",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    domain: Mapped[str] = mapped_column(String(253))
+    verification_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verified_method: Mapped[str | None] = mapped_column(String(20))  # dns | manual
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    jit_enabled: Mapped[bool] = mapped_column(Boolean, default=False)  # a JIT email domain
+
+
+class SsoConnection(Base):
+    """An organisation's SSO connection; disabling it blocks logins and revokes its sessions."""
+
+    __tablename__ = "sso_connections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    verified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    name: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    jit_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    jit_mode: Mapped[str] = mapped_column(String(20), default="auto")  # auto|create|link_only
+    default_role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
+    require_email_verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SsoIdentity(Base):
+    """A person's identity at an IdP, keyed by (issuer, subject), never by email."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject"),
+        UniqueConstraint("connection_id", "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(500))
+    connection_id: Mapped[str] = mapped_column(ForeignKey("sso_connections.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class JitRole(Base):
+    """The role email-domain JIT gives (Logto's organization JIT roles); never privileged."""
+
+    __tablename__ = "org_jit_roles"
+
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"), primary_key=True)
 
 
 class Site(Base):

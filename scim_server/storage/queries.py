@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.storage.models import Membership
+from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
-from scim_server.storage.models import VerifiedDomain
 
 
 def live_scim_user(
@@ -88,4 +88,7 @@ def clear_grants(db: Session, m: Membership) -> list[str]:
 
 
 def domain_owner(db: Session, domain: str) -> str | None:
-    return db.scalar(select(VerifiedDomain.org_id).where(VerifiedDomain.domain == domain))
+    """The organisation that verified ``domain`` (at most one can)."""
+    return db.scalar(
+        select(OrgDomain.org_id).where(OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None))
+    )
