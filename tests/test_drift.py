@@ -251,12 +251,6 @@ def test_every_filterable_attribute_runs_in_sql(client, org, name):
     assert api_mismatches(client, org, name, multi_valued_subs=False) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="filter._attr_expr compares the 'value' sub-attribute of a multi-valued attribute "
-    "whatever sub-attribute the path names: addresses.* (no 'value') is 400, groups.display "
-    "and members.$ref are 200 (see tests/scim/test_filter_properties.py, emails.type).",
-)
 @pytest.mark.parametrize("name", ["User", "Group"])
 def test_every_filterable_sub_attribute_runs_in_sql(client, org, name):
     assert api_mismatches(client, org, name, multi_valued_subs=True) == []

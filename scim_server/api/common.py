@@ -63,7 +63,26 @@ def json_body() -> dict[str, Any]:
         raise InvalidSyntaxError(f"The body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The body must be a JSON object.")
+    _check_strings(body)
     return body
+
+
+def _check_strings(value: Any) -> None:
+    """Refuse text no database stores (NUL, lone surrogates) before it reaches one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValueError("Strings cannot contain NUL characters (\\u0000).")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidValueError("A string is not valid Unicode (a lone surrogate).") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
 
 
 def require_schema(body: dict[str, Any], urn: str) -> None:

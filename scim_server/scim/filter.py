@@ -105,14 +105,16 @@ class _Translator:
             ns = path.attr_name.namespace
             inner = path.attr_name.expr
             return self._value_path(ns, inner, node)
-        target = self.resolve(path.uri, path.attr_name, _sub_name(path))
+        sub_name = _sub_name(path)
+        target = self.resolve(path.uri, path.attr_name, sub_name)
         if isinstance(target, MultiValued):
-            if _sub_name(path) is None and node.value.lower() == "pr":
+            if sub_name is None and node.value.lower() == "pr":
                 return target.exists(None)
-            value_attr = target.attr.sub("value")
-            if value_attr is None:
-                raise InvalidFilterError(f"Name a sub-attribute of '{target.attr.name}'.")
-            return target.exists(compare(target.sub(value_attr), node.value, node.comp_value))
+            # RFC 7644 §3.4.2.2: "emails.type eq x" tests the named sub-attribute of any
+            # value; with no sub-attribute, a multi-valued attribute compares its "value".
+            sub_attr = _element_resolver(target)(None, sub_name or "value", None)
+            assert isinstance(sub_attr, Column)
+            return target.exists(compare(sub_attr, node.value, node.comp_value))
         return compare(target, node.value, node.comp_value)
 
     def _value_path(
@@ -161,8 +163,10 @@ def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
         return and_(present, expr != "") if attr.type in ("string", "reference") else present
     assert comp is not None
     raw = comp.value
-    if raw == "null":
+    if raw == "null" and not isinstance(raw, QuotedString):
         return expr.is_(None) if op == "eq" else expr.is_not(None)
+    if isinstance(raw, QuotedString):
+        _check_text(raw, attr)
     if attr.type == "boolean":
         return _boolean(expr, op, raw, attr)
     if attr.type == "dateTime":
@@ -178,25 +182,31 @@ def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
 
 
 def _boolean(expr: SQLColumnExpression[Any], op: str, raw: str, attr: AttributeDef) -> Condition:
+    """An absent boolean is neither true nor false (``primary`` unset is not ``false``)."""
     wanted = {"true": True, "false": False}.get(str(raw).lower())
     if wanted is None or op not in ("eq", "ne"):
         raise InvalidFilterError(f"'{attr.dotted}' is boolean: use eq or ne with true or false.")
-    cond = expr == true() if wanted else or_(expr.is_(None), expr == false())
+    cond = and_(expr.is_not(None), expr == (true() if wanted else false()))
     return not_(cond) if op == "ne" else cond
 
 
 def _string(expr: SQLColumnExpression[Any], op: str, value: str, attr: AttributeDef) -> Condition:
-    if op == "eq":
-        return expr == value
     if op == "ne":
         return or_(expr.is_(None), expr != value)
-    if op == "co":
-        return expr.contains(value, autoescape=True)
-    if op == "sw":
-        return expr.startswith(value, autoescape=True)
-    if op == "ew":
-        return expr.endswith(value, autoescape=True)
+    matches = {
+        "co": lambda: expr.contains(value, autoescape=True),
+        "sw": lambda: expr.startswith(value, autoescape=True),
+        "ew": lambda: expr.endswith(value, autoescape=True),
+    }
+    if op in matches:
+        return _known(expr, matches[op]())
     return _ordered(expr, op, value, attr)
+
+
+def _known(expr: SQLColumnExpression[Any], cond: Condition) -> Condition:
+    """False, not unknown, when the value is absent: SQL's NULL would make ``not (…)``
+    drop resources that lack the attribute, where RFC 7644 Table 4's "not" keeps them."""
+    return and_(expr.is_not(None), cond)
 
 
 def _ordered(expr: SQLColumnExpression[Any], op: str, value: Any, attr: AttributeDef) -> Condition:
@@ -211,7 +221,7 @@ def _ordered(expr: SQLColumnExpression[Any], op: str, value: Any, attr: Attribut
         "lt": expr < value,
         "le": expr <= value,
     }
-    return comparisons[op]
+    return _known(expr, comparisons[op])
 
 
 def _datetime(raw: str, attr: AttributeDef) -> datetime:
@@ -222,8 +232,21 @@ def _datetime(raw: str, attr: AttributeDef) -> datetime:
             f"'{attr.dotted}' needs an xsd:dateTime such as \"2024-05-01T12:00:00Z\", got {raw!r}."
         ) from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidFilterError(f"'{attr.dotted}': {raw!r} is out of range.") from None
     return parsed
+
+
+def _check_text(raw: str, attr: AttributeDef) -> None:
+    """Strings a database cannot store (NUL, lone surrogates) can match nothing: say so."""
+    if "\x00" in raw:
+        raise InvalidFilterError(f"'{attr.dotted}': values cannot contain NUL characters.")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidFilterError(f"'{attr.dotted}': the value is not valid Unicode.") from None
 
 
 def _number(raw: str, attr: AttributeDef) -> float | int:

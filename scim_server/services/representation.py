@@ -131,7 +131,7 @@ def value_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                     "value": text,
                     "value_lower": None if text is None else text.lower(),
                     "type": element.get("type"),
-                    "primary": bool(element.get("primary")),
+                    "primary": element.get("primary"),
                     "element": element,
                 }
             )

@@ -164,7 +164,7 @@ def _multi_valued_sort_key(target: MultiValued, sub: str) -> SQLColumnExpression
         .where(
             ScimUserValue.scim_user_id == ScimUser.id, ScimUserValue.attribute == target.attr.name
         )
-        .order_by(ScimUserValue.primary.desc(), ScimUserValue.id)
+        .order_by(ScimUserValue.primary.desc().nulls_last(), ScimUserValue.id)
         .limit(1)
         .scalar_subquery()
     )

@@ -118,7 +118,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
         membership_id=membership.id,
         user_name=user_name,
         external_id=external_id,
-        display_name=display_name(doc),
+        display_name=doc.get("displayName"),
         attributes=stored_attributes(doc),
     )
     db.add(row)
@@ -199,7 +199,7 @@ def _store_attributes(
         _raise_if_taken(db, ctx, user_name, external_id, exclude=row.id)
     before = {"userName": row.user_name, "externalId": row.external_id}
     row.user_name, row.external_id, row.attributes = user_name, external_id, attributes
-    row.display_name = display_name(doc)
+    row.display_name = doc.get("displayName")
     flush_unique(db, "User", attribute="userName")
     db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
     _write_values(db, row.id, attributes)

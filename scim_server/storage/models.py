@@ -335,7 +335,7 @@ class ScimUserValue(Base):
     value: Mapped[str | None] = mapped_column(Text)
     value_lower: Mapped[str | None] = mapped_column(Text)
     type: Mapped[str | None] = mapped_column(String(100))
-    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary: Mapped[bool | None] = mapped_column(Boolean)  # absent is not false
     element: Mapped[dict[str, Any]] = mapped_column(JsonType)
 
 

@@ -90,5 +90,7 @@ def clear_grants(db: Session, m: Membership) -> list[str]:
 def domain_owner(db: Session, domain: str) -> str | None:
     """The organisation that verified ``domain`` (at most one can)."""
     return db.scalar(
-        select(OrgDomain.org_id).where(OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None))
+        select(OrgDomain.org_id).where(
+            OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
+        )
     )

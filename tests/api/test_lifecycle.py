@@ -8,11 +8,11 @@ from sqlalchemy import select
 from scim_server.storage.models import Event
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
+from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import Session
 from scim_server.storage.models import User
-from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import utcnow
 from tests.scim_client import PRODUCT
 from tests.scim_client import USER
@@ -160,8 +160,15 @@ def test_p3_existing_account_of_another_org_links_pending(client, scim, other_or
 def test_p2_existing_account_on_a_domain_this_org_verified_links_at_once(
     client, scim, org, other_org, db
 ):
-    db.add(OrgDomain(domain="partner.com", org_id=org.id, verification_token="t",
-                     verified_at=utcnow(), verified_method="manual"))
+    db.add(
+        OrgDomain(
+            domain="partner.com",
+            org_id=org.id,
+            verification_token="t",
+            verified_at=utcnow(),
+            verified_method="manual",
+        )
+    )
     db.commit()
     Scim(client, other_org.token).create_user("ok@partner.com")
     created = scim.create_user("ok@partner.com")

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 
 from tests.scim import reference_filter
 from tests.scim_client import ENTERPRISE
@@ -325,8 +324,7 @@ def test_any_text_is_200_or_invalid_filter(client, org):
 
 # Each was found by the properties above, shrunk, and checked against RFC 7644 §3.4.2.2 by
 # hand; ``test_reference_agrees_on_the_regressions`` pins the oracle on the same examples.
-# Marked xfail(strict=True) while the server is wrong: fixing it turns them into failures
-# ("XPASS(strict)") that ask for the mark to go.
+# Each reason names the server bug the example exposed (all fixed; kept as regressions).
 
 ALICE, BOB, CAROL, DAVE = (
     "alice@Acme.com",
@@ -402,9 +400,7 @@ def test_reference_agrees_on_the_regressions(client, org, text, expected, reason
 @pytest.mark.parametrize(
     ("text", "expected", "reason"), REGRESSIONS, ids=[r[0] for r in REGRESSIONS]
 )
-def test_filter_regression(client, org, engine: Engine, request, text, expected, reason):
-    if reason != SQLITE_LOWER or engine.dialect.name == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+def test_filter_regression(client, org, text, expected, reason):
     scim = Scim(client, org.token)
     docs = create_population(scim)
     assert names(docs, selected(scim, text)) == sorted(expected)
@@ -433,9 +429,7 @@ SERVER_ERRORS = [
 @pytest.mark.parametrize(
     ("text", "reason", "dialect"), SERVER_ERRORS, ids=[e[0] for e in SERVER_ERRORS]
 )
-def test_filter_never_500_regression(client, org, engine: Engine, request, text, reason, dialect):
-    if dialect in (None, engine.dialect.name):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"500: {reason}"))
+def test_filter_never_500_regression(client, org, text, reason, dialect):
     scim = Scim(client, org.token)
     scim.create_user()
     response = scim.get("/Users", query_string={"filter": text})

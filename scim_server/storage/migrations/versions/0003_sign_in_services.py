@@ -18,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # An email without "primary" is not primary=false (RFC 7644 filters see what was sent).
+    with op.batch_alter_table("scim_user_values", schema=None) as batch_op:
+        batch_op.alter_column("primary", existing_type=sa.Boolean(), nullable=True)
     op.create_table(
         "org_domains",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -112,6 +115,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute('UPDATE scim_user_values SET "primary" = false WHERE "primary" IS NULL')
+    with op.batch_alter_table("scim_user_values", schema=None) as batch_op:
+        batch_op.alter_column("primary", existing_type=sa.Boolean(), nullable=False)
     op.create_table(
         "verified_domains",
         sa.Column("domain", sa.VARCHAR(length=253), nullable=False),
