@@ -14,6 +14,7 @@ from scim_server.api import register_blueprints
 from scim_server.errors import register_error_handlers
 from scim_server.scim.schema import load_registry
 from scim_server.scim.validation import ResourceValidator
+from scim_server.services.domains import DnsPythonResolver
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["scim_validators"] = {
         name: ResourceValidator(rtype) for name, rtype in registry.resource_types.items()
     }
+    app.extensions["txt_resolver"] = app.config.get("TXT_RESOLVER") or DnsPythonResolver()
     db.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)

@@ -78,6 +78,12 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_close_session)
 
 
+def commit_despite_error() -> None:
+    """Keep this request's writes although it answers an error (e.g. a failed-attempt
+    counter); the caller must have written nothing else."""
+    g.commit_despite_error = True
+
+
 def get_session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
@@ -91,7 +97,7 @@ def _finish_request(response: Response) -> Response:
     if session is None:
         return response
     try:
-        if response.status_code < 400:
+        if response.status_code < 400 or g.pop("commit_despite_error", False):
             session.commit()
         else:
             session.rollback()

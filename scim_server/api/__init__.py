@@ -9,9 +9,18 @@ from scim_server.api import groups
 from scim_server.api import members
 from scim_server.api import organizations
 from scim_server.api import sessions
+from scim_server.api import signin
 from scim_server.api import users
 
 
 def register_blueprints(app: Flask) -> None:
-    for bp in (users.bp, groups.bp, discovery.bp, organizations.bp, members.bp, sessions.bp):
+    for bp in (
+        users.bp,
+        groups.bp,
+        discovery.bp,
+        organizations.bp,
+        members.bp,
+        sessions.bp,
+        signin.bp,
+    ):
         app.register_blueprint(bp)

@@ -11,6 +11,7 @@ from scim_server.api import admin_auth
 from scim_server.api.json_io import body
 from scim_server.api.json_io import reply
 from scim_server.db import get_session
+from scim_server.services import jit_config
 from scim_server.services import sessions
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Session
@@ -44,7 +45,7 @@ def create_session() -> Response:
     connection = payload.get("sso_connection_id")
     if connection is not None and not isinstance(connection, str):
         raise ProvisioningError("validation_error", "'sso_connection_id' must be a string.")
-    session = sessions.create_session(
+    session = jit_config.sign_in(
         get_session(),
         user_id=payload["user_id"],
         org_id=payload["organization_id"],

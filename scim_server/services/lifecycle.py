@@ -62,6 +62,9 @@ class Trigger(enum.StrEnum):
     ADMIN_ENABLED = "admin_enabled"  # A3
     ADMIN_EDITED = "admin_edited"  # A4
     ADMIN_REMOVED = "admin_removed"  # A5–A6
+    JOINED = "joined"  # J1: first JIT login (the membership is unmanaged)
+    LINK_CLAIMED = "link_claimed"  # J7: the person proved the pending account is theirs
+    INVITATION_ACCEPTED = "invitation_accepted"  # I1–I5
 
 
 class Refused(Exception):
@@ -129,6 +132,7 @@ def transition(
     active: bool = True,
     link_state: str = LinkState.LINKED,
     has_live_scim: bool = False,
+    directory_connected: bool = True,
 ) -> Transition:
     """Apply one row of the table. ``state`` is None when no membership row exists yet.
 
@@ -136,6 +140,12 @@ def transition(
     """
     if trigger is Trigger.DIRECTORY_CREATED:
         return _finish(state, _directory_created(state, active, link_state), facts)
+    if trigger is Trigger.JOINED:
+        if state is not None:
+            raise Refused("already_member", "A membership already exists.")
+        return _finish(None, (MemberState(), "membership.created", False), facts)
+    if trigger is Trigger.INVITATION_ACCEPTED:
+        return _finish(state, _invitation_accepted(state, directory_connected), facts)
     if state is None:
         raise Refused("membership_not_found", "There is no membership to change.")
     rule = _RULES[trigger]
@@ -251,6 +261,39 @@ def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState
     return replace(state, end_reason="admin_removed"), "membership.removed", True
 
 
+def _invitation_accepted(
+    state: MemberState | None, directory_connected: bool
+) -> tuple[MemberState, str | None, bool]:
+    """I1–I5: an invitation is an admin's explicit decision, so it may revive a former
+    member, but never around an admin disable, a directory deactivation, or a directory
+    that deleted the person and is still connected."""
+    if state is None:
+        return MemberState(), "membership.created", False  # I1
+    if state.admin_override == AdminOverride.DISABLED:
+        raise Refused("membership_disabled", "An admin has disabled this member.")  # I3
+    if not state.ended:
+        if state.directory_state == DirectoryState.INACTIVE:
+            raise Refused("membership_inactive", "The directory has deactivated this member.")
+        if state.link_state == LinkState.PENDING_CLAIM:
+            return replace(state, link_state=LinkState.LINKED), "membership.link_claimed", False
+        return state, None, False  # I5: already a member; grants untouched
+    if state.end_reason == "directory_removed" and directory_connected:
+        raise Refused(
+            "managed_by_directory",
+            "The identity provider removed this person; it must add them back.",
+        )
+    revived = MemberState(DirectoryState.UNMANAGED, state.admin_override, None, LinkState.LINKED)
+    return revived, "membership.revived", False  # I2
+
+
+def _link_claimed(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+    """J7: the person signed in through this org's SSO with the membership's verified email."""
+    _require_live(state)
+    if state.link_state != LinkState.PENDING_CLAIM:
+        return state, None, False
+    return replace(state, link_state=LinkState.LINKED), "membership.link_claimed", False
+
+
 def _require_live(state: MemberState) -> None:
     if state.ended:
         raise Refused("membership_removed", "The membership has ended.")
@@ -265,4 +308,5 @@ _RULES = {
     Trigger.ADMIN_ENABLED: _admin_enabled,
     Trigger.ADMIN_EDITED: _admin_edited,
     Trigger.ADMIN_REMOVED: _admin_removed,
+    Trigger.LINK_CLAIMED: _link_claimed,
 }

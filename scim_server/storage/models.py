@@ -416,6 +416,7 @@ class Invitation(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     hash_kid: Mapped[str] = mapped_column(String(20))
     delivery: Mapped[str] = mapped_column(String(10), default="email")
+    ttl_seconds: Mapped[int] = mapped_column(Integer, default=7 * 24 * 3600)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))

@@ -3,11 +3,14 @@ forgetting it is a TypeError, not a data leak."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
@@ -94,3 +97,21 @@ def domain_owner(db: Session, domain: str) -> str | None:
             OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
         )
     )
+
+
+def db_now(db: Session) -> Any:
+    """The database clock as naive UTC, for expiry checks that must not trust app clocks."""
+    if db.get_bind().dialect.name == "postgresql":
+        return func.timezone("UTC", func.now())
+    return func.strftime("%Y-%m-%d %H:%M:%f", "now")
+
+
+def directory_active(db: Session, org_id: str) -> bool:
+    """A connected SCIM directory that has provisioned someone: the IdP decides who exists."""
+    directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).first()
+    if directory is None or directory.disconnected_at is not None:
+        return False
+    live = select(ScimUser.id).where(
+        ScimUser.directory_id == directory.id, ScimUser.deleted_at.is_(None)
+    )
+    return db.scalar(live.limit(1)) is not None

@@ -18,6 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("ttl_seconds", sa.Integer(), nullable=False, server_default="604800")
+        )
     # An email without "primary" is not primary=false (RFC 7644 filters see what was sent).
     with op.batch_alter_table("scim_user_values", schema=None) as batch_op:
         batch_op.alter_column("primary", existing_type=sa.Boolean(), nullable=True)
@@ -115,6 +119,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.drop_column("ttl_seconds")
     op.execute('UPDATE scim_user_values SET "primary" = false WHERE "primary" IS NULL')
     with op.batch_alter_table("scim_user_values", schema=None) as batch_op:
         batch_op.alter_column("primary", existing_type=sa.Boolean(), nullable=False)

@@ -1,0 +1,165 @@
+"""SSO connections: JIT on/off, a non-privileged default role, email-verification policy,
+enabled or disabled. Disabling blocks logins through it and revokes its sessions (row S1);
+enabling again revives nothing (S2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.services.audit import Actor
+from scim_server.services.audit import record
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.members import resolve_role
+from scim_server.services.sessions import revoke_connection_sessions
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import SsoConnection
+from scim_server.storage.models import utcnow
+
+JIT_MODES = ("auto", "create", "link_only")
+_FLAGS = ("jit_enabled", "require_email_verified")
+
+
+def get(db: Session, org: Organization, connection_id: str) -> SsoConnection:
+    conn = db.get(SsoConnection, connection_id)
+    if conn is None or conn.org_id != org.id:
+        raise NotFound(f"No SSO connection {connection_id}.")
+    return conn
+
+
+def list_connections(db: Session, org: Organization) -> list[SsoConnection]:
+    return list(
+        db.scalars(
+            select(SsoConnection)
+            .where(SsoConnection.org_id == org.id)
+            .order_by(SsoConnection.created_at)
+        )
+    )
+
+
+def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> SsoConnection:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+    role = check_default_role(resolve_role(db, org, body.get("default_role", "member")))
+    conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=role.id)
+    _apply_settings(conn, body)
+    db.add(conn)
+    db.flush()
+    record(
+        db,
+        org.id,
+        actor,
+        "sso_connection.created",
+        target_type="sso_connection",
+        target_id=conn.id,
+        after=connection_json(conn),
+    )
+    return conn
+
+
+def update(
+    db: Session, org: Organization, connection_id: str, body: dict[str, Any], *, actor: Actor
+) -> SsoConnection:
+    conn = get(db, org, connection_id)
+    unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
+    if unknown:
+        raise ProvisioningError(
+            "validation_error", f"Unknown fields: {', '.join(sorted(unknown))}."
+        )
+    before = connection_json(conn)
+    if "default_role" in body:
+        conn.default_role_id = check_default_role(resolve_role(db, org, body["default_role"])).id
+    if "name" in body:
+        if not isinstance(body["name"], str) or not body["name"].strip():
+            raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        conn.name = body["name"].strip()
+    _apply_settings(conn, body)
+    after = connection_json(conn)
+    if after != before:
+        record(
+            db,
+            org.id,
+            actor,
+            "sso_connection.updated",
+            target_type="sso_connection",
+            target_id=conn.id,
+            before=before,
+            after=after,
+        )
+    return conn
+
+
+def disable(
+    db: Session, org: Organization, connection_id: str, *, revoke_all: bool, actor: Actor
+) -> int:
+    """S1: block logins through it and revoke its sessions (or all the org's) at once."""
+    conn = get(db, org, connection_id)
+    if conn.enabled:
+        conn.enabled, conn.disabled_at = False, utcnow()
+        record(
+            db,
+            org.id,
+            actor,
+            "sso_connection.disabled",
+            target_type="sso_connection",
+            target_id=conn.id,
+            after={"revoke_all_org_sessions": revoke_all},
+        )
+    return revoke_connection_sessions(
+        db, org.id, None if revoke_all else conn.id, reason="sso_connection_disabled", actor=actor
+    )
+
+
+def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) -> SsoConnection:
+    """S2: logins work again; revoked sessions stay revoked."""
+    conn = get(db, org, connection_id)
+    if not conn.enabled:
+        conn.enabled, conn.disabled_at = True, None
+        record(
+            db,
+            org.id,
+            actor,
+            "sso_connection.enabled",
+            target_type="sso_connection",
+            target_id=conn.id,
+        )
+    return conn
+
+
+def check_default_role(role: Role) -> Role:
+    """JIT never grants Owner, Admin or any privileged role (checked here and at login)."""
+    if role.privileged or role.name in ("owner", "admin"):
+        raise ProvisioningError(
+            "jit_role_invalid", f"'{role.name}' cannot be a JIT default role: it is privileged."
+        )
+    return role
+
+
+def _apply_settings(conn: SsoConnection, body: dict[str, Any]) -> None:
+    for flag in _FLAGS:
+        if flag in body:
+            if not isinstance(body[flag], bool):
+                raise ProvisioningError("validation_error", f"'{flag}' must be true or false.")
+            setattr(conn, flag, body[flag])
+    if "jit_mode" in body:
+        if body["jit_mode"] not in JIT_MODES:
+            raise ProvisioningError("validation_error", f"'jit_mode' is one of {JIT_MODES}.")
+        conn.jit_mode = body["jit_mode"]
+
+
+def connection_json(conn: SsoConnection) -> dict[str, Any]:
+    return {
+        "id": conn.id,
+        "organization_id": conn.org_id,
+        "name": conn.name,
+        "enabled": conn.enabled,
+        "jit_enabled": conn.jit_enabled,
+        "jit_mode": conn.jit_mode,
+        "default_role_id": conn.default_role_id,
+        "require_email_verified": conn.require_email_verified,
+    }

@@ -1,0 +1,535 @@
+"""Email invitations (lifecycle.md §4): single-use secrets stored only as keyed hashes.
+
+The link carries ``<invitation id>.<secret>``: the id is a public selector, the secret
+256 random bits. We store HMAC-SHA256(pepper, "invitation:v1:<id>:<secret>") and compare
+in constant time after loading the row by id, never by the hash. Accept is one
+transaction around a compare-and-set on ``status='pending'``, so two accepts of one link
+give one membership. Unknown, wrong, revoked and used links all answer the same
+``invitation_invalid``; only a genuine link that ran out says ``invitation_expired``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scim_server.services import access
+from scim_server.services import lifecycle
+from scim_server.services import memberships
+from scim_server.services import seats
+from scim_server.services.audit import Actor
+from scim_server.services.audit import record
+from scim_server.services.emails import normalize_email
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.lifecycle import Refused
+from scim_server.services.lifecycle import Trigger
+from scim_server.services.members import AdminActor
+from scim_server.services.members import role_name
+from scim_server.storage import queries
+from scim_server.storage.models import Directory
+from scim_server.storage.models import Invitation
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import SiteAssignment
+from scim_server.storage.models import User
+from scim_server.storage.models import new_id
+from scim_server.storage.models import utcnow
+
+HASH_KID = "v1"
+DEFAULT_TTL = 7 * 24 * 3600
+MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
+RANK = {"owner": 4, "admin": 3, "member": 2, "viewer": 1}
+
+
+@dataclass(frozen=True)
+class Issued:
+    invitation: Invitation
+    token: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    outcome: str  # accepted | already_member
+    user_id: str
+    membership_id: str
+    organization_id: str
+    created_user: bool
+
+
+def _hash(pepper: str, invitation_id: str, secret: str) -> str:
+    message = f"invitation:{HASH_KID}:{invitation_id}:{secret}".encode()
+    return hmac.new(pepper.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _mint(pepper: str, invitation: Invitation) -> str:
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    invitation.secret_hash, invitation.hash_kid = _hash(pepper, invitation.id, secret), HASH_KID
+    return f"{invitation.id}.{secret}"
+
+
+def create(
+    db: Session, org: Organization, body: dict[str, Any], *, by: AdminActor, pepper: str
+) -> Issued:
+    """Invite ``email`` with a role (and scope); the token is returned this once only."""
+    email = normalize_email(body.get("email", ""))
+    role = _role(db, org, body.get("role", "member"))
+    _check_assignable(db, org, role, by)
+    scope = _scope(body.get("scope"))
+    ttl = _ttl(body.get("expires_in", DEFAULT_TTL))
+    delivery = body.get("delivery", "email")
+    if delivery not in ("email", "link"):
+        raise ProvisioningError("validation_error", "'delivery' is 'email' or 'link'.")
+    _check_invitee(db, org, email)
+    seats.require_free_seat(db, org)
+    _settle_pending(db, org, email, replace=body.get("replace") is True, actor=by.actor)
+    now = utcnow()
+    invitation = Invitation(
+        org_id=org.id,
+        email=body["email"].strip(),
+        email_normalized=email,
+        role_id=role.id,
+        scope=scope,
+        status="pending",
+        delivery=delivery,
+        ttl_seconds=ttl,
+        expires_at=now + timedelta(seconds=ttl),
+        created_at=now,
+        created_by=by.actor.id,
+    )
+    invitation.id = new_id()
+    token = _mint(pepper, invitation)
+    db.add(invitation)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise ProvisioningError(
+            "invitation_pending", "A pending invitation for this email exists."
+        ) from None
+    record(
+        db,
+        org.id,
+        by.actor,
+        "invitation.created",
+        target_type="invitation",
+        target_id=invitation.id,
+        after=_audit(invitation),
+    )
+    return Issued(invitation, token)
+
+
+def revoke(db: Session, org: Organization, invitation_id: str, *, actor: Actor) -> Invitation:
+    """Pending -> revoked at once; any other state is ``invitation_not_pending``."""
+    invitation = _get(db, org, invitation_id, lock=True)
+    _require_pending(db, invitation)
+    invitation.status, invitation.revoked_at, invitation.revoked_by = (
+        "revoked",
+        utcnow(),
+        actor.id,
+    )
+    record(
+        db,
+        org.id,
+        actor,
+        "invitation.revoked",
+        target_type="invitation",
+        target_id=invitation.id,
+        before={"status": "pending"},
+        after={"status": "revoked"},
+    )
+    return invitation
+
+
+def resend(
+    db: Session, org: Organization, invitation_id: str, *, actor: Actor, pepper: str
+) -> Issued:
+    """Mint a new secret (the old link dies at once) and reset the expiry."""
+    invitation = _get(db, org, invitation_id, lock=True)
+    _require_pending(db, invitation)
+    token = _mint(pepper, invitation)
+    invitation.expires_at = utcnow() + timedelta(seconds=invitation.ttl_seconds)
+    record(
+        db,
+        org.id,
+        actor,
+        "invitation.resent",
+        target_type="invitation",
+        target_id=invitation.id,
+        after={"expires_at": invitation.expires_at.isoformat()},
+    )
+    return Issued(invitation, token)
+
+
+def list_invitations(db: Session, org: Organization) -> list[Invitation]:
+    return list(
+        db.scalars(
+            select(Invitation)
+            .where(Invitation.org_id == org.id)
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+    )
+
+
+def find_by_token(db: Session, token: str, *, pepper: str) -> Invitation:
+    """The invitation a token names; every kind of wrong token is ``invitation_invalid``."""
+    selector, _, secret = token.partition(".") if isinstance(token, str) else ("", "", "")
+    invitation = db.get(Invitation, selector) if selector and secret else None
+    expected = _hash(pepper, selector, secret)
+    stored = invitation.secret_hash if invitation is not None else _hash(pepper, "x", "y")
+    if invitation is None or not hmac.compare_digest(stored, expected):
+        raise _invalid()
+    return invitation
+
+
+def check_acceptance(db: Session, invitation: Invitation, user: dict[str, Any]) -> None:
+    """Steps 1–2 of §4.5 that write nothing except, on a mismatch, ``failed_attempts``.
+
+    :raises ProvisioningError: ``invitation_invalid``, ``invitation_expired``,
+        ``invitation_email_mismatch`` (the caller commits the failed-attempt count),
+        ``login_required``.
+    """
+    if invitation.status != "pending":
+        if invitation.status == "accepted" and user.get("id") == invitation.accepted_user_id:
+            return
+        raise _invalid()
+    if _expired(db, invitation):
+        raise ProvisioningError(
+            "invitation_expired", "This invitation has expired; ask for a new one."
+        )
+    person = _person(db, user)
+    if person is not None:
+        if not (person.email_normalized == invitation.email_normalized and person.email_verified):
+            invitation.failed_attempts += 1
+            record(
+                db,
+                invitation.org_id,
+                Actor("invitation", invitation.id),
+                "invitation.email_mismatch",
+                target_type="invitation",
+                target_id=invitation.id,
+                user_id=person.id,
+            )
+            raise ProvisioningError(
+                "invitation_email_mismatch",
+                f"This invitation is for {_mask(invitation.email)}; switch to that account.",
+            )
+        return
+    if (
+        user.get("email") is not None
+        and normalize_email(str(user["email"])) != invitation.email_normalized
+    ):
+        raise ProvisioningError(
+            "invitation_email_mismatch", f"This invitation is for {_mask(invitation.email)}."
+        )
+    existing = db.scalar(
+        select(User.id).where(User.email_normalized == invitation.email_normalized)
+    )
+    if existing is not None:
+        raise ProvisioningError("login_required", "Sign in to your account to accept.")
+    if invitation.delivery != "email":
+        raise ProvisioningError(
+            "email_verification_required", "Verify your email address before accepting.", status=403
+        )
+
+
+def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepted:
+    """Step 3–4 of §4.5: re-validate, then the compare-and-set and the membership, atomically.
+
+    Call ``check_acceptance`` first (its failed-attempt count must survive a refusal).
+    """
+    actor = Actor("invitation", invitation.id)
+    if invitation.status == "accepted":
+        m = queries.membership_of(db, invitation.org_id, invitation.accepted_user_id or "")
+        assert m is not None
+        return Accepted("already_member", m.user_id, m.id, m.org_id, False)
+    org = db.get_one(Organization, invitation.org_id)
+    if db.get(Role, invitation.role_id) is None:
+        raise ProvisioningError("invitation_role_invalid", "The invited role no longer exists.")
+    person = _person(db, user)
+    m = queries.membership_of(db, org.id, person.id) if person else None
+    tr = _gate(db, org, m)
+    if (
+        person is not None
+        and org.exclusive_membership
+        and m is None
+        and queries.live_membership_elsewhere(db, org.id, person.id)
+    ):
+        raise ProvisioningError("membership_conflict", "You belong to another organization.")
+    _compare_and_set(db, invitation, person.id if person else None)
+    created = person is None
+    if person is None:
+        person = _sign_up(db, invitation, user)
+        db.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation.id)
+            .values(accepted_user_id=person.id)
+        )
+    if m is None:
+        m = memberships.create(
+            db,
+            org_id=org.id,
+            user_id=person.id,
+            source="invitation",
+            role_id=invitation.role_id,
+            tr=tr,
+            actor=actor,
+        )
+        m.scope = invitation.scope
+        outcome = "accepted"
+    elif tr.changed:
+        m.role_id, m.scope, m.source = invitation.role_id, invitation.scope, "invitation"
+        db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
+        memberships.apply(db, m, tr, actor=actor)
+        outcome = "accepted"
+    else:
+        outcome = "already_member"  # I5: grants untouched
+    record(
+        db,
+        org.id,
+        actor,
+        "invitation.accepted",
+        target_type="invitation",
+        target_id=invitation.id,
+        membership_id=m.id,
+        user_id=person.id,
+        after={"outcome": outcome},
+    )
+    return Accepted(outcome, person.id, m.id, org.id, created)
+
+
+def _gate(db: Session, org: Organization, m: Membership | None) -> lifecycle.Transition:
+    directory = db.scalars(select(Directory).where(Directory.org_id == org.id)).first()
+    connected = directory is not None and directory.disconnected_at is None
+    try:
+        return lifecycle.transition(
+            access.state_of(m) if m else None,
+            Trigger.INVITATION_ACCEPTED,
+            directory_connected=connected,
+        )
+    except Refused as refused:
+        raise ProvisioningError(refused.code, refused.message) from None
+
+
+def _compare_and_set(db: Session, invitation: Invitation, user_id: str | None) -> None:
+    """The only way out of 'pending': one winner, whatever runs at the same time."""
+    result = db.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.status == "pending",
+            Invitation.expires_at > queries.db_now(db),
+        )
+        .values(status="accepted", accepted_user_id=user_id, accepted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.refresh(invitation)
+        if invitation.status == "pending":
+            raise ProvisioningError("invitation_expired", "This invitation has expired.")
+        raise _invalid()
+    db.refresh(invitation)
+
+
+def _sign_up(db: Session, invitation: Invitation, user: dict[str, Any]) -> User:
+    """A new account with the invited email: verified, since the link reached that mailbox."""
+    name = user.get("name") if isinstance(user.get("name"), str) else None
+    person = User(
+        email=invitation.email,
+        email_normalized=invitation.email_normalized,
+        email_verified=True,
+        name=name,
+    )
+    db.add(person)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise ProvisioningError("login_required", "Sign in to your account to accept.") from None
+    return person
+
+
+def _person(db: Session, user: dict[str, Any]) -> User | None:
+    user_id = user.get("id")
+    if user_id is None:
+        return None
+    person = db.get(User, str(user_id))
+    if person is None:
+        raise ProvisioningError("validation_error", "'user.id' names no account.")
+    return person
+
+
+def _check_invitee(db: Session, org: Organization, email: str) -> None:
+    """§4.1 state of the invitee: never around an override or a directory decision."""
+    person = db.scalars(select(User).where(User.email_normalized == email)).first()
+    m = queries.membership_of(db, org.id, person.id) if person else None
+    if m is not None:
+        tr = _gate(db, org, m)
+        if not tr.changed and m.ended_at is None:
+            raise ProvisioningError("already_member", "This person is already a member.")
+    if (
+        person is not None
+        and org.exclusive_membership
+        and (m is None or m.ended_at)
+        and queries.live_membership_elsewhere(db, org.id, person.id)
+    ):
+        raise ProvisioningError(
+            "membership_conflict", "This person belongs to another organization."
+        )
+
+
+def _settle_pending(
+    db: Session, org: Organization, email: str, *, replace: bool, actor: Actor
+) -> None:
+    """One pending invitation per (org, email): expire stale ones, replace on request."""
+    current = db.scalars(
+        select(Invitation)
+        .where(
+            Invitation.org_id == org.id,
+            Invitation.email_normalized == email,
+            Invitation.status == "pending",
+        )
+        .with_for_update()
+    ).first()
+    if current is None:
+        return
+    if _expired(db, current):
+        current.status = "expired"
+    elif replace:
+        current.status, current.revoked_at, current.revoked_by = "revoked", utcnow(), actor.id
+        record(
+            db,
+            org.id,
+            actor,
+            "invitation.revoked",
+            target_type="invitation",
+            target_id=current.id,
+            reason="replaced",
+        )
+    else:
+        raise ProvisioningError(
+            "invitation_pending",
+            "A pending invitation for this email exists; send replace=true to replace it.",
+        )
+    db.flush()
+
+
+def _role(db: Session, org: Organization, ref: Any) -> Role:
+    role = (
+        db.scalars(
+            select(Role).where(
+                (Role.org_id.is_(None)) | (Role.org_id == org.id),
+                (Role.id == ref) | (Role.name == ref),
+            )
+        ).first()
+        if isinstance(ref, str)
+        else None
+    )
+    if role is None:
+        raise ProvisioningError("invitation_role_invalid", f"No role {ref!r} in this organization.")
+    return role
+
+
+def _check_assignable(db: Session, org: Organization, role: Role, by: AdminActor) -> None:
+    """Only an Owner invites an Owner; nobody invites above their own role."""
+    if by.user_id is None:
+        return
+    m = queries.membership_of(db, org.id, by.user_id)
+    mine = role_name(db, m.role_id) if m and m.ended_at is None else None
+    allowed, _ = access.effective(db, m) if m else (False, [])
+    if mine not in ("owner", "admin") or not allowed:
+        raise ProvisioningError(
+            "role_not_assignable", "Only effective Owners and Admins invite people."
+        )
+    if RANK.get(role.name if role.builtin else "member", 2) > RANK[mine]:
+        raise ProvisioningError("role_not_assignable", f"You cannot invite someone as {role.name}.")
+
+
+def _scope(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values()
+    ):
+        raise ProvisioningError("scope_invalid", "'scope' maps names to lists of strings.")
+    return value
+
+
+def _ttl(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_TTL <= value <= MAX_TTL:
+        raise ProvisioningError("ttl_invalid", "'expires_in' is seconds, from 3600 to 2592000.")
+    return int(value)
+
+
+def _expired(db: Session, invitation: Invitation) -> bool:
+    """Evaluated on the database clock (lifecycle.md §4.3)."""
+    still = db.scalar(
+        select(Invitation.id).where(
+            Invitation.id == invitation.id, Invitation.expires_at > queries.db_now(db)
+        )
+    )
+    return still is None
+
+
+def _get(db: Session, org: Organization, invitation_id: str, *, lock: bool = False) -> Invitation:
+    stmt = select(Invitation).where(Invitation.id == invitation_id, Invitation.org_id == org.id)
+    invitation = db.scalars(stmt.with_for_update() if lock else stmt).first()
+    if invitation is None:
+        raise NotFound(f"No invitation {invitation_id}.")
+    return invitation
+
+
+def _require_pending(db: Session, invitation: Invitation) -> None:
+    if invitation.status != "pending" or _expired(db, invitation):
+        raise ProvisioningError("invitation_not_pending", "This invitation is no longer pending.")
+
+
+def _invalid() -> ProvisioningError:
+    return ProvisioningError("invitation_invalid", "This invitation link is not valid.")
+
+
+def _mask(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***{local[-1:] if len(local) > 1 else ''}@{domain}"
+
+
+def _audit(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "email": invitation.email_normalized,
+        "role_id": invitation.role_id,
+        "scope": invitation.scope,
+        "expires_at": invitation.expires_at.isoformat(),
+        "delivery": invitation.delivery,
+    }
+
+
+def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
+    status = invitation.status
+    if status == "pending" and _expired(db, invitation):
+        status = "expired"
+    return {
+        "id": invitation.id,
+        "organization_id": invitation.org_id,
+        "email": invitation.email,
+        "role": {"id": invitation.role_id, "name": role_name(db, invitation.role_id)},
+        "scope": invitation.scope,
+        "status": status,
+        "delivery": invitation.delivery,
+        "expires_at": invitation.expires_at.isoformat(timespec="milliseconds") + "Z",
+        "created_at": invitation.created_at.isoformat(timespec="milliseconds") + "Z",
+        "created_by": invitation.created_by,
+        "accepted_user_id": invitation.accepted_user_id,
+        "failed_attempts": invitation.failed_attempts,
+    }

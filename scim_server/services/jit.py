@@ -1,0 +1,286 @@
+"""Just-in-time provisioning on SSO login (lifecycle.md §3).
+
+Preconditions, checked in this order, each a distinct code and none writing anything:
+
+ 1. the connection exists ............................ sso_connection_not_found
+ 2. it is enabled; the organisation is active ......... sso_connection_disabled,
+                                                        organization_inactive
+ 3. (issuer, sub) is a known identity -> skip to 9 (the key is never the email)
+ 4. JIT is on for the connection ...................... jit_disabled
+ 5. the claims carry an email ......................... email_missing
+ 6. email_verified is true (or absent, when the
+    connection does not require it; false never) ...... email_not_verified
+ 7. the email's domain is verified by this org ........ email_domain_not_verified
+ 8. resolve the person: create one; refuse a second
+    subject on this connection; auto-link only a
+    verified local email .............................. sso_identity_conflict, account_link_required
+ 9. membership gates .................................. user_disabled, membership_disabled,
+                                                        membership_inactive, membership_removed,
+                                                        not_provisioned, membership_conflict,
+                                                        seat_limit_reached
+10. the default role is not privileged ................ jit_role_invalid
+
+Then, in one transaction: the person, the identity, a membership (unmanaged, the
+connection's default role, no sites) and its event. Correctness under two first logins at
+once rests on unique constraints; a lost race rolls back to a savepoint and retries once,
+down the "identity found" path. JIT never changes an existing member's grants, never
+clears an override and never resurrects an ended membership.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scim_server.services import access
+from scim_server.services import domains
+from scim_server.services import lifecycle
+from scim_server.services import memberships
+from scim_server.services import seats
+from scim_server.services.audit import Actor
+from scim_server.services.connections import check_default_role
+from scim_server.services.emails import domain_of
+from scim_server.services.emails import normalize_email
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.lifecycle import Refused
+from scim_server.services.lifecycle import Trigger
+from scim_server.storage import queries
+from scim_server.storage.models import LinkState
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import SsoConnection
+from scim_server.storage.models import SsoIdentity
+from scim_server.storage.models import User
+from scim_server.storage.models import utcnow
+
+
+@dataclass(frozen=True)
+class Claims:
+    """Already validated by the OIDC/SAML layer (signature, iss, aud, exp, nonce)."""
+
+    issuer: str
+    subject: str
+    email: str | None = None
+    email_verified: bool | None = None  # SAML has no such claim: None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class JitResult:
+    user_id: str
+    membership_id: str
+    organization_id: str
+    created_user: bool
+    created_membership: bool
+    linked_identity: bool
+
+
+def refuse(code: str, message: str) -> ProvisioningError:
+    return ProvisioningError(code, message, status=404 if code.endswith("not_found") else 403)
+
+
+def jit_login(db: Session, connection_id: str, claims: Claims, *, actor: Actor) -> JitResult:
+    """Run the contract once; on a lost race, once more from a clean savepoint."""
+    for attempt in (1, 2):
+        try:
+            with db.begin_nested():
+                _lock_subject(db, claims)
+                return _login(db, connection_id, claims, actor)
+        except IntegrityError:
+            if attempt == 2:
+                raise refuse(
+                    "conflict", "Another sign-in changed this account; try again."
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def _lock_subject(db: Session, claims: Claims) -> None:
+    """Serialise first logins of one subject on PostgreSQL; SQLite relies on constraints."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"{claims.issuer}\x1f{claims.subject}"},
+        )
+
+
+def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> JitResult:
+    conn = db.get(SsoConnection, connection_id)
+    if conn is None:
+        raise refuse("sso_connection_not_found", "No such SSO connection.")
+    org = db.get_one(Organization, conn.org_id)
+    if not conn.enabled:
+        raise refuse("sso_connection_disabled", "This SSO connection is disabled.")
+    if not org.active:
+        raise refuse("organization_inactive", "This organization is inactive.")
+    identity = db.scalars(
+        select(SsoIdentity).where(
+            SsoIdentity.issuer == claims.issuer, SsoIdentity.subject == claims.subject
+        )
+    ).first()
+    if identity is not None:
+        identity.last_login_at = utcnow()
+        person = db.get_one(User, identity.user_id)
+        m = queries.membership_of(db, org.id, person.id)
+        if m is not None:
+            return _existing_member(db, org, conn, person, m, actor, linked=False)
+        _check_claims(db, org, conn, claims)  # inconsistent data: continue at step 4
+        created_user, linked = False, False
+    else:
+        email = _check_claims(db, org, conn, claims)
+        person, created_user = _person_for(db, conn, claims, email)
+        linked = True
+    m = queries.membership_of(db, org.id, person.id)
+    if identity is None:
+        db.add(
+            SsoIdentity(
+                issuer=claims.issuer,
+                subject=claims.subject,
+                connection_id=conn.id,
+                user_id=person.id,
+                last_login_at=utcnow(),
+            )
+        )
+        db.flush()
+    if m is not None:
+        return _existing_member(
+            db, org, conn, person, m, actor, linked=linked, created_user=created_user
+        )
+    m = _join(db, org, conn, person, actor)
+    return JitResult(person.id, m.id, org.id, created_user, True, linked)
+
+
+def _check_claims(db: Session, org: Organization, conn: SsoConnection, claims: Claims) -> str:
+    """Steps 4–7; returns the normalised email."""
+    if not conn.jit_enabled:
+        raise refuse("jit_disabled", "Your account has not been provisioned.")
+    if not claims.email:
+        raise refuse("email_missing", "The identity provider sent no email.")
+    if claims.email_verified is False or (
+        claims.email_verified is None and conn.require_email_verified
+    ):
+        raise refuse("email_not_verified", "The identity provider has not verified your email.")
+    email = normalize_email(claims.email)
+    if domains.verified_for(db, org.id, domain_of(email)) is None:
+        raise refuse(
+            "email_domain_not_verified", "Your email domain is not verified for this organization."
+        )
+    return email
+
+
+def _person_for(db: Session, conn: SsoConnection, claims: Claims, email: str) -> tuple[User, bool]:
+    """Step 8: create the person, or auto-link only a verified local account."""
+    person = db.scalars(select(User).where(User.email_normalized == email)).first()
+    if person is None:
+        person = User(email=email, email_normalized=email, email_verified=True, name=claims.name)
+        db.add(person)
+        db.flush()
+        return person, True
+    other = db.scalar(
+        select(SsoIdentity.subject).where(
+            SsoIdentity.connection_id == conn.id, SsoIdentity.user_id == person.id
+        )
+    )
+    if other is not None:
+        raise refuse(
+            "sso_identity_conflict",
+            "This account is linked to another identity on this connection.",
+        )
+    if not person.email_verified:
+        raise refuse(
+            "account_link_required", "Sign in to your existing account to link this identity."
+        )
+    return person, False
+
+
+def _existing_member(
+    db: Session,
+    org: Organization,
+    conn: SsoConnection,
+    person: User,
+    m: Membership,
+    actor: Actor,
+    *,
+    linked: bool,
+    created_user: bool = False,
+) -> JitResult:
+    """Step 9 for a membership that exists: gates, or claim a pending link (J2–J5, J7)."""
+    state = access.state_of(m)
+    for code, denied in (
+        ("user_disabled", person.disabled_at is not None),
+        ("membership_disabled", state.admin_override == "disabled"),
+        ("membership_inactive", state.directory_state == "inactive" and not state.ended),
+        ("membership_removed", state.ended),
+    ):
+        if denied:
+            raise refuse(code, _GATE_MESSAGES[code])
+    if state.link_state == LinkState.PENDING_CLAIM:
+        _claim(db, person, m, actor)
+    allowed, reasons = access.effective(db, m)
+    if not allowed:
+        raise refuse(reasons[0], _GATE_MESSAGES.get(reasons[0], "Access denied."))
+    return JitResult(person.id, m.id, org.id, created_user, False, linked)
+
+
+def _claim(db: Session, person: User, m: Membership, actor: Actor) -> None:
+    """J7: a verified login of this org's connection with the membership's email claims it."""
+    if not person.email_verified:
+        return
+    tr = lifecycle.transition(
+        access.state_of(m), Trigger.LINK_CLAIMED, facts=access.facts_of(db, m)
+    )
+    memberships.apply(db, m, tr, actor=actor)
+
+
+def _join(
+    db: Session, org: Organization, conn: SsoConnection, person: User, actor: Actor
+) -> Membership:
+    """Step 9–10 for a new membership, then J1."""
+    if person.disabled_at is not None:
+        raise refuse("user_disabled", "This account is disabled.")
+    if _link_only(db, org, conn):
+        raise refuse("not_provisioned", "Your account has not been provisioned.")
+    if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
+        raise refuse("membership_conflict", "You belong to another organization.")
+    role = _default_role(db, conn)
+    try:
+        seats.require_free_seat(db, org)
+    except ProvisioningError as error:
+        raise refuse(error.code, error.message) from None
+    try:
+        tr = lifecycle.transition(None, Trigger.JOINED)
+    except Refused as refused:
+        raise refuse(refused.code, refused.message) from None
+    return memberships.create(
+        db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor
+    )
+
+
+def _default_role(db: Session, conn: SsoConnection) -> Role:
+    role = db.get_one(Role, conn.default_role_id)
+    try:
+        return check_default_role(role)
+    except ProvisioningError as error:
+        raise refuse(error.code, error.message) from None
+
+
+def _link_only(db: Session, org: Organization, conn: SsoConnection) -> bool:
+    """J6: with an active SCIM directory, JIT only links (the IdP decides who exists)."""
+    if conn.jit_mode != "auto":
+        return conn.jit_mode == "link_only"
+    return queries.directory_active(db, org.id)
+
+
+_GATE_MESSAGES: dict[str, Any] = {
+    "organization_inactive": "This organization is inactive.",
+    "user_disabled": "This account is disabled.",
+    "membership_removed": "Your membership has ended; ask an admin to invite you again.",
+    "membership_inactive": "Your account has been deactivated by your identity provider.",
+    "membership_disabled": "An administrator has disabled your access.",
+    "membership_pending_claim": "Confirm this account with a verified email to continue.",
+}

@@ -1,0 +1,293 @@
+"""Just-in-time rules in the shape of Logto's Management API: email domains, SSO
+connectors and default roles per organisation.
+
+Unlike Logto (lifecycle.md §7), a JIT email domain must be a domain this organisation has
+verified, a public mail provider never qualifies, and a JIT role is never privileged.
+A membership holds one role, so an organisation has at most one JIT role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.services import lifecycle
+from scim_server.services import memberships
+from scim_server.services import seats
+from scim_server.services.audit import Actor
+from scim_server.services.audit import record
+from scim_server.services.connections import check_default_role
+from scim_server.services.emails import domain_of
+from scim_server.services.emails import normalize_domain
+from scim_server.services.errors import NotFound
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.lifecycle import Trigger
+from scim_server.services.members import resolve_role
+from scim_server.services.sessions import create_session
+from scim_server.storage import queries
+from scim_server.storage.models import JitRole
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import OrgDomain
+from scim_server.storage.models import Role
+from scim_server.storage.models import Session as SignInSession
+from scim_server.storage.models import SsoConnection
+from scim_server.storage.models import User
+
+# --- email domains ------------------------------------------------------------------------
+
+
+def email_domains(db: Session, org: Organization) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(OrgDomain)
+        .where(OrgDomain.org_id == org.id, OrgDomain.jit_enabled.is_(True))
+        .order_by(OrgDomain.domain)
+    )
+    return [{"organizationId": org.id, "emailDomain": r.domain} for r in rows]
+
+
+def add_email_domain(db: Session, org: Organization, text: Any, *, actor: Actor) -> dict[str, Any]:
+    row = _verified_domain(db, org, text)
+    if not row.jit_enabled:
+        row.jit_enabled = True
+        record(
+            db,
+            org.id,
+            actor,
+            "jit.email_domain_added",
+            target_type="domain",
+            target_id=row.id,
+            after={"emailDomain": row.domain},
+        )
+    return {"organizationId": org.id, "emailDomain": row.domain}
+
+
+def replace_email_domains(db: Session, org: Organization, texts: Any, *, actor: Actor) -> None:
+    wanted = {_verified_domain(db, org, t).domain for t in _list(texts, "emailDomains")}
+    for row in db.scalars(select(OrgDomain).where(OrgDomain.org_id == org.id)):
+        if row.jit_enabled != (row.domain in wanted):
+            row.jit_enabled = row.domain in wanted
+    record(
+        db,
+        org.id,
+        actor,
+        "jit.email_domains_replaced",
+        target_type="organization",
+        target_id=org.id,
+        after={"emailDomains": sorted(wanted)},
+    )
+
+
+def remove_email_domain(db: Session, org: Organization, text: str, *, actor: Actor) -> None:
+    domain = normalize_domain(text)
+    row = db.scalars(
+        select(OrgDomain).where(
+            OrgDomain.org_id == org.id, OrgDomain.domain == domain, OrgDomain.jit_enabled.is_(True)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"{domain} is not a JIT email domain here.")
+    row.jit_enabled = False
+    record(
+        db,
+        org.id,
+        actor,
+        "jit.email_domain_removed",
+        target_type="domain",
+        target_id=row.id,
+        before={"emailDomain": domain},
+    )
+
+
+def _verified_domain(db: Session, org: Organization, text: Any) -> OrgDomain:
+    if not isinstance(text, str):
+        raise ProvisioningError("validation_error", "'emailDomain' must be a string.")
+    domain = normalize_domain(text)
+    row = db.scalars(
+        select(OrgDomain).where(OrgDomain.org_id == org.id, OrgDomain.domain == domain)
+    ).first()
+    if row is None or row.verified_at is None:
+        raise ProvisioningError(
+            "domain_invalid", f"Verify {domain} for this organization before using it for JIT."
+        )
+    return row
+
+
+# --- SSO connectors -----------------------------------------------------------------------
+
+
+def sso_connectors(db: Session, org: Organization) -> list[SsoConnection]:
+    return list(
+        db.scalars(
+            select(SsoConnection)
+            .where(SsoConnection.org_id == org.id, SsoConnection.jit_enabled.is_(True))
+            .order_by(SsoConnection.created_at)
+        )
+    )
+
+
+def set_sso_connectors(
+    db: Session, org: Organization, ids: Any, *, replace: bool, actor: Actor
+) -> None:
+    wanted = set(_list(ids, "ssoConnectorIds"))
+    rows = {
+        c.id: c for c in db.scalars(select(SsoConnection).where(SsoConnection.org_id == org.id))
+    }
+    missing = wanted - set(rows)
+    if missing:
+        raise ProvisioningError(
+            "validation_error", f"No SSO connector {', '.join(sorted(missing))}."
+        )
+    for conn_id, conn in rows.items():
+        if conn_id in wanted:
+            conn.jit_enabled = True
+        elif replace:
+            conn.jit_enabled = False
+    record(
+        db,
+        org.id,
+        actor,
+        "jit.sso_connectors_set",
+        target_type="organization",
+        target_id=org.id,
+        after={"ssoConnectorIds": sorted(wanted), "replace": replace},
+    )
+
+
+def remove_sso_connector(
+    db: Session, org: Organization, connection_id: str, *, actor: Actor
+) -> None:
+    conn = db.get(SsoConnection, connection_id)
+    if conn is None or conn.org_id != org.id or not conn.jit_enabled:
+        raise NotFound(f"{connection_id} is not a JIT SSO connector here.")
+    conn.jit_enabled = False
+    record(
+        db,
+        org.id,
+        actor,
+        "jit.sso_connector_removed",
+        target_type="sso_connection",
+        target_id=conn.id,
+    )
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+def roles(db: Session, org: Organization) -> list[Role]:
+    return list(
+        db.scalars(
+            select(Role).join(JitRole, JitRole.role_id == Role.id).where(JitRole.org_id == org.id)
+        )
+    )
+
+
+def set_roles(db: Session, org: Organization, ids: Any, *, replace: bool, actor: Actor) -> None:
+    wanted = [
+        check_default_role(resolve_role(db, org, r)) for r in _list(ids, "organizationRoleIds")
+    ]
+    current = [] if replace else roles(db, org)
+    combined = {r.id for r in [*current, *wanted]}
+    if len(combined) > 1:
+        raise ProvisioningError(
+            "validation_error",
+            "A member holds one role, so an organization has at most one JIT role.",
+        )
+    db.execute(delete(JitRole).where(JitRole.org_id == org.id))
+    for role_id in combined:
+        db.add(JitRole(org_id=org.id, role_id=role_id))
+    record(
+        db,
+        org.id,
+        actor,
+        "jit.roles_set",
+        target_type="organization",
+        target_id=org.id,
+        after={"organizationRoleIds": sorted(combined)},
+    )
+
+
+def remove_role(db: Session, org: Organization, role_id: str, *, actor: Actor) -> None:
+    found = db.get(JitRole, (org.id, role_id))
+    if found is None:
+        raise NotFound(f"{role_id} is not a JIT role here.")
+    db.delete(found)
+    record(db, org.id, actor, "jit.role_removed", target_type="role", target_id=role_id)
+
+
+# --- email-domain JIT at sign-in -----------------------------------------------------------
+
+
+def join_by_email_domain(
+    db: Session, org: Organization, person: User, *, actor: Actor
+) -> Membership | None:
+    """A person signing in with a verified email on a JIT email domain joins, with the JIT
+    role (Member when none is set). Never resurrects, never for an unverified email."""
+    if not person.email_verified or not person.email_normalized:
+        return None
+    if queries.membership_of(db, org.id, person.id) is not None:
+        return None
+    domain = domain_of(person.email_normalized)
+    enabled = db.scalar(
+        select(OrgDomain.id).where(
+            OrgDomain.org_id == org.id,
+            OrgDomain.domain == domain,
+            OrgDomain.verified_at.is_not(None),
+            OrgDomain.jit_enabled.is_(True),
+        )
+    )
+    if enabled is None:
+        return None
+    if queries.directory_active(db, org.id):
+        raise ProvisioningError(
+            "not_provisioned", "Your account has not been provisioned.", status=403
+        )
+    if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
+        raise ProvisioningError(
+            "membership_conflict", "You belong to another organization.", status=403
+        )
+    seats.require_free_seat(db, org)
+    chosen = roles(db, org)
+    role = (
+        check_default_role(chosen[0])
+        if chosen
+        else db.get_one(Role, queries.builtin_role_id(db, "member"))
+    )
+    tr = lifecycle.transition(None, Trigger.JOINED, facts=lifecycle.AccessFacts())
+    m = memberships.create(
+        db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor
+    )
+    return m
+
+
+def _list(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProvisioningError("validation_error", f"'{name}' must be a list of strings.")
+    return value
+
+
+def sign_in(
+    db: Session,
+    *,
+    user_id: str,
+    org_id: str,
+    method: str,
+    sso_connection_id: str | None,
+    actor: Actor,
+) -> SignInSession:
+    """Register a session after a sign-in; a first sign-in on a JIT email domain joins."""
+    org = db.get(Organization, org_id)
+    person = db.get(User, user_id)
+    if org is not None and person is not None:
+        join_by_email_domain(db, org, person, actor=Actor("jit", "email_domain", actor.request_id))
+    return create_session(
+        db,
+        user_id=user_id,
+        org_id=org_id,
+        method=method,
+        sso_connection_id=sso_connection_id,
+        actor=actor,
+    )
