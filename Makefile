@@ -11,7 +11,7 @@ export SCIM_DATABASE_URL
 # Extra pytest arguments for both test runs, e.g. `make test PYTEST_ARGS='-k patch -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv run test check clean conformance-report
+.PHONY: venv run test check clean conformance-report bench
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ test: venv
 # Regenerate docs/conformance.md: the suite against a live server on SQLite.
 conformance-report: venv
 	scripts/conformance-live.sh sqlite --markdown docs/conformance.md
+
+# Latency at 1,000 vs 100,000 users on PostgreSQL; writes docs/benchmark.md.
+bench: venv
+	scripts/bench.sh $(BENCH_ARGS)
 
 check: venv
 	$(VENV)/bin/ruff check scim_server tests conformance

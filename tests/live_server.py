@@ -39,6 +39,9 @@ class Live:
     base_url: str
     token: str
     database_url: str
+    pid: int = 0  # the gunicorn arbiter, for memory readings
+    management_key: str = ""
+    org_id: str = ""
 
 
 def _free_port() -> int:
@@ -90,7 +93,14 @@ def live_server(database_url: str, workers: int = 2) -> Iterator[Live]:
         )
         try:
             _wait_until_up(f"{base}/scim/v2/ServiceProviderConfig", server, log)
-            yield Live(info["scim_base_url"], info["scim_token"], database_url)
+            yield Live(
+                info["scim_base_url"],
+                info["scim_token"],
+                database_url,
+                server.pid,
+                info["management_key"],
+                info["org_id"],
+            )
         finally:
             server.terminate()
             try:

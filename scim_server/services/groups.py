@@ -43,6 +43,7 @@ from scim_server.services.guards import check_if_match
 from scim_server.services.guards import flush_unique
 from scim_server.services.representation import group_to_scim
 from scim_server.services.representation import stored_attributes
+from scim_server.storage.attr_map import id_reference
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
@@ -360,7 +361,7 @@ def _member_row_resolver(ctx: ScimContext) -> Any:
         attr = members.sub(name)
         if urn or sub or attr is None or attr.name not in columns:
             raise InvalidPathError(f"Member filters may test 'value' or 'type', not '{name}'.")
-        return Column(columns[attr.name], attr)
+        return Column(columns[attr.name], id_reference(attr))
 
     return resolve
 

@@ -44,22 +44,30 @@ class Query:
 
 
 def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
+    """Count and page over ids first (index-only on the live-listing index when nothing
+    needs the membership), then load the page's rows: deep pages never join whole tables."""
     rtype = ctx.registry.user
     resolve = user_resolver(rtype)
-    base = (
+    ids = select(ScimUser.id).where(
+        ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None)
+    )
+    if query.filter or query.sort_by:
+        ids = ids.join(Membership, Membership.id == ScimUser.membership_id)
+    if query.filter:
+        ids = ids.where(compile_filter(query.filter, resolve))
+    total = _count(db, ids)
+    if query.page.count == 0:
+        return total, []
+    ordered = _ordered(ids, rtype, resolve, query, ScimUser.id)
+    page = list(db.scalars(ordered.offset(query.page.offset).limit(query.page.count)))
+    rows = db.execute(
         select(ScimUser, Membership, User.disabled_at)
         .join(Membership, Membership.id == ScimUser.membership_id)
         .join(User, User.id == Membership.user_id)
-        .where(ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None))
-    )
-    if query.filter:
-        base = base.where(compile_filter(query.filter, resolve))
-    total = _count(db, base)
-    if query.page.count == 0:
-        return total, []
-    stmt = _ordered(base, rtype, resolve, query, ScimUser.id)
-    rows = db.execute(stmt.offset(query.page.offset).limit(query.page.count)).all()
-    views = [UserView(r[0], r[1], r[2] is not None) for r in rows]
+        .where(ScimUser.id.in_(page))
+    ).all()
+    by_id = {r[0].id: UserView(r[0], r[1], r[2] is not None) for r in rows}
+    views = [by_id[i] for i in page if i in by_id]
     groups = (
         user_groups(db, ctx, [v.row.id for v in views])
         if query.projection.wants(rtype, "groups")

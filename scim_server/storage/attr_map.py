@@ -9,6 +9,7 @@ attributes are EXISTS over their child rows. With ``storage/models.py`` and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -110,6 +111,12 @@ def _user_values(attr: AttributeDef) -> MultiValued:
         return Column(expr, sub_attr)
 
     return MultiValued(attr, exists_, sub)
+
+
+def id_reference(sub_attr: AttributeDef) -> AttributeDef:
+    """A member's or group's ``value`` is a resource id, and ids are caseExact (RFC 7643
+    §3.1): compared exactly, the primary key serves it instead of a scan of lower(id)."""
+    return replace(sub_attr, case_exact=True) if sub_attr.name == "value" else sub_attr
 
 
 def _members(
