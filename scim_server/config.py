@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "PLATFORM_KEY": None,
     # Directory holding the SCIM schema JSON; None uses the repository's schemas/.
     "SCHEMA_DIR": None,
+    # The host product's page that receives an invitation link (?token=… is appended).
+    "INVITATION_ACCEPT_URL": "/invitations/accept",
     # SQLAlchemy engine echo, for debugging.
     "ECHO_SQL": False,
 }

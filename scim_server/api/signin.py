@@ -301,7 +301,7 @@ def remove_jit_role(org_id: str, role_id: str) -> Response:
 
 def _issued(issued: invitations.Issued, status: int) -> Response:
     db = get_session()
-    base = current_app.config.get("INVITATION_ACCEPT_URL") or "/invitations/accept"
+    base = current_app.config["INVITATION_ACCEPT_URL"]
     return reply(
         {
             **invitations.invitation_json(db, issued.invitation),
