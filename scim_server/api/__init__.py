@@ -7,6 +7,7 @@ from flask import Flask
 from scim_server.api import discovery
 from scim_server.api import groups
 from scim_server.api import members
+from scim_server.api import openapi
 from scim_server.api import organizations
 from scim_server.api import sessions
 from scim_server.api import signin
@@ -22,5 +23,6 @@ def register_blueprints(app: Flask) -> None:
         members.bp,
         sessions.bp,
         signin.bp,
+        openapi.bp,
     ):
         app.register_blueprint(bp)

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy import delete
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +29,6 @@ from scim_server.services.lifecycle import Refused
 from scim_server.services.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
-from scim_server.storage.models import DirectoryState
-from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
@@ -160,22 +157,7 @@ def _acting_role(db: Session, org: Organization, by: AdminActor) -> str | None:
 
 def _is_last_effective_owner(db: Session, org: Organization, target: Membership) -> bool:
     owner_id = queries.builtin_role_id(db, OWNER)
-    others = db.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.org_id == org.id,
-            Membership.id != target.id,
-            Membership.role_id == owner_id,
-            Membership.ended_at.is_(None),
-            Membership.directory_state.in_([DirectoryState.UNMANAGED, DirectoryState.ACTIVE]),
-            Membership.admin_override == AdminOverride.NONE,
-            Membership.link_state == LinkState.LINKED,
-            User.disabled_at.is_(None),
-        )
-    )
-    return not others
+    return queries.effective_owner_count(db, org.id, owner_id, excluding=target.id) == 0
 
 
 def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: AdminActor) -> None:

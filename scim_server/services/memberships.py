@@ -65,6 +65,7 @@ def apply(
         _bump_version(db, scim_id)  # adminDisabled/effectiveAccess changed: new ETag
     if tr.revoke_sessions:
         revoke_member_sessions(db, m, reason=_revocation_reason(tr), actor=actor)
+        _alert_if_ownerless(db, m, actor)
     target_type, target_id = target or ("membership", m.id)
     record(
         db,
@@ -191,4 +192,23 @@ def record_change(
         user_id=m.user_id,
         before=before,
         after=after,
+    )
+
+
+def _alert_if_ownerless(db: Session, m: Membership, actor: Actor) -> None:
+    """The directory may deprovision the last Owner (a leaver's access must go); when it
+    does, the trail carries an ``organization.owner_missing`` alert for recovery."""
+    owner = queries.builtin_role_id(db, "owner")
+    if m.role_id != owner or queries.effective_owner_count(db, m.org_id, owner) > 0:
+        return
+    record(
+        db,
+        m.org_id,
+        actor,
+        "organization.owner_missing",
+        target_type="organization",
+        target_id=m.org_id,
+        membership_id=m.id,
+        user_id=m.user_id,
+        reason="the last effective Owner lost access",
     )

@@ -115,3 +115,26 @@ def directory_active(db: Session, org_id: str) -> bool:
         ScimUser.directory_id == directory.id, ScimUser.deleted_at.is_(None)
     )
     return db.scalar(live.limit(1)) is not None
+
+
+def effective_owner_count(
+    db: Session, org_id: str, owner_role_id: str | None, *, excluding: str | None = None
+) -> int:
+    """Owners with effective access (lifecycle.md §2.3), optionally not counting one."""
+    stmt = (
+        select(func.count())
+        .select_from(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.org_id == org_id,
+            Membership.role_id == owner_role_id,
+            Membership.ended_at.is_(None),
+            Membership.directory_state.in_(["unmanaged", "active"]),
+            Membership.admin_override == "none",
+            Membership.link_state == "linked",
+            User.disabled_at.is_(None),
+        )
+    )
+    if excluding is not None:
+        stmt = stmt.where(Membership.id != excluding)
+    return int(db.scalar(stmt) or 0)

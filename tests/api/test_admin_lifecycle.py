@@ -217,6 +217,8 @@ def test_case_20_owner_guards(scim, admin, org):
     )
     assert response.status_code == 200
     assert admin.member(owner)["effective_access"] is False
+    alerts = [e for e in admin.events()["events"] if e["type"] == "organization.owner_missing"]
+    assert [a["user_id"] for a in alerts] == [owner]
 
 
 def test_members_list_filters_and_pages(scim, admin, org):
