@@ -355,11 +355,11 @@ def accept_invitation() -> Response:
     if not isinstance(user, dict):
         raise ProvisioningError("validation_error", "'user' must be an object.")
     db = get_session()
-    invitation = invitations.find_by_token(db, token, pepper=_pepper())
     try:
+        invitation = invitations.find_by_token(db, token, pepper=_pepper())
         invitations.check_acceptance(db, invitation, user)
     except ProvisioningError as error:
-        if error.code == "invitation_email_mismatch":
+        if error.code in ("invitation_invalid", "invitation_email_mismatch"):
             commit_despite_error()  # the failed attempt is counted, the invitation lives
         raise
     result = invitations.accept(db, invitation, user)

@@ -52,6 +52,7 @@ HASH_KID = "v1"
 DEFAULT_TTL = 7 * 24 * 3600
 MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
 RANK = {"owner": 4, "admin": 3, "member": 2, "viewer": 1}
+MAX_FAILED_ATTEMPTS = 10  # per invitation; a resend resets the count (§4.6)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ def resend(
     _require_pending(db, invitation)
     token = _mint(pepper, invitation)
     invitation.expires_at = utcnow() + timedelta(seconds=invitation.ttl_seconds)
+    invitation.failed_attempts = 0
     record(
         db,
         org.id,
@@ -189,7 +191,14 @@ def find_by_token(db: Session, token: str, *, pepper: str) -> Invitation:
     invitation = db.get(Invitation, selector) if selector and secret else None
     expected = _hash(pepper, selector, secret)
     stored = invitation.secret_hash if invitation is not None else _hash(pepper, "x", "y")
+    if invitation is not None and invitation.failed_attempts >= MAX_FAILED_ATTEMPTS:
+        raise ProvisioningError(
+            "rate_limited",
+            "Too many failed attempts on this invitation; ask for it to be sent again.",
+        )
     if invitation is None or not hmac.compare_digest(stored, expected):
+        if invitation is not None:
+            invitation.failed_attempts += 1  # the caller keeps this despite the error
         raise _invalid()
     return invitation
 
