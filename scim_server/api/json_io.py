@@ -27,6 +27,9 @@ def body() -> dict[str, Any]:
 
 
 def reply(payload: Any, status: int = 200) -> Response:
+    """JSON, or an empty body when there is nothing to say (204, Logto's bodiless 201)."""
+    if payload is None:
+        return Response(status=status)
     response = jsonify(payload)
     response.status_code = status
     return response
