@@ -53,6 +53,8 @@ API_STATUS: dict[str, int] = {
         400,
     ),
     "login_required": 401,
+    "unauthorized": 401,
+    "precondition_failed": 412,
     **dict.fromkeys(
         (
             "cannot_disable_self",
@@ -61,6 +63,7 @@ API_STATUS: dict[str, int] = {
             "platform_key_required",
             "membership_disabled",
             "invitation_email_mismatch",
+            "email_verification_required",
         ),
         403,
     ),
@@ -68,7 +71,7 @@ API_STATUS: dict[str, int] = {
         (
             "membership_not_found",
             "invitation_invalid",
-            "notfound",
+            "not_found",
             "session_not_found",
             "sso_connection_not_found",
         ),
@@ -87,6 +90,7 @@ API_STATUS: dict[str, int] = {
             "membership_conflict",
             "conflict",
             "domain_taken",
+            "domain_not_verified",
         ),
         409,
     ),
@@ -105,6 +109,15 @@ API_STATUS: dict[str, int] = {
         422,
     ),
     "rate_limited": 429,
+}
+
+
+# Codes for the domain errors that carry none, spelled like the routing errors' codes.
+_DOMAIN_CODES: dict[type[DomainError], str] = {
+    NotFound: "not_found",
+    Conflict: "conflict",
+    PreconditionFailed: "precondition_failed",
+    InvalidReference: "invalid_reference",
 }
 
 
@@ -159,7 +172,7 @@ def handle_domain_error(error: DomainError) -> Response:
     if _is_scim_request():
         _log(status, scim_type, error.message)
         return scim_error_response(status, error.message, scim_type)
-    code = getattr(error, "code", None) or type(error).__name__.lower()
+    code = getattr(error, "code", None) or _DOMAIN_CODES.get(type(error), "bad_request")
     status = getattr(error, "status", None) or API_STATUS.get(code, status)
     _log(status, code, error.message)
     return api_error_response(status, code, error.message)

@@ -28,6 +28,11 @@ def list_roles(db: Session, org: Organization) -> list[Role]:
 def create_role(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> Role:
     """A custom role never carries admin rights: those are the built-in Owner and Admin."""
     name = _name(body)
+    if body.get("privileged", False) is not False:
+        raise ProvisioningError(
+            "role_invalid",
+            "Custom roles carry no admin rights; use the built-in Owner or Admin role for those.",
+        )
     if name.lower() in BUILTIN_ROLES:
         raise ProvisioningError("role_invalid", f"'{name}' is a built-in role.")
     role = Role(org_id=org.id, name=name, builtin=False, privileged=False)

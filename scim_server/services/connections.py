@@ -42,6 +42,7 @@ def list_connections(db: Session, org: Organization) -> list[SsoConnection]:
 
 
 def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> SsoConnection:
+    _reject_unknown(body)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
@@ -66,11 +67,7 @@ def update(
     db: Session, org: Organization, connection_id: str, body: dict[str, Any], *, actor: Actor
 ) -> SsoConnection:
     conn = get(db, org, connection_id)
-    unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
-    if unknown:
-        raise ProvisioningError(
-            "validation_error", f"Unknown fields: {', '.join(sorted(unknown))}."
-        )
+    _reject_unknown(body)
     before = connection_json(conn)
     if "default_role" in body:
         conn.default_role_id = check_default_role(resolve_role(db, org, body["default_role"])).id
@@ -129,6 +126,14 @@ def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) 
             target_id=conn.id,
         )
     return conn
+
+
+def _reject_unknown(body: dict[str, Any]) -> None:
+    unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
+    if unknown:
+        raise ProvisioningError(
+            "validation_error", f"Unknown fields: {', '.join(sorted(unknown))}."
+        )
 
 
 def check_default_role(role: Role) -> Role:

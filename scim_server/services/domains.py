@@ -20,6 +20,7 @@ from scim_server.services.emails import is_public_mail_domain
 from scim_server.services.emails import normalize_domain
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.storage import queries
 from scim_server.storage.models import Organization
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import utcnow
@@ -105,16 +106,17 @@ def verify(
                 f"No TXT record {expected_value(row)!r} at {record_name(row.domain)} yet.",
                 status=409,
             )
-    row.verified_at = utcnow()
-    row.verified_method = "dns" if manual_reason is None else "manual"
-    row.verified_by = actor.id
+    if queries.domain_owner(db, row.domain) not in (None, org.id):
+        raise _taken(row.domain)
     try:
-        with db.begin_nested():
+        with db.begin_nested():  # a parallel verification by another org loses here
+            row.verified_at = utcnow()
+            row.verified_method = "dns" if manual_reason is None else "manual"
+            row.verified_by = actor.id
             db.flush()
     except IntegrityError:
-        raise ProvisioningError(
-            "domain_taken", f"{row.domain} is verified by another organization."
-        ) from None
+        db.expire(row)
+        raise _taken(row.domain) from None
     record(
         db,
         org.id,
@@ -126,6 +128,10 @@ def verify(
         reason=manual_reason,
     )
     return row
+
+
+def _taken(domain: str) -> ProvisioningError:
+    return ProvisioningError("domain_taken", f"{domain} is verified by another organization.")
 
 
 def list_domains(db: Session, org: Organization) -> list[OrgDomain]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from scim_server.services import access
 from scim_server.services import lifecycle
 from scim_server.services import memberships
+from scim_server.services import scim_views
 from scim_server.services import seats
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
@@ -305,6 +306,8 @@ def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepte
         outcome = "accepted"
     else:
         outcome = "already_member"  # I5: grants untouched
+    if outcome == "accepted":
+        scim_views.mint(db, m, person)
     record(
         db,
         org.id,

@@ -41,6 +41,7 @@ from scim_server.services import access
 from scim_server.services import domains
 from scim_server.services import lifecycle
 from scim_server.services import memberships
+from scim_server.services import scim_views
 from scim_server.services import seats
 from scim_server.services.audit import Actor
 from scim_server.services.connections import check_default_role
@@ -82,7 +83,7 @@ class JitResult:
 
 
 def refuse(code: str, message: str) -> ProvisioningError:
-    return ProvisioningError(code, message, status=404 if code.endswith("not_found") else 403)
+    return ProvisioningError(code, message, status=403)  # contracts.md §4: 403 + the code
 
 
 def jit_login(db: Session, connection_id: str, claims: Claims, *, actor: Actor) -> JitResult:
@@ -256,9 +257,11 @@ def _join(
         tr = lifecycle.transition(None, Trigger.JOINED)
     except Refused as refused:
         raise refuse(refused.code, refused.message) from None
-    return memberships.create(
+    m = memberships.create(
         db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor
     )
+    scim_views.mint(db, m, person)
+    return m
 
 
 def _default_role(db: Session, conn: SsoConnection) -> Role:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from scim_server.services import lifecycle
 from scim_server.services import memberships
+from scim_server.services import scim_views
 from scim_server.services import seats
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
@@ -260,6 +261,7 @@ def join_by_email_domain(
     m = memberships.create(
         db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor
     )
+    scim_views.mint(db, m, person)
     return m
 
 

@@ -14,6 +14,7 @@ from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Session
+from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
 
 
@@ -75,6 +76,8 @@ def create_session(
         raise ProvisioningError(
             reasons[0], f"No access to this organization: {reasons[0]}.", status=403
         )
+    if sso_connection_id is not None:
+        _require_usable_connection(db, org_id, sso_connection_id)
     session = Session(
         user_id=user_id,
         org_id=org_id,
@@ -164,3 +167,16 @@ def revoke_connection_sessions(
             reason=reason,
         )
     return count
+
+
+def _require_usable_connection(db: DbSession, org_id: str, connection_id: str) -> None:
+    """Row S1: no new sign-in through a disabled connection (or another org's)."""
+    conn = db.get(SsoConnection, connection_id)
+    if conn is None or conn.org_id != org_id:
+        raise ProvisioningError(
+            "sso_connection_not_found", "No such SSO connection here.", status=403
+        )
+    if not conn.enabled:
+        raise ProvisioningError(
+            "sso_connection_disabled", "This SSO connection is disabled.", status=403
+        )

@@ -251,8 +251,13 @@ def _landing(
         else None
     )
     if person is None:
+        # The org's own IdP vouches for an address on a domain the org verified.
+        verified = email is not None and _domain_verified(db, ctx, email)
         person = User(
-            email=email, email_normalized=email.lower() if email else None, name=display_name(doc)
+            email=email,
+            email_normalized=email.lower() if email else None,
+            email_verified=verified,
+            name=display_name(doc),
         )
         db.add(person)
         flush_unique(db, "person", attribute="emails")

@@ -107,14 +107,23 @@ def db_now(db: Session) -> Any:
 
 
 def directory_active(db: Session, org_id: str) -> bool:
-    """A connected SCIM directory that has provisioned someone: the IdP decides who exists."""
+    """A connected SCIM directory that has provisioned someone: the IdP decides who exists.
+
+    Views minted for JIT or invited members (still ``unmanaged``) do not count.
+    """
     directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).first()
     if directory is None or directory.disconnected_at is not None:
         return False
-    live = select(ScimUser.id).where(
-        ScimUser.directory_id == directory.id, ScimUser.deleted_at.is_(None)
+    managed = (
+        select(ScimUser.id)
+        .join(Membership, Membership.id == ScimUser.membership_id)
+        .where(
+            ScimUser.directory_id == directory.id,
+            ScimUser.deleted_at.is_(None),
+            Membership.directory_state != "unmanaged",
+        )
     )
-    return db.scalar(live.limit(1)) is not None
+    return db.scalar(managed.limit(1)) is not None
 
 
 def effective_owner_count(

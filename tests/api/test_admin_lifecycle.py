@@ -260,8 +260,8 @@ def test_event_feed_is_oldest_first_with_a_cursor(scim, admin):
 def test_organizations_are_isolated_and_the_platform_sees_all(client, org, other_org, scim):
     user_id = person(scim)
     theirs = Admin(client, other_org.management_key, org.id)
-    assert_api_error(theirs.call("GET", f"/organizations/{org.id}"), 404, "notfound")
-    assert_api_error(theirs.disable(user_id), 404, "notfound")
+    assert_api_error(theirs.call("GET", f"/organizations/{org.id}"), 404, "not_found")
+    assert_api_error(theirs.disable(user_id), 404, "not_found")
     assert_api_error(theirs.call("GET", "/organizations"), 403, "platform_key_required")
     platform = Admin(client, PLATFORM_KEY)
     listed = platform.call("GET", "/organizations").get_json()["organizations"]
@@ -328,3 +328,49 @@ def test_k1_directory_disconnect_is_not_a_mass_delete(client, scim, admin, platf
     assert admin.member(leaver[PRODUCT]["userId"])["end_reason"] == "directory_disconnected"
     assert session_state(platform, session)["valid"] is True  # nobody lost access
     assert scim.get("/Users").status_code == 401  # the SCIM token went with the directory
+
+
+def test_scim_people_on_a_verified_domain_can_link_their_first_sso_login(
+    scim, admin, platform, org
+):
+    """The org's IdP vouches for addresses on a domain the org verified (P1 + §3.1 8c)."""
+    base = f"/organizations/{org.id}"
+    admin.call("POST", f"{base}/domains", {"domain": "acme.com"})
+    platform.call("POST", f"{base}/domains/acme.com/verify", {"method": "manual", "reason": "test"})
+    created = scim.create_user("dana@acme.com")
+    conn = admin.call(
+        "POST", f"{base}/sso-connections", {"name": "Okta", "jit_enabled": True}
+    ).get_json()
+    response = platform.call(
+        "POST",
+        "/sso/login",
+        {
+            "connection_id": conn["id"],
+            "claims": {
+                "iss": "https://acme.okta.com",
+                "sub": "00u-dana",
+                "email": "dana@acme.com",
+                "email_verified": True,
+            },
+        },
+    )
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["user_id"] == created[PRODUCT]["userId"] and body["provisioned"] is False
+    assert body["linked_identity"] is True
+
+
+def test_custom_roles_never_carry_admin_rights(admin, org):
+    response = admin.call(
+        "POST", f"/organizations/{org.id}/roles", {"name": "Superuser", "privileged": True}
+    )
+    assert_api_error(response, 422, "role_invalid")
+
+
+def test_sso_connection_fields_are_checked_on_create(admin, org):
+    response = admin.call(
+        "POST",
+        f"/organizations/{org.id}/sso-connections",
+        {"name": "Okta", "trust_unverified_email": True},
+    )
+    assert_api_error(response, 400, "validation_error")

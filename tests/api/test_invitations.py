@@ -595,12 +595,6 @@ def test_a_revoked_invitation_frees_its_seat(admin):
     assert seats(admin)["used"] == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.md §2.3 ('GET /Users lists every live membership of the token's org, "
-    "of any source'; invited members get a SCIM id minted lazily) and row I1 ('SCIM GET "
-    "after: listed'): GET /Users answers totalResults 0 after an accepted invitation",
-)
 def test_i1_an_invited_member_is_listed_by_scim(admin, platform, scim):
     result = accepted(platform, invite(admin, "bob@acme.com")["token"])
     listing = scim.get("/Users", query_string={"count": 1000}).get_json()

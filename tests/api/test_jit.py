@@ -156,13 +156,12 @@ def local_account(db, email: str, *, verified: bool, password: bool = True) -> s
 
 
 def scim_member(scim: Scim, db, email: str, *, verified: bool = True, **extra) -> dict:
-    """A SCIM-provisioned member whose account email has been verified elsewhere."""
+    """A SCIM-provisioned member whose account email is (or is not) verified."""
     created = scim.create_user(email, **extra)
-    if verified:
-        db.execute(
-            update(User).where(User.id == created[PRODUCT]["userId"]).values(email_verified=True)
-        )
-        db.commit()
+    db.execute(
+        update(User).where(User.id == created[PRODUCT]["userId"]).values(email_verified=verified)
+    )
+    db.commit()
     return created
 
 
@@ -249,12 +248,6 @@ def test_j1_session_is_valid_and_tied_to_the_connection(acme, platform, db):
     assert row.revoked_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.md §2.3 ('GET /Users lists every live membership of the token's org, "
-    "of any source'; JIT members get a SCIM id minted lazily) and row J1 ('SCIM GET after: "
-    "listed'): GET /Users answers totalResults 0 for an org whose only member came by JIT",
-)
 def test_j1_jit_member_is_listed_by_scim_with_a_lazily_minted_id(acme, scim):
     body = acme.ok("s1", "listed@acme.com")
     listing = scim.get("/Users", query_string={"count": 1000}).get_json()
@@ -391,12 +384,13 @@ def test_case_26_a_disabled_connection_refuses_even_linked_users(acme, admin, or
         refused(acme.login("s2", "new@acme.com"), "sso_connection_disabled")
 
 
-def test_unknown_connection_is_not_found(platform, db):
+def test_unknown_connection_is_refused(platform, db):
+    """contracts.md §4: /sso/login refusals are 403 with the lifecycle.md §3 code."""
     with writes_nothing(db):
         refused(
             Sso(platform, str(uuid.uuid4())).login("s1", "u@acme.com"),
             "sso_connection_not_found",
-            404,
+            403,
         )
 
 

@@ -307,12 +307,6 @@ def test_disable_records_an_event(signed_in, admin, org):
     assert any(e["target"]["id"] == signed_in["connection"] for e in new), new
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.md S1 ('New SSO logins via C → sso_connection_disabled', §2.6): "
-    "POST /sessions with method=sso and the disabled connection's id answers 201 and the "
-    "new session reads valid",
-)
 def test_s1_a_session_through_a_disabled_connection_cannot_be_registered(
     signed_in, admin, platform, org
 ):
@@ -332,7 +326,7 @@ def test_s1_a_session_through_a_disabled_connection_cannot_be_registered(
 def test_unknown_connection_disable_is_not_found(admin, org):
     response = disable(admin, org.id, str(uuid.uuid4()))
     assert response.status_code == 404
-    assert response.get_json()["error"]["code"] in ("sso_connection_not_found", "notfound")
+    assert response.get_json()["error"]["code"] in ("sso_connection_not_found", "not_found")
 
 
 # --- domains ----------------------------------------------------------------------------------
@@ -404,12 +398,6 @@ def test_manual_verification_needs_the_platform_key_and_records_why(admin, platf
     assert event["actor"]["id"] == "support@vendor.example"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.md §3.1 step 7 ('a domain can be verified by at most one org'), "
-    "errors.API_STATUS domain_taken=409: the second org's manual verification answers "
-    "500 internal_error (IntegrityError on uq_org_domains_verified)",
-)
 def test_a_domain_verified_by_one_org_cannot_be_verified_by_another_manually(
     client, platform, org, other_org
 ):
@@ -421,12 +409,6 @@ def test_a_domain_verified_by_one_org_cannot_be_verified_by_another_manually(
     assert domains(platform, org.id)["acme.com"]["verified"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.md §3.1 step 7 ('a domain can be verified by at most one org'), "
-    "errors.API_STATUS domain_taken=409: the second org's DNS verification answers "
-    "500 internal_error (IntegrityError on uq_org_domains_verified)",
-)
 def test_a_domain_verified_by_one_org_cannot_be_verified_by_another_by_dns(
     client, platform, org, other_org, resolver
 ):
