@@ -73,7 +73,13 @@ def db(connection) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(connection, database_url: str):
+def app_overrides() -> dict:
+    """Extra app config for a test module (override this fixture, e.g. a fake resolver)."""
+    return {}
+
+
+@pytest.fixture
+def app(connection, database_url: str, app_overrides: dict):
     def factory() -> Session:
         return Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -86,6 +92,7 @@ def app(connection, database_url: str):
             "TOKEN_PEPPER": PEPPER,
             "PLATFORM_KEY": PLATFORM_KEY,
             "TESTING": True,
+            **app_overrides,
         }
     )
 
@@ -123,3 +130,27 @@ def org(db: Session) -> OrgFixture:
 @pytest.fixture
 def other_org(db: Session) -> OrgFixture:
     return make_org(db, "Globex")
+
+
+@pytest.fixture
+def scim(client, org):
+    """SCIM requests with the organisation's token."""
+    from tests.scim_client import Scim
+
+    return Scim(client, org.token)
+
+
+@pytest.fixture
+def admin(client, org):
+    """Management API calls with the organisation's management key."""
+    from tests.scim_client import Admin
+
+    return Admin(client, org.management_key, org.id)
+
+
+@pytest.fixture
+def platform(client, org):
+    """Management API calls with the platform key, aimed at the organisation."""
+    from tests.scim_client import Admin
+
+    return Admin(client, PLATFORM_KEY, org.id)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
 from flask import current_app
 from flask import request
+from sqlalchemy.orm import Session
 
 from scim_server.auth import current_principal
+from scim_server.db import get_session
 from scim_server.errors import SCIM_MEDIA_TYPE
 from scim_server.scim.errors import InvalidSyntaxError
 from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.listing import list_response
 from scim_server.scim.listing import parse_page
 from scim_server.scim.listing import parse_sort_order
 from scim_server.scim.projection import Projection
@@ -196,3 +200,17 @@ def not_modified(version: str) -> bool:
         return False
     tags = [t.strip() for t in header.split(",")]
     return "*" in tags or version in tags
+
+
+def list_resources(
+    resource_type: str,
+    search: Callable[[Session, ScimContext, Query], tuple[int, list[dict[str, Any]]]],
+    *,
+    from_body: bool,
+) -> Response:
+    """GET /Users or /Groups, or their POST /.search (RFC 7644 §3.4.2, §3.4.3)."""
+    ctx = context()
+    rtype = ctx.registry.resource_types[resource_type]
+    query = query_from_search_body(rtype) if from_body else query_from_args(rtype)
+    total, resources = search(get_session(), ctx, query)
+    return scim_response(list_response(resources, total, query.page))

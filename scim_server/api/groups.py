@@ -13,7 +13,6 @@ from scim_server.api import common
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.scim import compat
-from scim_server.scim.listing import list_response
 from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_GROUP
@@ -53,18 +52,12 @@ def _validated(ctx: ScimContext) -> dict[str, Any]:
 
 @bp.get("")
 def list_groups() -> Response:
-    ctx = common.context()
-    query = common.query_from_args(ctx.registry.group)
-    total, resources = search.search_groups(get_session(), ctx, query)
-    return common.scim_response(list_response(resources, total, query.page))
+    return common.list_resources("Group", search.search_groups, from_body=False)
 
 
 @bp.post("/.search")
 def search_groups() -> Response:
-    ctx = common.context()
-    query = common.query_from_search_body(ctx.registry.group)
-    total, resources = search.search_groups(get_session(), ctx, query)
-    return common.scim_response(list_response(resources, total, query.page))
+    return common.list_resources("Group", search.search_groups, from_body=True)
 
 
 @bp.post("")

@@ -10,7 +10,6 @@ from scim_server.api import common
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.scim import compat
-from scim_server.scim.listing import list_response
 from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_USER
@@ -50,18 +49,12 @@ def _validated(ctx: ScimContext) -> dict[str, object]:
 
 @bp.get("")
 def list_users() -> Response:
-    ctx = common.context()
-    query = common.query_from_args(ctx.registry.user)
-    total, resources = search.search_users(get_session(), ctx, query)
-    return common.scim_response(list_response(resources, total, query.page))
+    return common.list_resources("User", search.search_users, from_body=False)
 
 
 @bp.post("/.search")
 def search_users() -> Response:
-    ctx = common.context()
-    query = common.query_from_search_body(ctx.registry.user)
-    total, resources = search.search_users(get_session(), ctx, query)
-    return common.scim_response(list_response(resources, total, query.page))
+    return common.list_resources("User", search.search_users, from_body=True)
 
 
 @bp.post("")

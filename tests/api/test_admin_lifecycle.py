@@ -3,29 +3,12 @@ public interfaces: SCIM requests and management API calls."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import PLATFORM_KEY
 from tests.scim_client import PRODUCT
 from tests.scim_client import Admin
 from tests.scim_client import Scim
 from tests.scim_client import assert_api_error
 from tests.scim_client import assert_scim_error
-
-
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
-
-
-@pytest.fixture
-def admin(client, org) -> Admin:
-    return Admin(client, org.management_key, org.id)
-
-
-@pytest.fixture
-def platform(client, org) -> Admin:
-    return Admin(client, PLATFORM_KEY, org.id)
 
 
 def person(scim, **extra) -> str:

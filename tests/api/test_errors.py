@@ -13,11 +13,6 @@ from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
 
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
-
-
 def test_malformed_json_is_invalid_syntax(scim):
     assert_scim_error(scim.post("/Users", '{"schemas": ['), 400, "invalidSyntax")
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.scim_client import ENTERPRISE
-from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
-
-
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
 
 
 @pytest.fixture

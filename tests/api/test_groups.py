@@ -10,11 +10,6 @@ from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
 
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
-
-
 def member_ids(scim, group_id):
     body = scim.get(f"/Groups/{group_id}").get_json()
     return sorted(m["value"] for m in body.get("members", []))

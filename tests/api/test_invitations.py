@@ -34,7 +34,6 @@ from scim_server.storage.models import Membership
 from scim_server.storage.models import User
 from scim_server.storage.models import utcnow
 from tests.conftest import PEPPER
-from tests.conftest import PLATFORM_KEY
 from tests.scim_client import PRODUCT
 from tests.scim_client import Admin
 from tests.scim_client import Scim
@@ -44,21 +43,6 @@ TOKEN = re.compile(
     r"^([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$"
 )
 SEVEN_DAYS = timedelta(days=7)
-
-
-@pytest.fixture
-def admin(client, org) -> Admin:
-    return Admin(client, org.management_key, org.id)
-
-
-@pytest.fixture
-def platform(client, org) -> Admin:
-    return Admin(client, PLATFORM_KEY, org.id)
-
-
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
 
 
 def when(stamp: str) -> datetime:

@@ -41,21 +41,6 @@ ABSENT = object()  # leave the claim out altogether
 # --- helpers ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin(client, org) -> Admin:
-    return Admin(client, org.management_key, org.id)
-
-
-@pytest.fixture
-def platform(client, org) -> Admin:
-    return Admin(client, PLATFORM_KEY, org.id)
-
-
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
-
-
 def verify_domain(platform: Admin, org_id: str, domain: str) -> None:
     claimed = platform.call("POST", f"/organizations/{org_id}/domains", {"domain": domain})
     assert claimed.status_code == 201, claimed.get_json()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from scim_server.storage.models import Event
@@ -18,11 +17,6 @@ from tests.scim_client import PRODUCT
 from tests.scim_client import USER
 from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
-
-
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
 
 
 def membership_of(db, created) -> Membership:

@@ -17,13 +17,10 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from scim_server import create_app
 from scim_server.storage.models import User
-from tests.conftest import PEPPER
 from tests.conftest import PLATFORM_KEY
 from tests.scim_client import PRODUCT
 from tests.scim_client import Admin
-from tests.scim_client import Scim
 from tests.scim_client import assert_api_error
 
 ISSUER = "https://idp.acme.example"
@@ -47,40 +44,9 @@ def resolver() -> FakeResolver:
 
 
 @pytest.fixture
-def app(connection, database_url, resolver):
+def app_overrides(resolver) -> dict:
     """conftest's app, with the fake TXT resolver."""
-    from sqlalchemy.orm import Session
-
-    def factory() -> Session:
-        return Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-
-    return create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SESSION_FACTORY": factory,
-            "TOKEN_PEPPER": PEPPER,
-            "PLATFORM_KEY": PLATFORM_KEY,
-            "TESTING": True,
-            "TXT_RESOLVER": resolver,
-        }
-    )
-
-
-@pytest.fixture
-def admin(client, org) -> Admin:
-    return Admin(client, org.management_key, org.id)
-
-
-@pytest.fixture
-def platform(client, org) -> Admin:
-    return Admin(client, PLATFORM_KEY, org.id)
-
-
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
+    return {"TXT_RESOLVER": resolver}
 
 
 def path(org_id: str, suffix: str = "") -> str:

@@ -12,11 +12,6 @@ from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
 
-@pytest.fixture
-def scim(client, org) -> Scim:
-    return Scim(client, org.token)
-
-
 def test_create_returns_201_with_location_equal_to_meta_location(scim):
     response = scim.post(
         "/Users",
