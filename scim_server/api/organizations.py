@@ -87,12 +87,14 @@ def get_seats(org_id: str) -> Response:
 @bp.get("/<org_id>/events")
 def list_events(org_id: str) -> Response:
     org = admin_auth.organization(org_id)
-    raw = request.args.get("after")
-    if raw is not None and not raw.isdigit():
-        raise ProvisioningError("cursor_invalid", "'after' is the id of the last event seen.")
-    events, cursor = audit.feed(
-        get_session(), org.id, after=int(raw) if raw else None, limit=limit_arg()
-    )
+    try:
+        events, cursor = audit.feed(
+            get_session(), org.id, after=request.args.get("after"), limit=limit_arg()
+        )
+    except audit.InvalidCursor:
+        raise ProvisioningError(
+            "cursor_invalid", "'after' is the next_cursor of the previous page."
+        ) from None
     return reply({"events": [audit.event_json(e) for e in events], "next_cursor": cursor})
 
 

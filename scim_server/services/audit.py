@@ -6,8 +6,14 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BigInteger
+from sqlalchemy import Text
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 
 from scim_server.storage.models import Event
@@ -145,11 +151,45 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def feed(
-    session: Session, org_id: str, *, after: int | None, limit: int
+    session: Session, org_id: str, *, after: str | None, limit: int
 ) -> tuple[list[Event], str | None]:
-    """Events oldest first after a cursor (the last id seen); follows with no gaps."""
+    """Events oldest first after a cursor; a follower never misses one.
+
+    Ids are handed out at insert, but transactions commit in their own order, so an id
+    cursor alone could step past an event whose transaction commits later. On PostgreSQL
+    each event carries its transaction id: the feed shows only transactions older than
+    every one still running (``pg_snapshot_xmin``), ordered by (txid, id), so what it has
+    shown is final. SQLite serialises writers, so commit order is id order there.
+    """
+    txid, event_id = _parse_cursor(after)
     stmt = select(Event).where(Event.org_id == org_id)
-    if after is not None:
-        stmt = stmt.where(Event.id > after)
-    events = list(session.scalars(stmt.order_by(Event.id).limit(limit)))
-    return events, str(events[-1].id) if events else (str(after) if after is not None else None)
+    if session.get_bind().dialect.name == "postgresql":
+        settled = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+        own = cast(cast(func.pg_current_xact_id_if_assigned(), Text), BigInteger)
+        stmt = stmt.where(
+            or_(Event.txid < settled, Event.txid == own),  # a transaction sees its own
+            tuple_(Event.txid, Event.id) > (txid, event_id),
+        )
+        stmt = stmt.order_by(Event.txid, Event.id)
+    else:
+        stmt = stmt.where(Event.id > event_id).order_by(Event.id)
+    events = list(session.scalars(stmt.limit(limit)))
+    if not events:
+        return events, after
+    last = events[-1]
+    return events, f"{last.txid or 0}-{last.id}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, int]:
+    """``<txid>-<id>`` as the feed hands it out; a bare event id is accepted too."""
+    if not cursor:
+        return 0, 0
+    head, _, tail = cursor.partition("-")
+    try:
+        return (int(head), int(tail)) if tail else (0, int(head))
+    except ValueError:
+        raise InvalidCursor(cursor) from None
+
+
+class InvalidCursor(ValueError):
+    """The ``after`` cursor is not one the feed handed out."""

@@ -21,6 +21,7 @@ from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import DateTime
+from sqlalchemy import FetchedValue
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -435,7 +436,10 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_org_cursor", "org_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_org_cursor", "org_id", "id"),
+        Index("ix_events_org_txid", "org_id", "txid", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
@@ -451,3 +455,6 @@ class Event(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # PostgreSQL: the writing transaction's id (a column default), so the feed can show
+    # only settled transactions in commit-safe order. NULL on SQLite (one writer at a time).
+    txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
