@@ -21,6 +21,7 @@ from scim_server.scim.errors import UniquenessError
 from scim_server.scim.schema import ERROR
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import DomainError
+from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import InvalidReference
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import PreconditionFailed
@@ -36,6 +37,7 @@ _SCIM_TABLE: dict[type[DomainError], tuple[int, str | None]] = {
     PreconditionFailed: (412, None),
     ProvisioningError: (409, None),
     InvalidReference: (400, "invalidValue"),
+    InvalidInput: (400, "invalidValue"),
 }
 
 
@@ -118,6 +120,7 @@ _DOMAIN_CODES: dict[type[DomainError], str] = {
     Conflict: "conflict",
     PreconditionFailed: "precondition_failed",
     InvalidReference: "invalid_reference",
+    InvalidInput: "validation_error",
 }
 
 

@@ -63,11 +63,14 @@ def json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
         body = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidSyntaxError(f"The body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
         raise InvalidSyntaxError("The body must be a JSON object.")
-    _check_strings(body)
+    try:
+        _check_strings(body)
+    except RecursionError:
+        raise InvalidSyntaxError("The body nests too deeply.") from None
     return body
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Response
@@ -19,7 +20,7 @@ def body() -> dict[str, Any]:
         return {}
     try:
         parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ProvisioningError("invalid_json", f"The body is not valid JSON: {error}.") from None
     if not isinstance(parsed, dict):
         raise ProvisioningError("invalid_json", "The body must be a JSON object.")
@@ -39,6 +40,6 @@ def limit_arg(default: int = 100, maximum: int = 1000) -> int:
     raw = request.args.get("limit")
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
         raise ProvisioningError("validation_error", "'limit' must be a positive integer.")
     return min(int(raw), maximum)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,22 +22,25 @@ class Page:
         return self.start_index - 1
 
 
+# Past any directory's size: a larger startIndex is an empty page, not an overflow.
+MAX_START_INDEX = 2**31 - 1
+
+
 def _integer(name: str, raw: Any) -> int | None:
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool):
-        raise InvalidValueError(f"'{name}' must be an integer, got {raw!r}.")
-    try:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,30}", raw.strip()):
         return int(raw)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"'{name}' must be an integer, got {raw!r}.") from None
+    raise InvalidValueError(f"'{name}' must be an integer, got {raw!r}.")
 
 
 def parse_page(start_index: Any, count: Any, *, default: int, maximum: int) -> Page:
     """startIndex < 1 is 1; a negative count is 0; count is capped at ``maximum``."""
     start = _integer("startIndex", start_index)
     size = _integer("count", count)
-    start = 1 if start is None or start < 1 else start
+    start = 1 if start is None or start < 1 else min(start, MAX_START_INDEX)
     size = default if size is None else max(0, min(size, maximum))
     return Page(start, size)
 

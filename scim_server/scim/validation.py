@@ -106,6 +106,7 @@ class ResourceValidator:
         for attr in self.rtype.core.attributes:
             if attr.required and _is_empty(loaded.get(attr.name)):
                 raise InvalidValueError(f"'{attr.name}' is required.")
+            _check_single_primary(attr, loaded.get(attr.name))
         cleaned_doc: dict[str, Any] = _drop_nulls(loaded)
         return cleaned_doc
 
@@ -127,6 +128,14 @@ class ResourceValidator:
                     }
             out[key] = value
         return out
+
+
+def _check_single_primary(attr: AttributeDef, values: Any) -> None:
+    """RFC 7643 §2.4: the primary value 'true' MUST appear no more than once."""
+    if not attr.multi_valued or attr.sub("primary") is None or not isinstance(values, list):
+        return
+    if sum(1 for v in values if isinstance(v, dict) and v.get("primary") is True) > 1:
+        raise InvalidValueError(f"At most one of '{attr.name}' may be primary.")
 
 
 def _is_empty(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,11 +185,10 @@ def _parse_cursor(cursor: str | None) -> tuple[int, int]:
     """``<txid>-<id>`` as the feed hands it out; a bare event id is accepted too."""
     if not cursor:
         return 0, 0
-    head, _, tail = cursor.partition("-")
-    try:
-        return (int(head), int(tail)) if tail else (0, int(head))
-    except ValueError:
-        raise InvalidCursor(cursor) from None
+    match = re.fullmatch(r"(?:([0-9]{1,18})-)?([0-9]{1,18})", cursor)
+    if match is None:
+        raise InvalidCursor(cursor)
+    return int(match.group(1) or 0), int(match.group(2))
 
 
 class InvalidCursor(ValueError):

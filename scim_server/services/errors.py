@@ -49,3 +49,7 @@ class ProvisioningError(DomainError):
 
 class InvalidReference(DomainError):
     """A request names resources that do not exist here (e.g. unknown group members)."""
+
+
+class InvalidInput(DomainError):
+    """A value our rules cannot accept, e.g. clearing ``active`` (lifecycle.md row U7)."""

@@ -176,6 +176,13 @@ def delete_group(
 ) -> None:
     group = get_group(db, ctx, group_id, for_update=True)
     check_if_match(group.version, if_match)
+    members = select(GroupMember.member_id).where(GroupMember.group_id == group.id)
+    db.execute(
+        update(ScimUser)
+        .where(ScimUser.id.in_(members))
+        .values(version=ScimUser.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     remove_member_everywhere(db, ctx.org.id, ctx.directory_id, group.id, actor=ctx.actor)
     record(
@@ -369,6 +376,7 @@ def _member_row_resolver(ctx: ScimContext) -> Any:
 def _record_members(
     db: Session, ctx: ScimContext, group: ScimGroup, kind: EventType, member_ids: list[str]
 ) -> None:
+    _bump_user_versions(db, member_ids)
     record_many(
         db,
         ctx.org.id,
@@ -377,6 +385,18 @@ def _record_members(
         target_type="scim_group",
         rows=[{"target_id": group.id, "after": {"member": m}} for m in member_ids],
     )
+
+
+def _bump_user_versions(db: Session, member_ids: list[str]) -> None:
+    """Members' ``groups`` changed, so do their ETags (RFC 7644 §3.14); set-based."""
+    now = utcnow()
+    for chunk in _chunks(member_ids):
+        db.execute(
+            update(ScimUser)
+            .where(ScimUser.id.in_(chunk), ScimUser.deleted_at.is_(None))
+            .values(version=ScimUser.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup, doc: dict[str, Any]) -> bool:

@@ -29,6 +29,7 @@ from scim_server.services.lifecycle import Refused
 from scim_server.services.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
+from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
@@ -235,7 +236,8 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
     return {
         "user_id": m.user_id,
         "email": user.email,
-        "name": user.name,
+        # Until the person claims the link, the name another org's IdP gave stays hidden.
+        "name": user.name if m.link_state == LinkState.LINKED else None,
         "directory_state": m.directory_state,
         "admin_override": {
             "state": m.admin_override,

@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
+from scim_server.services.errors import Conflict
 from scim_server.services.groups import remove_member_everywhere
 from scim_server.services.lifecycle import MemberState
 from scim_server.services.lifecycle import Transition
@@ -152,8 +154,15 @@ def create(
         link_state=after.link_state,
         role_id=role_id,
     )
-    db.add(m)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(m)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(
+            "This person became a member of the organization in a parallel request.",
+            attribute="emails",
+        ) from None
     target_type, target_id = target or ("membership", m.id)
     record(
         db,

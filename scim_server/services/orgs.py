@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from scim_server import secrets
 from scim_server.services import lifecycle
 from scim_server.services import memberships
+from scim_server.services import scim_views
 from scim_server.services.access import facts_of
 from scim_server.services.access import state_of
 from scim_server.services.audit import Actor
@@ -27,6 +29,7 @@ from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
+from scim_server.storage.models import User
 from scim_server.storage.models import utcnow
 
 TOKEN_KINDS = ("scim", "management")
@@ -224,6 +227,24 @@ def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int
 
 
 def reconnect_directory(db: Session, org: Organization) -> None:
-    """A new SCIM token reconnects a disconnected directory (starting empty)."""
+    """A new SCIM token reconnects a disconnected directory.
+
+    Every live member gets a SCIM view again (lifecycle.md §2.3: GET /Users lists live
+    members of any source), so the IdP finds them by filter instead of meeting a 409.
+    """
     directory = directory_of(db, org.id)
+    if directory.disconnected_at is None:
+        return
     directory.disconnected_at = None
+    db.flush()
+    unlisted = (
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.org_id == org.id,
+            Membership.ended_at.is_(None),
+            ~exists().where(ScimUser.membership_id == Membership.id, ScimUser.deleted_at.is_(None)),
+        )
+    )
+    for m, person in db.execute(unlisted).all():
+        scim_views.mint(db, m, person)

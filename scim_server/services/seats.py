@@ -59,7 +59,14 @@ def count(db: Session, org: Organization) -> SeatCount:
 
 
 def require_free_seat(db: Session, org: Organization) -> None:
-    """Admin re-enables, invitations and JIT creations fail when the org is full."""
+    """Admin re-enables, invitations and JIT creations fail when the org is full.
+
+    The organisation row is locked first, so parallel reservations count one at a time
+    and cannot overshoot the limit together (SQLite writers are serialised anyway).
+    """
+    if org.seat_limit is None:
+        return
+    db.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
     seats = count(db, org)
     if seats.limit is not None and seats.used >= seats.limit:
         raise ProvisioningError(

@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.scim.patch import PatchOperation
@@ -29,6 +30,7 @@ from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.context import ScimContext
 from scim_server.services.errors import Conflict
+from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import NotFound
 from scim_server.services.guards import check_if_match
 from scim_server.services.guards import flush_unique
@@ -148,6 +150,7 @@ def patch_user(
     """PATCH /Users/{id}: apply to the current document, then store it like a PUT."""
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
+    _refuse_clearing_active(ops)
     patched = apply_patch(view.to_scim(ctx), ops, ctx.registry.user)
     _store(db, ctx, view, ctx.validators["User"].validate(patched))
     return view
@@ -160,6 +163,22 @@ def delete_user(
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
     _transition(db, ctx, view, Trigger.DIRECTORY_DELETED)
+
+
+def _refuse_clearing_active(ops: list[PatchOperation]) -> None:
+    """Row U7: ``active`` takes true or false; removing or nulling it is refused, so an
+    IdP's malformed deprovision never silently leaves someone with access."""
+    for op in ops:
+        if op.path is None and isinstance(op.value, dict):
+            cleared = any(k.lower() == "active" and v is None for k, v in op.value.items())
+        else:
+            cleared = (
+                op.path is not None
+                and op.path.attribute.name == "active"
+                and (op.op == "remove" or op.value is None)
+            )
+        if cleared:
+            raise InvalidInput("'active' must be true or false; it cannot be removed.")
 
 
 def _store(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -> None:
@@ -251,22 +270,39 @@ def _landing(
         else None
     )
     if person is None:
-        # The org's own IdP vouches for an address on a domain the org verified.
-        verified = email is not None and _domain_verified(db, ctx, email)
-        person = User(
-            email=email,
-            email_normalized=email.lower() if email else None,
-            email_verified=verified,
-            name=display_name(doc),
-        )
-        db.add(person)
-        flush_unique(db, "person", attribute="emails")
-        return None, person, LinkState.LINKED
+        created = _new_person(db, ctx, email, doc)
+        if created is not None:
+            return None, created, LinkState.LINKED
+        # Another organisation created this person a moment ago: land as P2/P3 on it.
+        assert email is not None
+        person = db.scalars(select(User).where(User.email_normalized == email.lower())).one()
     existing = queries.membership_of(db, ctx.org.id, person.id)
     if existing is not None:
         return existing, person, existing.link_state
     linked = email is not None and _domain_verified(db, ctx, email)
     return None, person, LinkState.LINKED if linked else LinkState.PENDING_CLAIM
+
+
+def _new_person(
+    db: Session, ctx: ScimContext, email: str | None, doc: dict[str, Any]
+) -> User | None:
+    """Create the person, or None when a parallel request created the same email first.
+
+    The org's own IdP vouches for an address on a domain the org verified.
+    """
+    person = User(
+        email=email,
+        email_normalized=email.lower() if email else None,
+        email_verified=email is not None and _domain_verified(db, ctx, email),
+        name=display_name(doc),
+    )
+    try:
+        with db.begin_nested():
+            db.add(person)
+            db.flush()
+    except IntegrityError:
+        return None
+    return person
 
 
 def _live_member_conflict(db: Session, m: Membership | None) -> Conflict:

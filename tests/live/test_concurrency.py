@@ -17,6 +17,7 @@ from tests.live_server import live_server
 from tests.live_server import throwaway_database
 from tests.scim_client import GROUP
 from tests.scim_client import PATCH_OP
+from tests.scim_client import PRODUCT
 from tests.scim_client import USER
 
 PARALLEL = 12
@@ -127,3 +128,81 @@ def test_parallel_patches_of_one_user_serialise(live):
     assert {r.status_code for r in _parallel(add_phone)} == {200}
     body = http.get(f"{live.base_url}/Users/{user['id']}").json()
     assert len(body["phoneNumbers"]) == PARALLEL  # no PATCH overwrote another
+
+
+def _second_org(live) -> dict:
+    """Another organisation on the live server's database, through the CLI."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).parent / "scim-server")
+    env = {**os.environ, "SCIM_DATABASE_URL": live.database_url}
+    made = subprocess.run(
+        [cli, "org", "create", "Second", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(made.stdout)
+
+
+def test_two_orgs_creating_one_new_person_at_once_both_succeed(live):
+    """A race on the global email must not become a false 409 in the other org."""
+    other = _second_org(live)
+    email = f"both-{uuid.uuid4().hex[:8]}@example.com"
+    tokens = [live.token, other["scim_token"]] * 3
+
+    def create(i):
+        body = {
+            "schemas": [USER],
+            "userName": f"{i}-{email}",
+            "emails": [{"value": email, "primary": True}],
+        }
+        return requests.post(
+            f"{live.base_url}/Users",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {tokens[i]}"},
+        )
+
+    responses = _parallel(create, n=len(tokens))
+    statuses = [r.status_code for r in responses]
+    assert 500 not in statuses, [r.text for r in responses]
+    for token in (live.token, other["scim_token"]):
+        mine = [r for t, r in zip(tokens, responses, strict=True) if t == token]
+        assert sorted(r.status_code for r in mine) == [201, 409, 409]  # one member per org
+    person = {r.json()[PRODUCT]["userId"] for r in responses if r.status_code == 201}
+    assert len(person) == 1  # the same person in both organisations
+
+
+def test_parallel_invitations_never_overshoot_the_seat_limit(live):
+    other = _second_org(live)
+    admin = requests.Session()
+    admin.headers["Authorization"] = f"Bearer {other['management_key']}"
+    api = live.base_url.replace("/scim/v2", "/api/v1") + f"/organizations/{other['org_id']}"
+    limit = 3
+    # The platform key is not configured on this server; set the limit in the database.
+    from sqlalchemy import create_engine
+    from sqlalchemy import text
+
+    engine = create_engine(live.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE organizations SET seat_limit = :n WHERE id = :o"),
+            {"n": limit, "o": other["org_id"]},
+        )
+    engine.dispose()
+    responses = _parallel(
+        lambda i: admin.post(
+            f"{api}/invitations",
+            timeout=30,
+            json={"email": f"inv{i}-{uuid.uuid4().hex[:6]}@example.com", "role": "member"},
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert 500 not in statuses, [r.text for r in responses]
+    assert statuses.count(201) == limit
+    assert admin.get(f"{api}/seats").json()["used"] == limit

@@ -1,0 +1,111 @@
+"""Defects an independent review found, each kept as a regression test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.scim_client import PRODUCT
+from tests.scim_client import USER
+from tests.scim_client import Scim
+from tests.scim_client import assert_api_error
+from tests.scim_client import assert_scim_error
+
+
+def test_a_pending_link_does_not_show_another_orgs_directory_data(client, other_org, scim, admin):
+    Scim(client, other_org.token).create_user("carol@a.com", displayName="Carol Secret")
+    created = scim.create_user("carol@a.com")
+    assert created[PRODUCT]["linkPending"] is True
+    assert admin.member(created[PRODUCT]["userId"])["name"] is None
+
+
+def test_a_reconnected_directory_lists_the_members_it_left_behind(client, scim, admin, org):
+    kept = scim.create_user("fay@c.com")
+    admin.call("POST", f"/organizations/{org.id}/directory/disconnect", {"confirm": True})
+    from scim_server.services import orgs as org_service  # the CLI's token create
+    from scim_server.storage.models import Organization
+    from tests.conftest import PEPPER
+
+    db = client.application.extensions["scim_sessionmaker"]()
+    issued = org_service.create_token(
+        db, db.get(Organization, org.id), "scim", pepper=PEPPER, actor=org_service.Actor.system()
+    )
+    db.commit()
+    again = Scim(client, issued.secret)
+    found = again.filter_users('userName eq "fay@c.com"')
+    assert found["totalResults"] == 1
+    assert found["Resources"][0][PRODUCT]["userId"] == kept[PRODUCT]["userId"]
+
+
+def test_a_users_etag_changes_when_its_groups_change(scim):
+    user = scim.create_user()
+    group = scim.create_group()
+    scim.patch(
+        f"/Groups/{group['id']}",
+        [{"op": "add", "path": "members", "value": [{"value": user["id"]}]}],
+    )
+    response = scim.get(f"/Users/{user['id']}", headers={"If-None-Match": user["meta"]["version"]})
+    assert response.status_code == 200
+    assert response.get_json()["groups"][0]["value"] == group["id"]
+    after_add = response.get_json()["meta"]["version"]
+    scim.delete(f"/Groups/{group['id']}")
+    assert scim.get(f"/Users/{user['id']}").get_json()["meta"]["version"] != after_add
+
+
+@pytest.mark.parametrize("path", ["/Users", "/Groups"])
+def test_a_start_index_past_every_directory_is_an_empty_page(scim, path):
+    body = scim.get(path, query_string={"startIndex": "99999999999999999999"}).get_json()
+    assert body["Resources"] == [] and body["startIndex"] == 2**31 - 1
+
+
+@pytest.mark.parametrize("query", ["limit=%C2%B2", "after=%C2%B2", "after=99999999999999999999"])
+def test_odd_numbers_in_management_queries_are_400(client, admin, org, query):
+    response = admin.call("GET", f"/organizations/{org.id}/events?{query}")
+    assert response.status_code == 400, response.get_json()
+
+
+def test_deeply_nested_json_is_invalid_syntax(client, org):
+    deep = "[" * 100_000 + "]" * 100_000
+    assert_scim_error(Scim(client, org.token).post("/Users", deep), 400, "invalidSyntax")
+    deep_api = client.post(
+        f"/api/v1/organizations/{org.id}/roles",
+        data=deep,
+        headers={
+            "Authorization": f"Bearer {org.management_key}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert_api_error(deep_api, 400, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        {"op": "replace", "path": "active", "value": None},
+        {"op": "remove", "path": "active"},
+        {"op": "replace", "value": {"active": None}},
+    ],
+)
+def test_active_cannot_be_cleared(scim, op):
+    user = scim.create_user()
+    assert_scim_error(scim.patch(f"/Users/{user['id']}", [op]), 400, "invalidValue")
+    assert scim.get(f"/Users/{user['id']}").get_json()["active"] is True
+
+
+def test_two_primary_emails_are_refused(scim):
+    response = scim.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "userName": "two@example.com",
+            "emails": [
+                {"value": "a@example.com", "primary": True},
+                {"value": "b@example.com", "primary": True},
+            ],
+        },
+    )
+    assert_scim_error(response, 400, "invalidValue")
+
+
+def test_a_fractional_start_index_in_a_search_is_refused(scim):
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "startIndex": 1.5}
+    assert_scim_error(scim.post("/Users/.search", search), 400, "invalidValue")
