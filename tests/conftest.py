@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -20,6 +21,10 @@ from scim_server.db import make_engine
 from scim_server.services import orgs
 from scim_server.services.audit import Actor
 from scim_server.storage import migrate
+
+# No per-example deadline: a busy 2-core CI machine must not turn slowness into failures.
+settings.register_profile("scim", deadline=None, print_blob=True)
+settings.load_profile("scim")
 
 PEPPER = "test-pepper"
 PLATFORM_KEY = "test-platform-key"
