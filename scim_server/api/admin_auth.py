@@ -16,6 +16,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask_httpauth import HTTPTokenAuth
+from werkzeug.exceptions import Unauthorized
 from sqlalchemy import select
 
 from scim_server import secrets
@@ -75,11 +76,15 @@ def require_admin_key() -> None:
 
 
 def principal() -> AdminPrincipal:
-    found: AdminPrincipal = admin_auth.current_user()
+    found: AdminPrincipal | None = admin_auth.current_user()
+    if found is None:  # flask-httpauth lets OPTIONS through unauthenticated
+        raise Unauthorized()
     return found
 
 
 def require_platform() -> None:
+    if request.method == "OPTIONS":  # a CORS preflight carries no credentials
+        return
     if not principal().is_platform:
         raise ProvisioningError("platform_key_required", "This needs the platform key.")
 

@@ -109,3 +109,9 @@ def test_two_primary_emails_are_refused(scim):
 def test_a_fractional_start_index_in_a_search_is_refused(scim):
     search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "startIndex": 1.5}
     assert_scim_error(scim.post("/Users/.search", search), 400, "invalidValue")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/sessions/anything"])
+def test_options_on_platform_only_routes_is_not_a_500(client, path):
+    """Found by schemathesis: the platform check ran on unauthenticated preflights."""
+    assert client.options(path).status_code == 200
