@@ -16,8 +16,8 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask_httpauth import HTTPTokenAuth
-from werkzeug.exceptions import Unauthorized
 from sqlalchemy import select
+from werkzeug.exceptions import Unauthorized
 
 from scim_server import secrets
 from scim_server.db import get_session
