@@ -14,7 +14,7 @@ from scim_server.api import register_blueprints
 from scim_server.errors import register_error_handlers
 from scim_server.scim.schema import load_registry
 from scim_server.scim.validation import ResourceValidator
-from scim_server.services.domains import DnsPythonResolver
+from scim_server.services.signin.domains import DnsPythonResolver
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

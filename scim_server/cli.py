@@ -16,9 +16,9 @@ from sqlalchemy.orm import sessionmaker
 
 from scim_server import create_app
 from scim_server.db import session_scope
-from scim_server.services import orgs
 from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
+from scim_server.services.organizations import orgs
 from scim_server.storage import migrate
 from scim_server.storage.models import Organization
 

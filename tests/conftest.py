@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from scim_server import create_app
 from scim_server.db import make_engine
-from scim_server.services import orgs
 from scim_server.services.audit import Actor
+from scim_server.services.organizations import orgs
 from scim_server.storage import migrate
 
 # No per-example deadline: a busy 2-core CI machine must not turn slowness into failures.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from scim_server.api import discovery
-from scim_server.api import groups
-from scim_server.api import members
-from scim_server.api import openapi
-from scim_server.api import organizations
-from scim_server.api import sessions
-from scim_server.api import signin
-from scim_server.api import users
+from scim_server.api.admin import members
+from scim_server.api.admin import openapi
+from scim_server.api.admin import organizations
+from scim_server.api.admin import sessions
+from scim_server.api.admin import signin
+from scim_server.api.scim import discovery
+from scim_server.api.scim import groups
+from scim_server.api.scim import users
 
 
 def register_blueprints(app: Flask) -> None:

@@ -66,7 +66,7 @@ class Actor:
 
 
 def record(
-    session: Session,
+    db: Session,
     org_id: str,
     actor: Actor,
     type: str,
@@ -79,7 +79,7 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    session.add(
+    db.add(
         Event(
             org_id=org_id,
             type=type,
@@ -99,7 +99,7 @@ def record(
 
 
 def record_many(
-    session: Session,
+    db: Session,
     org_id: str,
     actor: Actor,
     type: EventType,
@@ -111,7 +111,7 @@ def record_many(
     if not rows:
         return
     now = utcnow()
-    session.execute(
+    db.execute(
         insert(Event),
         [
             {
@@ -152,7 +152,7 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def feed(
-    session: Session, org_id: str, *, after: str | None, limit: int
+    db: Session, org_id: str, *, after: str | None, limit: int
 ) -> tuple[list[Event], str | None]:
     """Events oldest first after a cursor; a follower never misses one.
 
@@ -164,7 +164,7 @@ def feed(
     """
     txid, event_id = _parse_cursor(after)
     stmt = select(Event).where(Event.org_id == org_id)
-    if session.get_bind().dialect.name == "postgresql":
+    if db.get_bind().dialect.name == "postgresql":
         settled = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
         own = cast(cast(func.pg_current_xact_id_if_assigned(), Text), BigInteger)
         stmt = stmt.where(
@@ -174,7 +174,7 @@ def feed(
         stmt = stmt.order_by(Event.txid, Event.id)
     else:
         stmt = stmt.where(Event.id > event_id).order_by(Event.id)
-    events = list(session.scalars(stmt.limit(limit)))
+    events = list(db.scalars(stmt.limit(limit)))
     if not events:
         return events, after
     last = events[-1]

@@ -375,7 +375,7 @@ class GroupMember(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Session(Base):
+class SignInSession(Base):
     """A sign-in session of the host product; revocation is one-way (lifecycle.md §2.6)."""
 
     __tablename__ = "sessions"

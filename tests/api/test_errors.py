@@ -147,7 +147,7 @@ def test_unknown_endpoint_and_method(scim):
 
 
 def test_unexpected_errors_are_500_without_traceback(app, client, org, monkeypatch):
-    from scim_server.services import users
+    from scim_server.services.directory import users
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")

@@ -247,9 +247,9 @@ def _fail_on_membership_insert():
 def _patch_membership_create(monkeypatch) -> int:
     """The service-level fault: ``memberships.create`` (the public function that inserts a
     membership) raises, wherever a loaded module holds a reference to it."""
-    from scim_server.services import memberships
+    from scim_server.services.membership import transitions
 
-    original = memberships.create
+    original = transitions.create
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("injected fault: membership insert failed")

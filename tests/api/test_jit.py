@@ -24,7 +24,7 @@ from sqlalchemy import update
 
 from scim_server.storage.models import Event
 from scim_server.storage.models import Membership
-from scim_server.storage.models import Session as SessionRow
+from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import SsoIdentity
 from scim_server.storage.models import User
@@ -103,7 +103,7 @@ def row_counts(db) -> dict[str, int]:
     db.expire_all()
     return {
         model.__tablename__: db.scalar(select(func.count()).select_from(model))
-        for model in (User, Membership, SsoIdentity, SessionRow, Event)
+        for model in (User, Membership, SsoIdentity, SignInSession, Event)
     }
 
 
@@ -227,7 +227,7 @@ def test_j1_session_is_valid_and_tied_to_the_connection(acme, platform, db):
     session = body["session"]
     assert session["sso_connection_id"] == acme.connection_id
     assert session_state(platform, session["id"]) == {"valid": True, "reason": None}
-    row = fresh(db, SessionRow, session["id"])
+    row = fresh(db, SignInSession, session["id"])
     assert row.sso_connection_id == acme.connection_id
     assert (row.user_id, row.org_id) == (body["user_id"], body["organization_id"])
     assert row.revoked_at is None

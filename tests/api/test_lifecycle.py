@@ -10,7 +10,7 @@ from scim_server.storage.models import Organization
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimUser
-from scim_server.storage.models import Session
+from scim_server.storage.models import SignInSession
 from scim_server.storage.models import User
 from scim_server.storage.models import utcnow
 from tests.scim_client import PRODUCT
@@ -33,8 +33,10 @@ def events_for(db, membership_id) -> list[str]:
     )
 
 
-def open_session(db, m: Membership) -> Session:
-    session = Session(user_id=m.user_id, org_id=m.org_id, method="sso", access_epoch=m.access_epoch)
+def open_session(db, m: Membership) -> SignInSession:
+    session = SignInSession(
+        user_id=m.user_id, org_id=m.org_id, method="sso", access_epoch=m.access_epoch
+    )
     db.add(session)
     db.commit()
     return session
@@ -70,14 +72,14 @@ def test_u1_deactivation_revokes_sessions_in_the_same_transaction(scim, db):
     epoch = m.access_epoch
     scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}])
     db.expire_all()
-    assert db.get(Session, session.id).revoked_at is not None
-    assert db.get(Session, session.id).revoked_reason == "directory_deactivated"
+    assert db.get(SignInSession, session.id).revoked_at is not None
+    assert db.get(SignInSession, session.id).revoked_reason == "directory_deactivated"
     assert membership_of(db, created).access_epoch == epoch + 1
     assert events_for(db, m.id) == ["user.created", "session.revoked", "user.deactivated"]
     # U3: reactivation never revives a session
     scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": True}])
     db.expire_all()
-    assert db.get(Session, session.id).revoked_at is not None
+    assert db.get(SignInSession, session.id).revoked_at is not None
     assert events_for(db, m.id)[-1] == "user.reactivated"
 
 
@@ -117,7 +119,7 @@ def test_x1_delete_keeps_person_membership_and_history(scim, db):
     assert m.ended_at is not None
     assert db.get(User, m.user_id) is not None
     assert db.get(ScimUser, created["id"]).deleted_at is not None
-    assert db.get(Session, session.id).revoked_at is not None
+    assert db.get(SignInSession, session.id).revoked_at is not None
     deleted = db.scalars(
         select(Event).where(Event.membership_id == m.id, Event.type == "user.deleted")
     ).one()

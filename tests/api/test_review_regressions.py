@@ -21,7 +21,7 @@ def test_a_pending_link_does_not_show_another_orgs_directory_data(client, other_
 def test_a_reconnected_directory_lists_the_members_it_left_behind(client, scim, admin, org):
     kept = scim.create_user("fay@c.com")
     admin.call("POST", f"/organizations/{org.id}/directory/disconnect", {"confirm": True})
-    from scim_server.services import orgs as org_service  # the CLI's token create
+    from scim_server.services.organizations import orgs as org_service  # the CLI's token create
     from scim_server.storage.models import Organization
     from tests.conftest import PEPPER
 

@@ -37,19 +37,19 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scim_server.services import access
-from scim_server.services import domains
-from scim_server.services import lifecycle
-from scim_server.services import memberships
-from scim_server.services import scim_views
-from scim_server.services import seats
 from scim_server.services.audit import Actor
-from scim_server.services.connections import check_default_role
+from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_email
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.lifecycle import Refused
-from scim_server.services.lifecycle import Trigger
+from scim_server.services.membership import access
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership import seats
+from scim_server.services.membership import transitions
+from scim_server.services.membership.lifecycle import Refused
+from scim_server.services.membership.lifecycle import Trigger
+from scim_server.services.signin import domains
+from scim_server.services.signin.sso_connections import check_default_role
 from scim_server.storage import queries
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
@@ -235,7 +235,7 @@ def _claim(db: Session, person: User, m: Membership, actor: Actor) -> None:
     tr = lifecycle.transition(
         access.state_of(m), Trigger.LINK_CLAIMED, facts=access.facts_of(db, m)
     )
-    memberships.apply(db, m, tr, actor=actor)
+    transitions.apply(db, m, tr, actor=actor)
 
 
 def _join(
@@ -257,10 +257,10 @@ def _join(
         tr = lifecycle.transition(None, Trigger.JOINED)
     except Refused as refused:
         raise refuse(refused.code, refused.message) from None
-    m = memberships.create(
+    m = transitions.create(
         db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor
     )
-    scim_views.mint(db, m, person)
+    scim_ids.mint(db, m, person)
     return m
 
 

@@ -7,31 +7,31 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from scim_server.api import admin_auth
-from scim_server.api.json_io import body
-from scim_server.api.json_io import limit_arg
-from scim_server.api.json_io import reply
+from scim_server.api.admin import auth
+from scim_server.api.admin.json_io import body
+from scim_server.api.admin.json_io import limit_arg
+from scim_server.api.admin.json_io import reply
 from scim_server.db import get_session
 from scim_server.services import audit
-from scim_server.services import catalog
-from scim_server.services import orgs
-from scim_server.services import seats
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.membership import seats
+from scim_server.services.organizations import catalog
+from scim_server.services.organizations import orgs
 
 bp = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations")
-bp.before_request(admin_auth.require_admin_key)
+bp.before_request(auth.require_admin_key)
 
 
 @bp.post("")
 def create_organization() -> Response:
     """Platform key: a new organisation with its first SCIM token and management key."""
-    admin_auth.require_platform()
+    auth.require_platform()
     payload = body()
     name = payload.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
     db = get_session()
-    actor = admin_auth.acting().actor
+    actor = auth.acting().actor
     org = orgs.create_org(db, name.strip(), actor=actor)
     orgs.update_org(db, org, {k: v for k, v in payload.items() if k != "name"}, actor=actor)
     pepper = current_app.config["TOKEN_PEPPER"]
@@ -51,26 +51,26 @@ def create_organization() -> Response:
 
 @bp.get("")
 def list_organizations() -> Response:
-    admin_auth.require_platform()
+    auth.require_platform()
     return reply({"organizations": [orgs.org_json(o) for o in orgs.list_orgs(get_session())]})
 
 
 @bp.get("/<org_id>")
 def get_organization(org_id: str) -> Response:
-    return reply(orgs.org_json(admin_auth.organization(org_id)))
+    return reply(orgs.org_json(auth.organization(org_id)))
 
 
 @bp.patch("/<org_id>")
 def update_organization(org_id: str) -> Response:
-    admin_auth.require_platform()
-    org = admin_auth.organization(org_id)
-    orgs.update_org(get_session(), org, body(), actor=admin_auth.acting().actor)
+    auth.require_platform()
+    org = auth.organization(org_id)
+    orgs.update_org(get_session(), org, body(), actor=auth.acting().actor)
     return reply(orgs.org_json(org))
 
 
 @bp.get("/<org_id>/seats")
 def get_seats(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     count = seats.count(get_session(), org)
     return reply(
         {
@@ -86,7 +86,7 @@ def get_seats(org_id: str) -> Response:
 
 @bp.get("/<org_id>/events")
 def list_events(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     try:
         events, cursor = audit.feed(
             get_session(), org.id, after=request.args.get("after"), limit=limit_arg()
@@ -100,27 +100,27 @@ def list_events(org_id: str) -> Response:
 
 @bp.get("/<org_id>/roles")
 def list_roles(org_id: str) -> Response:
-    roles = catalog.list_roles(get_session(), admin_auth.organization(org_id))
+    roles = catalog.list_roles(get_session(), auth.organization(org_id))
     return reply({"roles": [catalog.role_json(r) for r in roles]})
 
 
 @bp.post("/<org_id>/roles")
 def create_role(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    role = catalog.create_role(get_session(), org, body(), actor=admin_auth.acting().actor)
+    org = auth.organization(org_id)
+    role = catalog.create_role(get_session(), org, body(), actor=auth.acting().actor)
     return reply(catalog.role_json(role), 201)
 
 
 @bp.get("/<org_id>/sites")
 def list_sites(org_id: str) -> Response:
-    sites = catalog.list_sites(get_session(), admin_auth.organization(org_id))
+    sites = catalog.list_sites(get_session(), auth.organization(org_id))
     return reply({"sites": [catalog.site_json(s) for s in sites]})
 
 
 @bp.post("/<org_id>/sites")
 def create_site(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    site = catalog.create_site(get_session(), org, body(), actor=admin_auth.acting().actor)
+    org = auth.organization(org_id)
+    site = catalog.create_site(get_session(), org, body(), actor=auth.acting().actor)
     return reply(catalog.site_json(site), 201)
 
 
@@ -131,6 +131,6 @@ def disconnect_directory(org_id: str) -> Response:
         raise ProvisioningError(
             "confirmation_required", 'Send {"confirm": true} to disconnect the SCIM directory.'
         )
-    org = admin_auth.organization(org_id)
-    changed = orgs.disconnect_directory(get_session(), org, actor=admin_auth.acting().actor)
+    org = auth.organization(org_id)
+    changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting().actor)
     return reply({"disconnected": True, "members_changed": changed})

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
+from scim_server.services.directory.groups import remove_member_everywhere
 from scim_server.services.errors import Conflict
-from scim_server.services.groups import remove_member_everywhere
-from scim_server.services.lifecycle import MemberState
-from scim_server.services.lifecycle import Transition
-from scim_server.services.sessions import revoke_member_sessions
+from scim_server.services.membership.lifecycle import MemberState
+from scim_server.services.membership.lifecycle import Transition
+from scim_server.services.membership.sessions import revoke_member_sessions
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import Directory

@@ -8,10 +8,10 @@ from typing import Any
 from scim_server.scim.schema import CORE_GROUP
 from scim_server.scim.schema import CORE_USER
 from scim_server.scim.schema import PRODUCT_USER
-from scim_server.services.lifecycle import AccessFacts
-from scim_server.services.lifecycle import MemberState
-from scim_server.services.lifecycle import effective_access
-from scim_server.services.lifecycle import scim_active
+from scim_server.services.membership.lifecycle import AccessFacts
+from scim_server.services.membership.lifecycle import MemberState
+from scim_server.services.membership.lifecycle import effective_access
+from scim_server.services.membership.lifecycle import scim_active
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership

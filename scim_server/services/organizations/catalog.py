@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
+from scim_server.services.directory.preconditions import flush_unique
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.guards import flush_unique
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import Site

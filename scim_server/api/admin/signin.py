@@ -9,23 +9,23 @@ from flask import Blueprint
 from flask import Response
 from flask import current_app
 
-from scim_server.api import admin_auth
-from scim_server.api.json_io import body
-from scim_server.api.json_io import reply
+from scim_server.api.admin import auth
+from scim_server.api.admin.json_io import body
+from scim_server.api.admin.json_io import reply
 from scim_server.db import commit_despite_error
 from scim_server.db import get_session
-from scim_server.services import connections
-from scim_server.services import domains
-from scim_server.services import invitations
-from scim_server.services import jit
-from scim_server.services import jit_config
-from scim_server.services import sessions
 from scim_server.services.audit import Actor
-from scim_server.services.catalog import role_json
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.membership import sessions
+from scim_server.services.organizations.catalog import role_json
+from scim_server.services.signin import domains
+from scim_server.services.signin import invitations
+from scim_server.services.signin import jit
+from scim_server.services.signin import jit_config
+from scim_server.services.signin import sso_connections
 
 bp = Blueprint("signin", __name__, url_prefix="/api/v1")
-bp.before_request(admin_auth.require_admin_key)
+bp.before_request(auth.require_admin_key)
 ORG = "/organizations/<org_id>"
 
 
@@ -49,7 +49,7 @@ def _string(payload: dict[str, Any], key: str, *, required: bool = True) -> str 
 @bp.post("/sso/login")
 def sso_login() -> Response:
     """Provision or recognise the person, then issue a session tied to the connection."""
-    admin_auth.require_platform()
+    auth.require_platform()
     payload = body()
     raw = payload.get("claims")
     if not isinstance(raw, dict):
@@ -66,7 +66,7 @@ def sso_login() -> Response:
     )
     connection_id = str(_string(payload, "connection_id"))
     db = get_session()
-    actor = admin_auth.acting().actor
+    actor = auth.acting().actor
     result = jit.jit_login(
         db, connection_id, claims, actor=Actor("jit", connection_id, actor.request_id)
     )
@@ -100,7 +100,7 @@ def sso_login() -> Response:
 
 @bp.get(f"{ORG}/domains")
 def list_domains(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     return reply(
         {"domains": [domains.domain_json(d) for d in domains.list_domains(get_session(), org)]}
     )
@@ -108,9 +108,9 @@ def list_domains(org_id: str) -> Response:
 
 @bp.post(f"{ORG}/domains")
 def claim_domain(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     row = domains.claim(
-        get_session(), org, str(_string(body(), "domain")), actor=admin_auth.acting().actor
+        get_session(), org, str(_string(body(), "domain")), actor=auth.acting().actor
     )
     return reply(domains.domain_json(row), 201)
 
@@ -118,11 +118,11 @@ def claim_domain(org_id: str) -> Response:
 @bp.post(f"{ORG}/domains/<domain>/verify")
 def verify_domain(org_id: str, domain: str) -> Response:
     """DNS TXT; or, with the platform key, ``{"method": "manual", "reason": …}``."""
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     payload = body()
     reason = None
     if payload.get("method", "dns") == "manual":
-        admin_auth.require_platform()
+        auth.require_platform()
         reason = _string(payload, "reason")
     elif payload.get("method", "dns") != "dns":
         raise ProvisioningError("validation_error", "'method' is 'dns' or 'manual'.")
@@ -130,7 +130,7 @@ def verify_domain(org_id: str, domain: str) -> Response:
         get_session(),
         org,
         domain,
-        actor=admin_auth.acting().actor,
+        actor=auth.acting().actor,
         resolver=current_app.extensions["txt_resolver"],
         manual_reason=reason,
     )
@@ -142,24 +142,24 @@ def verify_domain(org_id: str, domain: str) -> Response:
 
 @bp.get(f"{ORG}/sso-connections")
 def list_connections(org_id: str) -> Response:
-    rows = connections.list_connections(get_session(), admin_auth.organization(org_id))
-    return reply({"sso_connections": [connections.connection_json(c) for c in rows]})
+    rows = sso_connections.list_connections(get_session(), auth.organization(org_id))
+    return reply({"sso_connections": [sso_connections.connection_json(c) for c in rows]})
 
 
 @bp.post(f"{ORG}/sso-connections")
 def create_connection(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    conn = connections.create(get_session(), org, body(), actor=admin_auth.acting().actor)
-    return reply(connections.connection_json(conn), 201)
+    org = auth.organization(org_id)
+    conn = sso_connections.create(get_session(), org, body(), actor=auth.acting().actor)
+    return reply(sso_connections.connection_json(conn), 201)
 
 
 @bp.patch(f"{ORG}/sso-connections/<connection_id>")
 def update_connection(org_id: str, connection_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    conn = connections.update(
-        get_session(), org, connection_id, body(), actor=admin_auth.acting().actor
+    org = auth.organization(org_id)
+    conn = sso_connections.update(
+        get_session(), org, connection_id, body(), actor=auth.acting().actor
     )
-    return reply(connections.connection_json(conn))
+    return reply(sso_connections.connection_json(conn))
 
 
 @bp.post(f"{ORG}/sso-connections/<connection_id>/disable")
@@ -167,20 +167,20 @@ def disable_connection(org_id: str, connection_id: str) -> Response:
     revoke_all = body().get("revoke_all_org_sessions", False)
     if not isinstance(revoke_all, bool):
         raise ProvisioningError("validation_error", "'revoke_all_org_sessions' is a boolean.")
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     db = get_session()
-    revoked = connections.disable(
-        db, org, connection_id, revoke_all=revoke_all, actor=admin_auth.acting().actor
+    revoked = sso_connections.disable(
+        db, org, connection_id, revoke_all=revoke_all, actor=auth.acting().actor
     )
-    conn = connections.get(db, org, connection_id)
-    return reply({**connections.connection_json(conn), "sessions_revoked": revoked})
+    conn = sso_connections.get(db, org, connection_id)
+    return reply({**sso_connections.connection_json(conn), "sessions_revoked": revoked})
 
 
 @bp.post(f"{ORG}/sso-connections/<connection_id>/enable")
 def enable_connection(org_id: str, connection_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    conn = connections.enable(get_session(), org, connection_id, actor=admin_auth.acting().actor)
-    return reply(connections.connection_json(conn))
+    org = auth.organization(org_id)
+    conn = sso_connections.enable(get_session(), org, connection_id, actor=auth.acting().actor)
+    return reply(sso_connections.connection_json(conn))
 
 
 # --- JIT configuration, shaped like Logto's Management API ------------------------------------
@@ -188,111 +188,109 @@ def enable_connection(org_id: str, connection_id: str) -> Response:
 
 @bp.get(f"{ORG}/jit/email-domains")
 def jit_email_domains(org_id: str) -> Response:
-    return reply(jit_config.email_domains(get_session(), admin_auth.organization(org_id)))
+    return reply(jit_config.email_domains(get_session(), auth.organization(org_id)))
 
 
 @bp.post(f"{ORG}/jit/email-domains")
 def add_jit_email_domain(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     added = jit_config.add_email_domain(
-        get_session(), org, body().get("emailDomain"), actor=admin_auth.acting().actor
+        get_session(), org, body().get("emailDomain"), actor=auth.acting().actor
     )
     return reply(added, 201)
 
 
 @bp.put(f"{ORG}/jit/email-domains")
 def replace_jit_email_domains(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     jit_config.replace_email_domains(
-        get_session(), org, body().get("emailDomains"), actor=admin_auth.acting().actor
+        get_session(), org, body().get("emailDomains"), actor=auth.acting().actor
     )
     return reply(None, 204)
 
 
 @bp.delete(f"{ORG}/jit/email-domains/<domain>")
 def remove_jit_email_domain(org_id: str, domain: str) -> Response:
-    org = admin_auth.organization(org_id)
-    jit_config.remove_email_domain(get_session(), org, domain, actor=admin_auth.acting().actor)
+    org = auth.organization(org_id)
+    jit_config.remove_email_domain(get_session(), org, domain, actor=auth.acting().actor)
     return reply(None, 204)
 
 
 @bp.get(f"{ORG}/jit/sso-connectors")
 def jit_sso_connectors(org_id: str) -> Response:
-    rows = jit_config.sso_connectors(get_session(), admin_auth.organization(org_id))
-    return reply([connections.connection_json(c) for c in rows])
+    rows = jit_config.sso_connectors(get_session(), auth.organization(org_id))
+    return reply([sso_connections.connection_json(c) for c in rows])
 
 
 @bp.post(f"{ORG}/jit/sso-connectors")
 def add_jit_sso_connectors(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     jit_config.set_sso_connectors(
         get_session(),
         org,
         body().get("ssoConnectorIds"),
         replace=False,
-        actor=admin_auth.acting().actor,
+        actor=auth.acting().actor,
     )
     return reply(None, 201)
 
 
 @bp.put(f"{ORG}/jit/sso-connectors")
 def replace_jit_sso_connectors(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     jit_config.set_sso_connectors(
         get_session(),
         org,
         body().get("ssoConnectorIds"),
         replace=True,
-        actor=admin_auth.acting().actor,
+        actor=auth.acting().actor,
     )
     return reply(None, 204)
 
 
 @bp.delete(f"{ORG}/jit/sso-connectors/<connection_id>")
 def remove_jit_sso_connector(org_id: str, connection_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    jit_config.remove_sso_connector(
-        get_session(), org, connection_id, actor=admin_auth.acting().actor
-    )
+    org = auth.organization(org_id)
+    jit_config.remove_sso_connector(get_session(), org, connection_id, actor=auth.acting().actor)
     return reply(None, 204)
 
 
 @bp.get(f"{ORG}/jit/roles")
 def jit_roles(org_id: str) -> Response:
-    rows = jit_config.roles(get_session(), admin_auth.organization(org_id))
+    rows = jit_config.roles(get_session(), auth.organization(org_id))
     return reply([role_json(r) for r in rows])
 
 
 @bp.post(f"{ORG}/jit/roles")
 def add_jit_roles(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     jit_config.set_roles(
         get_session(),
         org,
         body().get("organizationRoleIds"),
         replace=False,
-        actor=admin_auth.acting().actor,
+        actor=auth.acting().actor,
     )
     return reply(None, 201)
 
 
 @bp.put(f"{ORG}/jit/roles")
 def replace_jit_roles(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     jit_config.set_roles(
         get_session(),
         org,
         body().get("organizationRoleIds"),
         replace=True,
-        actor=admin_auth.acting().actor,
+        actor=auth.acting().actor,
     )
     return reply(None, 204)
 
 
 @bp.delete(f"{ORG}/jit/roles/<role_id>")
 def remove_jit_role(org_id: str, role_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    jit_config.remove_role(get_session(), org, role_id, actor=admin_auth.acting().actor)
+    org = auth.organization(org_id)
+    jit_config.remove_role(get_session(), org, role_id, actor=auth.acting().actor)
     return reply(None, 204)
 
 
@@ -314,33 +312,31 @@ def _issued(issued: invitations.Issued, status: int) -> Response:
 
 @bp.post(f"{ORG}/invitations")
 def create_invitation(org_id: str) -> Response:
-    org = admin_auth.organization(org_id)
-    issued = invitations.create(
-        get_session(), org, body(), by=admin_auth.acting(), pepper=_pepper()
-    )
+    org = auth.organization(org_id)
+    issued = invitations.create(get_session(), org, body(), by=auth.acting(), pepper=_pepper())
     return _issued(issued, 201)
 
 
 @bp.get(f"{ORG}/invitations")
 def list_invitations(org_id: str) -> Response:
     db = get_session()
-    rows = invitations.list_invitations(db, admin_auth.organization(org_id))
+    rows = invitations.list_invitations(db, auth.organization(org_id))
     return reply({"invitations": [invitations.invitation_json(db, i) for i in rows]})
 
 
 @bp.post(f"{ORG}/invitations/<invitation_id>/revoke")
 def revoke_invitation(org_id: str, invitation_id: str) -> Response:
     db = get_session()
-    org = admin_auth.organization(org_id)
-    row = invitations.revoke(db, org, invitation_id, actor=admin_auth.acting().actor)
+    org = auth.organization(org_id)
+    row = invitations.revoke(db, org, invitation_id, actor=auth.acting().actor)
     return reply(invitations.invitation_json(db, row))
 
 
 @bp.post(f"{ORG}/invitations/<invitation_id>/resend")
 def resend_invitation(org_id: str, invitation_id: str) -> Response:
-    org = admin_auth.organization(org_id)
+    org = auth.organization(org_id)
     issued = invitations.resend(
-        get_session(), org, invitation_id, actor=admin_auth.acting().actor, pepper=_pepper()
+        get_session(), org, invitation_id, actor=auth.acting().actor, pepper=_pepper()
     )
     return _issued(issued, 200)
 
@@ -348,7 +344,7 @@ def resend_invitation(org_id: str, invitation_id: str) -> Response:
 @bp.post("/invitations/accept")
 def accept_invitation() -> Response:
     """Platform key: the host's sign-up/sign-in flow, for the person who clicked the link."""
-    admin_auth.require_platform()
+    auth.require_platform()
     payload = body()
     token = str(_string(payload, "token"))
     user = payload.get("user") or {}

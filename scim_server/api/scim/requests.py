@@ -24,8 +24,8 @@ from scim_server.scim.projection import parse_projection
 from scim_server.scim.schema import SEARCH_REQUEST
 from scim_server.scim.schema import ResourceType
 from scim_server.scim.schema import SchemaRegistry
-from scim_server.services.context import ScimContext
-from scim_server.services.search import Query
+from scim_server.services.directory.context import ScimContext
+from scim_server.services.directory.search import Query
 
 _JSON_TYPES = ("application/scim+json", "application/json")
 

@@ -6,23 +6,23 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from scim_server.api import admin_auth
-from scim_server.api.json_io import body
-from scim_server.api.json_io import limit_arg
-from scim_server.api.json_io import reply
+from scim_server.api.admin import auth
+from scim_server.api.admin.json_io import body
+from scim_server.api.admin.json_io import limit_arg
+from scim_server.api.admin.json_io import reply
 from scim_server.db import get_session
-from scim_server.services import members
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.membership import admin
 
 bp = Blueprint("members", __name__, url_prefix="/api/v1/organizations/<org_id>/members")
-bp.before_request(admin_auth.require_admin_key)
+bp.before_request(auth.require_admin_key)
 
 
 @bp.get("")
 def list_members(org_id: str) -> Response:
     db = get_session()
-    org = admin_auth.organization(org_id)
-    rows, cursor = members.list_members(
+    org = auth.organization(org_id)
+    rows, cursor = admin.list_members(
         db,
         org,
         email=request.args.get("email"),
@@ -30,14 +30,14 @@ def list_members(org_id: str) -> Response:
         cursor=request.args.get("cursor"),
         limit=limit_arg(),
     )
-    return reply({"members": [members.describe(db, m) for m in rows], "next_cursor": cursor})
+    return reply({"members": [admin.describe(db, m) for m in rows], "next_cursor": cursor})
 
 
 @bp.get("/<user_id>")
 def get_member(org_id: str, user_id: str) -> Response:
     db = get_session()
-    org = admin_auth.organization(org_id)
-    return reply(members.describe(db, members.get_membership(db, org, user_id)))
+    org = auth.organization(org_id)
+    return reply(admin.describe(db, admin.get_membership(db, org, user_id)))
 
 
 @bp.post("/<user_id>/disable")
@@ -46,9 +46,9 @@ def disable(org_id: str, user_id: str) -> Response:
     if reason is not None and not isinstance(reason, str):
         raise ProvisioningError("validation_error", "'reason' must be a string.")
     db = get_session()
-    org = admin_auth.organization(org_id)
-    m = members.disable(db, org, user_id, reason=reason, by=admin_auth.acting())
-    return reply(members.describe(db, m))
+    org = auth.organization(org_id)
+    m = admin.disable(db, org, user_id, reason=reason, by=auth.acting())
+    return reply(admin.describe(db, m))
 
 
 @bp.post("/<user_id>/enable")
@@ -59,9 +59,9 @@ def enable(org_id: str, user_id: str) -> Response:
             "There is no force-enable: an admin cannot keep someone the directory deprovisioned.",
         )
     db = get_session()
-    org = admin_auth.organization(org_id)
-    m = members.enable(db, org, user_id, by=admin_auth.acting())
-    return reply(members.describe(db, m))
+    org = auth.organization(org_id)
+    m = admin.enable(db, org, user_id, by=auth.acting())
+    return reply(admin.describe(db, m))
 
 
 @bp.patch("/<user_id>")
@@ -75,14 +75,14 @@ def edit(org_id: str, user_id: str) -> Response:
             + (f"; unknown: {', '.join(sorted(unknown))}." if unknown else "."),
         )
     db = get_session()
-    org = admin_auth.organization(org_id)
-    m = members.edit(db, org, user_id, changes, by=admin_auth.acting())
-    return reply(members.describe(db, m))
+    org = auth.organization(org_id)
+    m = admin.edit(db, org, user_id, changes, by=auth.acting())
+    return reply(admin.describe(db, m))
 
 
 @bp.delete("/<user_id>")
 def remove(org_id: str, user_id: str) -> Response:
     db = get_session()
-    org = admin_auth.organization(org_id)
-    m = members.remove(db, org, user_id, by=admin_auth.acting())
-    return reply(members.describe(db, m))
+    org = auth.organization(org_id)
+    m = admin.remove(db, org, user_id, by=auth.acting())
+    return reply(admin.describe(db, m))

@@ -25,8 +25,8 @@ from scim_server.errors import api_error_response
 from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.members import AdminActor
-from scim_server.services.orgs import find_token
+from scim_server.services.membership.admin import AdminActor
+from scim_server.services.organizations.orgs import find_token
 from scim_server.storage.models import Organization
 from scim_server.storage.models import User
 

@@ -12,7 +12,7 @@ from flask import Blueprint
 from flask import Response
 from flask import current_app
 
-from scim_server.api import common
+from scim_server.api.scim import requests
 from scim_server.scim.listing import Page
 from scim_server.scim.listing import list_response
 from scim_server.services.errors import NotFound
@@ -22,30 +22,30 @@ bp = Blueprint("discovery", __name__, url_prefix="/scim/v2")
 
 def _located(doc: dict[str, Any], path: str) -> dict[str, Any]:
     out = copy.deepcopy(doc)
-    out.setdefault("meta", {})["location"] = f"{common.scim_base_url()}/{path}"
+    out.setdefault("meta", {})["location"] = f"{requests.scim_base_url()}/{path}"
     return out
 
 
 def _schemas() -> list[dict[str, Any]]:
-    return [_located(s.document, f"Schemas/{s.id}") for s in common.registry().schemas.values()]
+    return [_located(s.document, f"Schemas/{s.id}") for s in requests.registry().schemas.values()]
 
 
 def _resource_types() -> list[dict[str, Any]]:
     return [
         _located(rt.document, f"ResourceTypes/{rt.name}")
-        for rt in common.registry().resource_types.values()
+        for rt in requests.registry().resource_types.values()
     ]
 
 
 def _listed(items: list[dict[str, Any]]) -> Response:
-    return common.scim_response(list_response(items, len(items), Page(1, len(items))))
+    return requests.scim_response(list_response(items, len(items), Page(1, len(items))))
 
 
 @bp.get("/ServiceProviderConfig")
 def service_provider_config() -> Response:
-    doc = _located(common.registry().service_provider_config, "ServiceProviderConfig")
+    doc = _located(requests.registry().service_provider_config, "ServiceProviderConfig")
     doc["filter"]["maxResults"] = current_app.config["MAX_PAGE_SIZE"]
-    return common.scim_response(doc)
+    return requests.scim_response(doc)
 
 
 @bp.get("/ResourceTypes")
@@ -57,7 +57,7 @@ def resource_types() -> Response:
 def resource_type(name: str) -> Response:
     for doc in _resource_types():
         if doc["name"].lower() == name.lower():
-            return common.scim_response(doc)
+            return requests.scim_response(doc)
     raise NotFound(f"No resource type {name}.")
 
 
@@ -70,5 +70,5 @@ def schemas() -> Response:
 def schema(urn: str) -> Response:
     for doc in _schemas():
         if doc["id"].lower() == urn.lower():
-            return common.scim_response(doc)
+            return requests.scim_response(doc)
     raise NotFound(f"No schema {urn}.")

@@ -3,7 +3,7 @@
 A SCIM user is a view of a membership. POST creates or re-links the person and the
 membership; ``active`` writes only the directory state D; DELETE tombstones the view
 and ends the membership, keeping the person, the membership row and the history.
-What each event does is ``lifecycle.transition``'s decision; ``memberships.apply``
+What each event does is ``lifecycle.transition``'s decision; ``transitions.apply``
 carries it out with its single event. No-ops record nothing.
 """
 
@@ -22,25 +22,25 @@ from sqlalchemy.orm import Session
 
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
-from scim_server.services import access
-from scim_server.services import lifecycle
-from scim_server.services import memberships
-from scim_server.services import seats
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
-from scim_server.services.context import ScimContext
+from scim_server.services.directory.context import ScimContext
+from scim_server.services.directory.preconditions import check_if_match
+from scim_server.services.directory.preconditions import flush_unique
+from scim_server.services.directory.scim_documents import display_name
+from scim_server.services.directory.scim_documents import primary_email
+from scim_server.services.directory.scim_documents import stored_attributes
+from scim_server.services.directory.scim_documents import user_to_scim
+from scim_server.services.directory.scim_documents import value_rows
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import NotFound
-from scim_server.services.guards import check_if_match
-from scim_server.services.guards import flush_unique
-from scim_server.services.lifecycle import Refused
-from scim_server.services.lifecycle import Trigger
-from scim_server.services.representation import display_name
-from scim_server.services.representation import primary_email
-from scim_server.services.representation import stored_attributes
-from scim_server.services.representation import user_to_scim
-from scim_server.services.representation import value_rows
+from scim_server.services.membership import access
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership import seats
+from scim_server.services.membership import transitions
+from scim_server.services.membership.lifecycle import Refused
+from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
@@ -99,7 +99,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     target = ("scim_user", scim_id)
     role_id = queries.builtin_role_id(db, DEFAULT_ROLE)
     if existing is None:
-        membership = memberships.create(
+        membership = transitions.create(
             db,
             org_id=ctx.org.id,
             user_id=person.id,
@@ -112,7 +112,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     else:
         membership = existing
         membership.role_id, membership.scope, membership.source = role_id, None, "scim"
-        memberships.apply(db, membership, tr, actor=ctx.actor, target=target)
+        transitions.apply(db, membership, tr, actor=ctx.actor, target=target)
     _flag_seats(db, ctx, tr)
     row = ScimUser(
         id=scim_id,
@@ -240,7 +240,7 @@ def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger)
     """Run one directory event through the state machine; False for a no-op."""
     m = view.membership
     tr = lifecycle.transition(access.state_of(m), trigger, facts=access.facts_of(db, m))
-    memberships.apply(db, m, tr, actor=ctx.actor, target=("scim_user", view.row.id))
+    transitions.apply(db, m, tr, actor=ctx.actor, target=("scim_user", view.row.id))
     _flag_seats(db, ctx, tr)
     return tr.changed
 

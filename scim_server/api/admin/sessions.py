@@ -7,23 +7,23 @@ from typing import Any
 from flask import Blueprint
 from flask import Response
 
-from scim_server.api import admin_auth
-from scim_server.api.json_io import body
-from scim_server.api.json_io import reply
+from scim_server.api.admin import auth
+from scim_server.api.admin.json_io import body
+from scim_server.api.admin.json_io import reply
 from scim_server.db import get_session
-from scim_server.services import jit_config
-from scim_server.services import sessions
 from scim_server.services.errors import ProvisioningError
-from scim_server.storage.models import Session
+from scim_server.services.membership import sessions
+from scim_server.services.signin import jit_config
+from scim_server.storage.models import SignInSession
 
 bp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions")
-bp.before_request(admin_auth.require_admin_key)
-bp.before_request(admin_auth.require_platform)
+bp.before_request(auth.require_admin_key)
+bp.before_request(auth.require_platform)
 
 METHODS = ("password", "email_code", "social", "sso")
 
 
-def _json(session: Session) -> dict[str, Any]:
+def _json(session: SignInSession) -> dict[str, Any]:
     return {
         "id": session.id,
         "user_id": session.user_id,
@@ -51,7 +51,7 @@ def create_session() -> Response:
         org_id=payload["organization_id"],
         method=payload["method"],
         sso_connection_id=connection,
-        actor=admin_auth.acting().actor,
+        actor=auth.acting().actor,
     )
     return reply(_json(session), 201)
 
@@ -64,5 +64,5 @@ def check_session(session_id: str) -> Response:
 
 @bp.delete("/<session_id>")
 def end_session(session_id: str) -> Response:
-    sessions.end_session(get_session(), session_id, actor=admin_auth.acting().actor)
+    sessions.end_session(get_session(), session_id, actor=auth.acting().actor)
     return reply(None, 204)

@@ -1,25 +1,25 @@
-"""Session revocation (lifecycle.md §2.6): one path for every cause of lost access."""
+"""SignInSession revocation (lifecycle.md §2.6): one path for every cause of lost access."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import Session
 
-from scim_server.services.access import effective
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.membership.access import effective
 from scim_server.storage.models import Membership
-from scim_server.storage.models import Session
+from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
 
 
 def revoke_member_sessions(
-    db: DbSession, membership: Membership, *, reason: str, actor: Actor
+    db: Session, membership: Membership, *, reason: str, actor: Actor
 ) -> int:
     """Revoke every live session of the member in this org, in the caller's transaction.
 
@@ -28,11 +28,11 @@ def revoke_member_sessions(
     """
     membership.access_epoch += 1
     result = db.execute(
-        update(Session)
+        update(SignInSession)
         .where(
-            Session.user_id == membership.user_id,
-            Session.org_id == membership.org_id,
-            Session.revoked_at.is_(None),
+            SignInSession.user_id == membership.user_id,
+            SignInSession.org_id == membership.org_id,
+            SignInSession.revoked_at.is_(None),
         )
         .values(revoked_at=utcnow(), revoked_reason=reason)
         .execution_options(synchronize_session=False)
@@ -55,14 +55,14 @@ def revoke_member_sessions(
 
 
 def create_session(
-    db: DbSession,
+    db: Session,
     *,
     user_id: str,
     org_id: str,
     method: str,
     sso_connection_id: str | None,
     actor: Actor,
-) -> Session:
+) -> SignInSession:
     """Register a sign-in; refused with the primary denial code without effective access."""
     m = db.scalars(
         select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
@@ -78,7 +78,7 @@ def create_session(
         )
     if sso_connection_id is not None:
         _require_usable_connection(db, org_id, sso_connection_id)
-    session = Session(
+    session = SignInSession(
         user_id=user_id,
         org_id=org_id,
         method=method,
@@ -101,9 +101,9 @@ def create_session(
     return session
 
 
-def check_session(db: DbSession, session_id: str) -> tuple[bool, str | None]:
+def check_session(db: Session, session_id: str) -> tuple[bool, str | None]:
     """Is the session valid now? Effective access is checked live, with the epoch (§2.6.4)."""
-    session = db.get(Session, session_id)
+    session = db.get(SignInSession, session_id)
     if session is None:
         raise NotFound(f"No session {session_id}.")
     if session.revoked_at is not None:
@@ -123,9 +123,9 @@ def check_session(db: DbSession, session_id: str) -> tuple[bool, str | None]:
     return True, None
 
 
-def end_session(db: DbSession, session_id: str, *, actor: Actor) -> None:
+def end_session(db: Session, session_id: str, *, actor: Actor) -> None:
     """Sign out: revoke one session."""
-    session = db.get(Session, session_id)
+    session = db.get(SignInSession, session_id)
     if session is None:
         raise NotFound(f"No session {session_id}.")
     if session.revoked_at is None:
@@ -143,12 +143,14 @@ def end_session(db: DbSession, session_id: str, *, actor: Actor) -> None:
 
 
 def revoke_connection_sessions(
-    db: DbSession, org_id: str, connection_id: str | None, *, reason: str, actor: Actor
+    db: Session, org_id: str, connection_id: str | None, *, reason: str, actor: Actor
 ) -> int:
     """S1: revoke the sessions issued through one SSO connection (or, with None, the org's)."""
-    stmt = update(Session).where(Session.org_id == org_id, Session.revoked_at.is_(None))
+    stmt = update(SignInSession).where(
+        SignInSession.org_id == org_id, SignInSession.revoked_at.is_(None)
+    )
     if connection_id is not None:
-        stmt = stmt.where(Session.sso_connection_id == connection_id)
+        stmt = stmt.where(SignInSession.sso_connection_id == connection_id)
     result = db.execute(
         stmt.values(revoked_at=utcnow(), revoked_reason=reason).execution_options(
             synchronize_session=False
@@ -169,7 +171,7 @@ def revoke_connection_sessions(
     return count
 
 
-def _require_usable_connection(db: DbSession, org_id: str, connection_id: str) -> None:
+def _require_usable_connection(db: Session, org_id: str, connection_id: str) -> None:
     """Row S1: no new sign-in through a disabled connection (or another org's)."""
     conn = db.get(SsoConnection, connection_id)
     if conn is None or conn.org_id != org_id:

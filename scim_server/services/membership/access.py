@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from scim_server.services import lifecycle
-from scim_server.services.lifecycle import AccessFacts
-from scim_server.services.lifecycle import MemberState
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership.lifecycle import AccessFacts
+from scim_server.services.membership.lifecycle import MemberState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import User

@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scim_server.services.representation import value_rows
+from scim_server.services.directory.scim_documents import value_rows
 from scim_server.storage import queries
 from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership

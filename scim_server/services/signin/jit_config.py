@@ -14,27 +14,27 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scim_server.services import lifecycle
-from scim_server.services import memberships
-from scim_server.services import scim_views
-from scim_server.services import seats
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
-from scim_server.services.connections import check_default_role
+from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_domain
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.lifecycle import Trigger
-from scim_server.services.members import resolve_role
-from scim_server.services.sessions import create_session
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership import seats
+from scim_server.services.membership import transitions
+from scim_server.services.membership.admin import resolve_role
+from scim_server.services.membership.lifecycle import Trigger
+from scim_server.services.membership.sessions import create_session
+from scim_server.services.signin.sso_connections import check_default_role
 from scim_server.storage import queries
 from scim_server.storage.models import JitRole
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
-from scim_server.storage.models import Session as SignInSession
+from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import User
 
@@ -258,10 +258,10 @@ def join_by_email_domain(
         else db.get_one(Role, queries.builtin_role_id(db, "member"))
     )
     tr = lifecycle.transition(None, Trigger.JOINED, facts=lifecycle.AccessFacts())
-    m = memberships.create(
+    m = transitions.create(
         db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor
     )
-    scim_views.mint(db, m, person)
+    scim_ids.mint(db, m, person)
     return m
 
 

@@ -12,16 +12,16 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from scim_server import secrets
-from scim_server.services import lifecycle
-from scim_server.services import memberships
-from scim_server.services import scim_views
-from scim_server.services.access import facts_of
-from scim_server.services.access import state_of
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
+from scim_server.services.directory import scim_ids
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership import transitions
+from scim_server.services.membership.access import facts_of
+from scim_server.services.membership.access import state_of
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Directory
 from scim_server.storage.models import GroupMember
@@ -45,14 +45,14 @@ class IssuedToken:
     secret: str
 
 
-def create_org(session: Session, name: str, *, actor: Actor) -> Organization:
+def create_org(db: Session, name: str, *, actor: Actor) -> Organization:
     """Create an organisation with its SCIM directory."""
     org = Organization(name=name)
-    session.add(org)
-    session.flush()
-    session.add(Directory(org_id=org.id))
+    db.add(org)
+    db.flush()
+    db.add(Directory(org_id=org.id))
     record(
-        session,
+        db,
         org.id,
         actor,
         EventType.ORGANIZATION_CREATED,
@@ -60,33 +60,33 @@ def create_org(session: Session, name: str, *, actor: Actor) -> Organization:
         target_id=org.id,
         after={"name": name},
     )
-    session.flush()
+    db.flush()
     return org
 
 
-def get_org(session: Session, org_id: str) -> Organization:
-    org = session.get(Organization, org_id)
+def get_org(db: Session, org_id: str) -> Organization:
+    org = db.get(Organization, org_id)
     if org is None:
         raise NotFound(f"No organization {org_id}.")
     return org
 
 
 def create_token(
-    session: Session, org: Organization, kind: str, *, pepper: str, actor: Actor
+    db: Session, org: Organization, kind: str, *, pepper: str, actor: Actor
 ) -> IssuedToken:
     """Issue a token; only its keyed hash is stored."""
     if kind not in TOKEN_KINDS:
         raise ValueError(f"token kind must be one of {TOKEN_KINDS}")
     if kind == "scim":
-        reconnect_directory(session, org)
+        reconnect_directory(db, org)
     secret = secrets.new_secret(_PREFIXES[kind])
     token = ApiToken(
         org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
     )
-    session.add(token)
-    session.flush()
+    db.add(token)
+    db.flush()
     record(
-        session,
+        db,
         org.id,
         actor,
         EventType.TOKEN_CREATED,
@@ -97,20 +97,20 @@ def create_token(
     return IssuedToken(token.id, kind, secret)
 
 
-def list_tokens(session: Session, org: Organization) -> list[ApiToken]:
+def list_tokens(db: Session, org: Organization) -> list[ApiToken]:
     stmt = select(ApiToken).where(ApiToken.org_id == org.id).order_by(ApiToken.created_at)
-    return list(session.scalars(stmt))
+    return list(db.scalars(stmt))
 
 
-def revoke_token(session: Session, token_id: str, *, actor: Actor) -> ApiToken:
+def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
     """Revoke at once; the next request with it gets 401."""
-    token = session.get(ApiToken, token_id)
+    token = db.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"No token {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(
-            session,
+            db,
             token.org_id,
             actor,
             EventType.TOKEN_REVOKED,
@@ -120,10 +120,10 @@ def revoke_token(session: Session, token_id: str, *, actor: Actor) -> ApiToken:
     return token
 
 
-def find_token(session: Session, secret: str, kind: str, *, pepper: str) -> ApiToken | None:
+def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken | None:
     """The live token of that kind whose digest matches, compared in constant time."""
     wanted = secrets.digest(secret, pepper)
-    token = session.scalars(
+    token = db.scalars(
         select(ApiToken).where(
             ApiToken.token_hash == wanted, ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
         )
@@ -133,8 +133,8 @@ def find_token(session: Session, secret: str, kind: str, *, pepper: str) -> ApiT
     return token
 
 
-def directory_of(session: Session, org_id: str) -> Directory:
-    directory = session.scalars(select(Directory).where(Directory.org_id == org_id)).one()
+def directory_of(db: Session, org_id: str) -> Directory:
+    directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).one()
     return directory
 
 
@@ -204,7 +204,7 @@ def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int
         tr = lifecycle.transition(
             state_of(m), lifecycle.Trigger.DIRECTORY_DISCONNECTED, facts=facts_of(db, m)
         )
-        memberships.apply(db, m, tr, actor=actor)
+        transitions.apply(db, m, tr, actor=actor)
         changed += tr.changed
     db.execute(
         update(ScimUser)
@@ -247,4 +247,4 @@ def reconnect_directory(db: Session, org: Organization) -> None:
         )
     )
     for m, person in db.execute(unlisted).all():
-        scim_views.mint(db, m, person)
+        scim_ids.mint(db, m, person)

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Blueprint
 from flask import Response
 
-DOCUMENT = Path(__file__).resolve().parent.parent / "openapi.json"
+DOCUMENT = Path(__file__).resolve().parents[2] / "openapi.json"
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

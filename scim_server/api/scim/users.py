@@ -6,17 +6,17 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from scim_server.api import common
+from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.scim import compat
 from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_USER
-from scim_server.services import search
-from scim_server.services import users
-from scim_server.services.context import ScimContext
-from scim_server.services.users import UserView
+from scim_server.services.directory import search
+from scim_server.services.directory import users
+from scim_server.services.directory.context import ScimContext
+from scim_server.services.directory.users import UserView
 
 bp = Blueprint("users", __name__, url_prefix="/scim/v2/Users")
 bp.before_request(require_scim_token)
@@ -24,7 +24,7 @@ bp.before_request(require_scim_token)
 
 def _render(ctx: ScimContext, view: UserView, status: int = 200) -> Response:
     rtype = ctx.registry.user
-    projection = common.projection_from(
+    projection = requests.projection_from(
         rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
     )
     groups = (
@@ -33,7 +33,7 @@ def _render(ctx: ScimContext, view: UserView, status: int = 200) -> Response:
         else None
     )
     doc = view.to_scim(ctx, groups)
-    return common.scim_response(
+    return requests.scim_response(
         project(doc, rtype, projection),
         status,
         location=doc["meta"]["location"],
@@ -42,42 +42,42 @@ def _render(ctx: ScimContext, view: UserView, status: int = 200) -> Response:
 
 
 def _validated(ctx: ScimContext) -> dict[str, object]:
-    body = common.json_body()
-    common.require_schema(body, CORE_USER)
+    body = requests.json_body()
+    requests.require_schema(body, CORE_USER)
     return ctx.validators["User"].validate(compat.normalise_resource(body, ctx.registry.user))
 
 
 @bp.get("")
 def list_users() -> Response:
-    return common.list_resources("User", search.search_users, from_body=False)
+    return requests.list_resources("User", search.search_users, from_body=False)
 
 
 @bp.post("/.search")
 def search_users() -> Response:
-    return common.list_resources("User", search.search_users, from_body=True)
+    return requests.list_resources("User", search.search_users, from_body=True)
 
 
 @bp.post("")
 def create_user() -> Response:
-    ctx = common.context()
+    ctx = requests.context()
     view = users.create_user(get_session(), ctx, _validated(ctx))
     return _render(ctx, view, 201)
 
 
 @bp.get("/<scim_id>")
 def get_user(scim_id: str) -> Response:
-    ctx = common.context()
+    ctx = requests.context()
     view = users.get_user(get_session(), ctx, scim_id)
-    if common.not_modified(f'W/"{view.row.version}"'):
-        return common.scim_response(None, 304, version=f'W/"{view.row.version}"')
+    if requests.not_modified(f'W/"{view.row.version}"'):
+        return requests.scim_response(None, 304, version=f'W/"{view.row.version}"')
     return _render(ctx, view)
 
 
 @bp.put("/<scim_id>")
 def replace_user(scim_id: str) -> Response:
-    ctx = common.context()
+    ctx = requests.context()
     view = users.replace_user(
-        get_session(), ctx, scim_id, _validated(ctx), if_match=common.if_match()
+        get_session(), ctx, scim_id, _validated(ctx), if_match=requests.if_match()
     )
     return _render(ctx, view)
 
@@ -85,15 +85,15 @@ def replace_user(scim_id: str) -> Response:
 @bp.patch("/<scim_id>")
 def patch_user(scim_id: str) -> Response:
     """200 with the whole resource (contracts.md §3: some conformance tools insist)."""
-    ctx = common.context()
-    body = compat.normalise_patch(common.json_body(), ctx.registry.user)
+    ctx = requests.context()
+    body = compat.normalise_patch(requests.json_body(), ctx.registry.user)
     ops = parse_patch(body, ctx.registry.user, max_operations=ctx.max_patch_operations)
-    view = users.patch_user(get_session(), ctx, scim_id, ops, if_match=common.if_match())
+    view = users.patch_user(get_session(), ctx, scim_id, ops, if_match=requests.if_match())
     return _render(ctx, view)
 
 
 @bp.delete("/<scim_id>")
 def delete_user(scim_id: str) -> Response:
-    ctx = common.context()
-    users.delete_user(get_session(), ctx, scim_id, if_match=common.if_match())
-    return common.scim_response(None, 204)
+    ctx = requests.context()
+    users.delete_user(get_session(), ctx, scim_id, if_match=requests.if_match())
+    return requests.scim_response(None, 204)

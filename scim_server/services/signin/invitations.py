@@ -24,20 +24,20 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scim_server.services import access
-from scim_server.services import lifecycle
-from scim_server.services import memberships
-from scim_server.services import scim_views
-from scim_server.services import seats
 from scim_server.services.audit import Actor
 from scim_server.services.audit import record
+from scim_server.services.directory import scim_ids
 from scim_server.services.emails import normalize_email
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.lifecycle import Refused
-from scim_server.services.lifecycle import Trigger
-from scim_server.services.members import AdminActor
-from scim_server.services.members import role_name
+from scim_server.services.membership import access
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership import seats
+from scim_server.services.membership import transitions
+from scim_server.services.membership.admin import AdminActor
+from scim_server.services.membership.admin import role_name
+from scim_server.services.membership.lifecycle import Refused
+from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import Directory
 from scim_server.storage.models import Invitation
@@ -288,7 +288,7 @@ def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepte
             .values(accepted_user_id=person.id)
         )
     if m is None:
-        m = memberships.create(
+        m = transitions.create(
             db,
             org_id=org.id,
             user_id=person.id,
@@ -302,12 +302,12 @@ def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepte
     elif tr.changed:
         m.role_id, m.scope, m.source = invitation.role_id, invitation.scope, "invitation"
         db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
-        memberships.apply(db, m, tr, actor=actor)
+        transitions.apply(db, m, tr, actor=actor)
         outcome = "accepted"
     else:
         outcome = "already_member"  # I5: grants untouched
     if outcome == "accepted":
-        scim_views.mint(db, m, person)
+        scim_ids.mint(db, m, person)
     record(
         db,
         org.id,

@@ -9,16 +9,16 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from scim_server.api import common
+from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.scim import compat
 from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_GROUP
-from scim_server.services import groups
-from scim_server.services import search
-from scim_server.services.context import ScimContext
+from scim_server.services.directory import groups
+from scim_server.services.directory import search
+from scim_server.services.directory.context import ScimContext
 from scim_server.storage.models import ScimGroup
 
 bp = Blueprint("groups", __name__, url_prefix="/scim/v2/Groups")
@@ -27,11 +27,11 @@ bp.before_request(require_scim_token)
 
 def _render(ctx: ScimContext, group: ScimGroup, status: int = 200) -> Response:
     rtype = ctx.registry.group
-    projection = common.projection_from(
+    projection = requests.projection_from(
         rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
     )
     doc = groups.to_scim(get_session(), ctx, group, with_members=projection.wants(rtype, "members"))
-    return common.scim_response(
+    return requests.scim_response(
         project(doc, rtype, projection),
         status,
         location=doc["meta"]["location"],
@@ -41,8 +41,8 @@ def _render(ctx: ScimContext, group: ScimGroup, status: int = 200) -> Response:
 
 def _validated(ctx: ScimContext) -> dict[str, Any]:
     """The validated body; an explicit ``members: []`` survives as an empty list."""
-    body = common.json_body()
-    common.require_schema(body, CORE_GROUP)
+    body = requests.json_body()
+    requests.require_schema(body, CORE_GROUP)
     normalised = compat.normalise_resource(body, ctx.registry.group)
     doc = ctx.validators["Group"].validate(normalised)
     if "members" in normalised and "members" not in doc:
@@ -52,52 +52,52 @@ def _validated(ctx: ScimContext) -> dict[str, Any]:
 
 @bp.get("")
 def list_groups() -> Response:
-    return common.list_resources("Group", search.search_groups, from_body=False)
+    return requests.list_resources("Group", search.search_groups, from_body=False)
 
 
 @bp.post("/.search")
 def search_groups() -> Response:
-    return common.list_resources("Group", search.search_groups, from_body=True)
+    return requests.list_resources("Group", search.search_groups, from_body=True)
 
 
 @bp.post("")
 def create_group() -> Response:
-    ctx = common.context()
+    ctx = requests.context()
     return _render(ctx, groups.create_group(get_session(), ctx, _validated(ctx)), 201)
 
 
 @bp.get("/<group_id>")
 def get_group(group_id: str) -> Response:
-    ctx = common.context()
+    ctx = requests.context()
     group = groups.get_group(get_session(), ctx, group_id)
     version = f'W/"{group.version}"'
-    if common.not_modified(version):
-        return common.scim_response(None, 304, version=version)
+    if requests.not_modified(version):
+        return requests.scim_response(None, 304, version=version)
     return _render(ctx, group)
 
 
 @bp.put("/<group_id>")
 def replace_group(group_id: str) -> Response:
-    ctx = common.context()
+    ctx = requests.context()
     group = groups.replace_group(
-        get_session(), ctx, group_id, _validated(ctx), if_match=common.if_match()
+        get_session(), ctx, group_id, _validated(ctx), if_match=requests.if_match()
     )
     return _render(ctx, group)
 
 
 @bp.patch("/<group_id>")
 def patch_group(group_id: str) -> Response:
-    ctx = common.context()
-    body = compat.normalise_patch(common.json_body(), ctx.registry.group)
+    ctx = requests.context()
+    body = compat.normalise_patch(requests.json_body(), ctx.registry.group)
     ops = parse_patch(body, ctx.registry.group, max_operations=ctx.max_patch_operations)
-    group = groups.patch_group(get_session(), ctx, group_id, ops, if_match=common.if_match())
+    group = groups.patch_group(get_session(), ctx, group_id, ops, if_match=requests.if_match())
     if request.args.get("attributes") or request.args.get("excludedAttributes"):
         return _render(ctx, group)
-    return common.scim_response(None, 204, version=f'W/"{group.version}"')
+    return requests.scim_response(None, 204, version=f'W/"{group.version}"')
 
 
 @bp.delete("/<group_id>")
 def delete_group(group_id: str) -> Response:
-    ctx = common.context()
-    groups.delete_group(get_session(), ctx, group_id, if_match=common.if_match())
-    return common.scim_response(None, 204)
+    ctx = requests.context()
+    groups.delete_group(get_session(), ctx, group_id, if_match=requests.if_match())
+    return requests.scim_response(None, 204)

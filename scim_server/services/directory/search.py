@@ -21,9 +21,9 @@ from scim_server.scim.listing import Page
 from scim_server.scim.projection import Projection
 from scim_server.scim.projection import project
 from scim_server.scim.schema import ResourceType
-from scim_server.services import groups as group_service
-from scim_server.services.context import ScimContext
-from scim_server.services.users import UserView
+from scim_server.services.directory import groups as group_service
+from scim_server.services.directory.context import ScimContext
+from scim_server.services.directory.users import UserView
 from scim_server.storage.attr_map import group_resolver
 from scim_server.storage.attr_map import user_resolver
 from scim_server.storage.models import GroupMember

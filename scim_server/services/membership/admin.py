@@ -18,15 +18,15 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scim_server.services import access
-from scim_server.services import lifecycle
-from scim_server.services import memberships
-from scim_server.services import seats
 from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.lifecycle import Refused
-from scim_server.services.lifecycle import Trigger
+from scim_server.services.membership import access
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership import seats
+from scim_server.services.membership import transitions
+from scim_server.services.membership.lifecycle import Refused
+from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import LinkState
@@ -78,7 +78,7 @@ def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
     tr = _transition(db, m, Trigger.ADMIN_ENABLED)
     if not lifecycle.counts_as_seat(tr.before) and lifecycle.counts_as_seat(tr.after):
         seats.require_free_seat(db, org)
-    memberships.apply(db, m, tr, actor=by.actor)
+    transitions.apply(db, m, tr, actor=by.actor)
     return m
 
 
@@ -88,7 +88,7 @@ def edit(
     """A4: role, scope and sites; refused while the directory says inactive."""
     m = get_membership(db, org, user_id, lock=True)
     tr = _transition(db, m, Trigger.ADMIN_EDITED)
-    before = memberships.snapshot(m)
+    before = transitions.snapshot(m)
     before["sites"] = site_ids(db, m)
     if "role" in changes:
         _assign_role(db, org, m, changes["role"], by)
@@ -96,10 +96,10 @@ def edit(
         m.scope = _scope(changes["scope"])
     if "sites" in changes:
         _assign_sites(db, org, m, changes["sites"])
-    after = memberships.snapshot(m)
+    after = transitions.snapshot(m)
     after["sites"] = site_ids(db, m)
     if after != before:
-        memberships.record_change(db, m, tr, actor=by.actor, before=before, after=after)
+        transitions.record_change(db, m, tr, actor=by.actor, before=before, after=after)
     return m
 
 
@@ -114,7 +114,7 @@ def remove(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
 def _run(
     db: Session, m: Membership, trigger: Trigger, by: AdminActor, reason: str | None = None
 ) -> None:
-    memberships.apply(db, m, _transition(db, m, trigger), actor=by.actor, reason=reason)
+    transitions.apply(db, m, _transition(db, m, trigger), actor=by.actor, reason=reason)
 
 
 def _transition(db: Session, m: Membership, trigger: Trigger) -> lifecycle.Transition:
