@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 
+from scim_server.api.admin import directory
+from scim_server.api.admin import domains
+from scim_server.api.admin import events
+from scim_server.api.admin import invitations
+from scim_server.api.admin import jit
 from scim_server.api.admin import members
 from scim_server.api.admin import openapi
 from scim_server.api.admin import organizations
+from scim_server.api.admin import roles
+from scim_server.api.admin import seats
 from scim_server.api.admin import sessions
-from scim_server.api.admin import signin
+from scim_server.api.admin import sites
+from scim_server.api.admin import sso_connections
+from scim_server.api.admin import sso_login
 from scim_server.api.scim import discovery
 from scim_server.api.scim import groups
 from scim_server.api.scim import users
@@ -20,9 +29,18 @@ def register_blueprints(app: Flask) -> None:
         groups.bp,
         discovery.bp,
         organizations.bp,
+        seats.bp,
+        events.bp,
+        roles.bp,
+        sites.bp,
+        directory.bp,
         members.bp,
         sessions.bp,
-        signin.bp,
+        sso_login.bp,
+        domains.bp,
+        sso_connections.bp,
+        jit.bp,
+        invitations.bp,
         openapi.bp,
     ):
         app.register_blueprint(bp)

@@ -134,23 +134,6 @@ def record_many(
     )
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    """One event as the feed shows it."""
-    return {
-        "id": str(event.id),
-        "type": event.type,
-        "actor": {"type": event.actor_type, "id": event.actor_id},
-        "target": {"type": event.target_type, "id": event.target_id},
-        "membership_id": event.membership_id,
-        "user_id": event.user_id,
-        "before": event.before,
-        "after": event.after,
-        "reason": event.reason,
-        "request_id": event.request_id,
-        "at": event.at.isoformat(timespec="milliseconds") + "Z",
-    }
-
-
 def feed(
     db: Session, org_id: str, *, after: str | None, limit: int
 ) -> tuple[list[Event], str | None]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from flask import Blueprint
 from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
 from flask_httpauth import HTTPTokenAuth
-from sqlalchemy import select
 from werkzeug.exceptions import Unauthorized
 
 from scim_server import secrets
@@ -26,9 +26,10 @@ from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.admin import AdminActor
+from scim_server.services.membership.admin import acting_user_id
 from scim_server.services.organizations.orgs import find_token
+from scim_server.services.organizations.orgs import get_org
 from scim_server.storage.models import Organization
-from scim_server.storage.models import User
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,13 @@ def require_admin_key() -> None:
     """A blueprint's ``before_request``: 401 unless a management or platform key."""
 
 
+def blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A management-API blueprint: every route behind a management or platform key."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.before_request(require_admin_key)
+    return bp
+
+
 def principal() -> AdminPrincipal:
     found: AdminPrincipal | None = admin_auth.current_user()
     if found is None:  # flask-httpauth lets OPTIONS through unauthenticated
@@ -92,10 +100,9 @@ def require_platform() -> None:
 def organization(org_id: str) -> Organization:
     """The organisation, if this key may see it; another org's is 404, never 403."""
     who = principal()
-    org = get_session().get(Organization, org_id)
-    if org is None or (who.org_id is not None and who.org_id != org_id):
+    if who.org_id is not None and who.org_id != org_id:
         raise NotFound(f"No organization {org_id}.")
-    return org
+    return get_org(get_session(), org_id)
 
 
 def acting() -> AdminActor:
@@ -103,10 +110,7 @@ def acting() -> AdminActor:
     who = principal()
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
     named = (request.headers.get("X-Acting-User") or "").strip()
-    user_id = None
-    if named:
-        clause = User.email_normalized == named.lower() if "@" in named else User.id == named
-        user_id = get_session().scalar(select(User.id).where(clause))
+    user_id = acting_user_id(get_session(), named) if named else None
     label = named or f"key:{who.key_id}"
     kind = "admin" if who.org_id is not None or named else "system"
     return AdminActor(Actor(kind, label, request_id), user_id)

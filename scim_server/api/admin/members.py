@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask import Response
 from flask import request
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.json_io import body
-from scim_server.api.admin.json_io import limit_arg
-from scim_server.api.admin.json_io import reply
+from scim_server.api.admin.http import body
+from scim_server.api.admin.http import limit_arg
+from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import admin
+from scim_server.services.membership.representation import describe
+from scim_server.services.membership.representation import member_page
 
-bp = Blueprint("members", __name__, url_prefix="/api/v1/organizations/<org_id>/members")
-bp.before_request(auth.require_admin_key)
+bp = auth.blueprint("members", __name__, "/api/v1/organizations/<org_id>/members")
 
 
 @bp.get("")
@@ -30,14 +30,14 @@ def list_members(org_id: str) -> Response:
         cursor=request.args.get("cursor"),
         limit=limit_arg(),
     )
-    return reply({"members": [admin.describe(db, m) for m in rows], "next_cursor": cursor})
+    return reply(member_page(db, rows, cursor))
 
 
 @bp.get("/<user_id>")
 def get_member(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
-    return reply(admin.describe(db, admin.get_membership(db, org, user_id)))
+    return reply(describe(db, admin.get_membership(db, org, user_id)))
 
 
 @bp.post("/<user_id>/disable")
@@ -48,7 +48,7 @@ def disable(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
     m = admin.disable(db, org, user_id, reason=reason, by=auth.acting())
-    return reply(admin.describe(db, m))
+    return reply(describe(db, m))
 
 
 @bp.post("/<user_id>/enable")
@@ -61,7 +61,7 @@ def enable(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
     m = admin.enable(db, org, user_id, by=auth.acting())
-    return reply(admin.describe(db, m))
+    return reply(describe(db, m))
 
 
 @bp.patch("/<user_id>")
@@ -77,7 +77,7 @@ def edit(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
     m = admin.edit(db, org, user_id, changes, by=auth.acting())
-    return reply(admin.describe(db, m))
+    return reply(describe(db, m))
 
 
 @bp.delete("/<user_id>")
@@ -85,4 +85,4 @@ def remove(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
     m = admin.remove(db, org, user_id, by=auth.acting())
-    return reply(admin.describe(db, m))
+    return reply(describe(db, m))

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.json_io import body
-from scim_server.api.admin.json_io import reply
+from scim_server.api.admin.http import body
+from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import sessions
+from scim_server.services.membership.representation import session_check_json
+from scim_server.services.membership.representation import session_json
 from scim_server.services.signin import jit_config
-from scim_server.storage.models import SignInSession
 
-bp = Blueprint("sessions", __name__, url_prefix="/api/v1/sessions")
-bp.before_request(auth.require_admin_key)
+bp = auth.blueprint("sessions", __name__, "/api/v1/sessions")
 bp.before_request(auth.require_platform)
-
-METHODS = ("password", "email_code", "social", "sso")
-
-
-def _json(session: SignInSession) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "user_id": session.user_id,
-        "organization_id": session.org_id,
-        "method": session.method,
-        "sso_connection_id": session.sso_connection_id,
-        "created_at": session.created_at.isoformat(timespec="milliseconds") + "Z",
-    }
 
 
 @bp.post("")
@@ -40,8 +24,6 @@ def create_session() -> Response:
     for key in ("user_id", "organization_id", "method"):
         if not isinstance(payload.get(key), str):
             raise ProvisioningError("validation_error", f"'{key}' is required.")
-    if payload["method"] not in METHODS:
-        raise ProvisioningError("validation_error", f"'method' is one of {', '.join(METHODS)}.")
     connection = payload.get("sso_connection_id")
     if connection is not None and not isinstance(connection, str):
         raise ProvisioningError("validation_error", "'sso_connection_id' must be a string.")
@@ -53,13 +35,13 @@ def create_session() -> Response:
         sso_connection_id=connection,
         actor=auth.acting().actor,
     )
-    return reply(_json(session), 201)
+    return reply(session_json(session), 201)
 
 
 @bp.get("/<session_id>")
 def check_session(session_id: str) -> Response:
     valid, reason = sessions.check_session(get_session(), session_id)
-    return reply({"valid": valid, "reason": reason})
+    return reply(session_check_json(valid, reason))
 
 
 @bp.delete("/<session_id>")

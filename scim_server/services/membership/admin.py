@@ -29,7 +29,6 @@ from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
-from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
@@ -48,6 +47,15 @@ class AdminActor:
 
     actor: Actor
     user_id: str | None = None
+
+
+def acting_user_id(db: Session, named: str) -> str | None:
+    """The account an admin call names as its actor (``X-Acting-User``): an email or an id.
+
+    ``None`` when it names nobody: the call is still made, recorded under the name given.
+    """
+    clause = User.email_normalized == named.lower() if "@" in named else User.id == named
+    return db.scalar(select(User.id).where(clause))
 
 
 def get_membership(
@@ -228,38 +236,6 @@ def site_ids(db: Session, m: Membership) -> list[str]:
     )
 
 
-def describe(db: Session, m: Membership) -> dict[str, Any]:
-    """The management API's member: D, O, E with reasons, seat, grants, SCIM id."""
-    user = db.get_one(User, m.user_id)
-    effective, reasons = access.effective(db, m)
-    role = db.get(Role, m.role_id) if m.role_id else None
-    return {
-        "user_id": m.user_id,
-        "email": user.email,
-        # Until the person claims the link, the name another org's IdP gave stays hidden.
-        "name": user.name if m.link_state == LinkState.LINKED else None,
-        "directory_state": m.directory_state,
-        "admin_override": {
-            "state": m.admin_override,
-            "by": m.override_by,
-            "at": _iso(m.override_at),
-            "reason": m.override_reason,
-        },
-        "effective_access": effective,
-        "denial_reasons": reasons,
-        "counts_as_seat": lifecycle.counts_as_seat(access.state_of(m)),
-        "link_state": m.link_state,
-        "source": m.source,
-        "role": {"id": role.id, "name": role.name} if role else None,
-        "scope": m.scope,
-        "sites": site_ids(db, m),
-        "scim_id": queries.live_scim_id(db, m.id),
-        "ended_at": _iso(m.ended_at),
-        "end_reason": m.end_reason,
-        "created_at": _iso(m.created_at),
-    }
-
-
 def list_members(
     db: Session,
     org: Organization,
@@ -309,7 +285,3 @@ def _decode_cursor(cursor: str) -> str:
         raise ProvisioningError(
             "cursor_invalid", "The cursor is not one this API issued."
         ) from None
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="milliseconds") + "Z" if value else None

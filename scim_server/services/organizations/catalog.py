@@ -70,19 +70,6 @@ def create_site(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     return site
 
 
-def role_json(role: Role) -> dict[str, Any]:
-    return {
-        "id": role.id,
-        "name": role.name,
-        "builtin": role.builtin,
-        "privileged": role.privileged,
-    }
-
-
-def site_json(site: Site) -> dict[str, Any]:
-    return {"id": site.id, "name": site.name}
-
-
 def _name(body: dict[str, Any]) -> str:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:

@@ -22,6 +22,7 @@ from scim_server.services.membership import lifecycle
 from scim_server.services.membership import transitions
 from scim_server.services.membership.access import facts_of
 from scim_server.services.membership.access import state_of
+from scim_server.services.organizations.representation import org_json
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Directory
 from scim_server.storage.models import GroupMember
@@ -43,6 +44,29 @@ class IssuedToken:
     id: str
     kind: str
     secret: str
+
+
+@dataclass(frozen=True)
+class ProvisionedOrg:
+    """A new organisation and its first credentials, shown this once."""
+
+    org: Organization
+    scim_token: IssuedToken
+    management_key: IssuedToken
+
+
+def provision(
+    db: Session, name: Any, settings: dict[str, Any], *, pepper: str, actor: Actor
+) -> ProvisionedOrg:
+    """A new organisation with its directory, its settings (``update_org``'s), its first
+    SCIM token and its first management key: everything a host needs to connect an IdP."""
+    if not isinstance(name, str) or not name.strip():
+        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+    org = create_org(db, name.strip(), actor=actor)
+    update_org(db, org, settings, actor=actor)
+    scim = create_token(db, org, "scim", pepper=pepper, actor=actor)
+    management = create_token(db, org, "management", pepper=pepper, actor=actor)
+    return ProvisionedOrg(org, scim, management)
 
 
 def create_org(db: Session, name: str, *, actor: Actor) -> Organization:
@@ -172,18 +196,6 @@ def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor
             before=before,
             after=after,
         )
-
-
-def org_json(org: Organization) -> dict[str, Any]:
-    return {
-        "id": org.id,
-        "name": org.name,
-        "active": org.active,
-        "exclusive_membership": org.exclusive_membership,
-        "seat_limit": org.seat_limit,
-        "over_seat_limit": org.over_seat_limit_at is not None,
-        "created_at": org.created_at.isoformat(timespec="milliseconds") + "Z",
-    }
 
 
 def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int:

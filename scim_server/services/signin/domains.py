@@ -7,7 +7,6 @@ replace it; production uses dnspython.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 from typing import Protocol
 
 from sqlalchemy import select
@@ -155,16 +154,3 @@ def _find(db: Session, org: Organization, domain: str) -> OrgDomain | None:
     return db.scalars(
         select(OrgDomain).where(OrgDomain.org_id == org.id, OrgDomain.domain == domain)
     ).first()
-
-
-def domain_json(row: OrgDomain) -> dict[str, Any]:
-    return {
-        "domain": row.domain,
-        "verified": row.verified_at is not None,
-        "verified_at": row.verified_at.isoformat(timespec="milliseconds") + "Z"
-        if row.verified_at
-        else None,
-        "verification_method": row.verified_method,
-        "txt_record": {"name": record_name(row.domain), "value": expected_value(row)},
-        "jit_enabled": row.jit_enabled,
-    }

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -69,6 +70,28 @@ class Accepted:
     membership_id: str
     organization_id: str
     created_user: bool
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """The person who followed the link: a signed-in account (``id``), or someone signing
+    up (``email`` to check against the invitation, ``name`` for the new account)."""
+
+    id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Invitee:
+        """The ``user`` object of an accept call; absent or empty is a sign-up."""
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            raise ProvisioningError("validation_error", "'user' must be an object.")
+        return cls(
+            id=None if raw.get("id") is None else str(raw["id"]),
+            email=None if raw.get("email") is None else str(raw["email"]),
+            name=raw["name"] if isinstance(raw.get("name"), str) else None,
+        )
 
 
 def _hash(pepper: str, invitation_id: str, secret: str) -> str:
@@ -204,7 +227,31 @@ def find_by_token(db: Session, token: str, *, pepper: str) -> Invitation:
     return invitation
 
 
-def check_acceptance(db: Session, invitation: Invitation, user: dict[str, Any]) -> None:
+def accept_token(
+    db: Session,
+    token: str,
+    user: Invitee,
+    *,
+    pepper: str,
+    keep_failed_attempt: Callable[[], None],
+) -> Accepted:
+    """Accept the invitation a link's token names, for the person who followed it.
+
+    A wrong token or a mismatched account counts a failed attempt that must outlive the
+    refusal (it is what rate-limits guessing), so before raising those this calls
+    ``keep_failed_attempt``: the caller then commits although the call failed.
+    """
+    try:
+        invitation = find_by_token(db, token, pepper=pepper)
+        check_acceptance(db, invitation, user)
+    except ProvisioningError as error:
+        if error.code in ("invitation_invalid", "invitation_email_mismatch"):
+            keep_failed_attempt()  # the failed attempt is counted, the invitation lives
+        raise
+    return accept(db, invitation, user)
+
+
+def check_acceptance(db: Session, invitation: Invitation, user: Invitee) -> None:
     """Steps 1–2 of §4.5 that write nothing except, on a mismatch, ``failed_attempts``.
 
     :raises ProvisioningError: ``invitation_invalid``, ``invitation_expired``,
@@ -212,7 +259,7 @@ def check_acceptance(db: Session, invitation: Invitation, user: dict[str, Any]) 
         ``login_required``.
     """
     if invitation.status != "pending":
-        if invitation.status == "accepted" and user.get("id") == invitation.accepted_user_id:
+        if invitation.status == "accepted" and user.id == invitation.accepted_user_id:
             return
         raise _invalid()
     if _expired(db, invitation):
@@ -237,10 +284,7 @@ def check_acceptance(db: Session, invitation: Invitation, user: dict[str, Any]) 
                 f"This invitation is for {_mask(invitation.email)}; switch to that account.",
             )
         return
-    if (
-        user.get("email") is not None
-        and normalize_email(str(user["email"])) != invitation.email_normalized
-    ):
+    if user.email is not None and normalize_email(user.email) != invitation.email_normalized:
         raise ProvisioningError(
             "invitation_email_mismatch", f"This invitation is for {_mask(invitation.email)}."
         )
@@ -255,7 +299,7 @@ def check_acceptance(db: Session, invitation: Invitation, user: dict[str, Any]) 
         )
 
 
-def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepted:
+def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
     """Step 3–4 of §4.5: re-validate, then the compare-and-set and the membership, atomically.
 
     Call ``check_acceptance`` first (its failed-attempt count must survive a refusal).
@@ -355,14 +399,13 @@ def _compare_and_set(db: Session, invitation: Invitation, user_id: str | None) -
     db.refresh(invitation)
 
 
-def _sign_up(db: Session, invitation: Invitation, user: dict[str, Any]) -> User:
+def _sign_up(db: Session, invitation: Invitation, user: Invitee) -> User:
     """A new account with the invited email: verified, since the link reached that mailbox."""
-    name = user.get("name") if isinstance(user.get("name"), str) else None
     person = User(
         email=invitation.email,
         email_normalized=invitation.email_normalized,
         email_verified=True,
-        name=name,
+        name=user.name,
     )
     db.add(person)
     try:
@@ -373,11 +416,10 @@ def _sign_up(db: Session, invitation: Invitation, user: dict[str, Any]) -> User:
     return person
 
 
-def _person(db: Session, user: dict[str, Any]) -> User | None:
-    user_id = user.get("id")
-    if user_id is None:
+def _person(db: Session, user: Invitee) -> User | None:
+    if user.id is None:
         return None
-    person = db.get(User, str(user_id))
+    person = db.get(User, user.id)
     if person is None:
         raise ProvisioningError("validation_error", "'user.id' names no account.")
     return person
@@ -503,6 +545,13 @@ def _get(db: Session, org: Organization, invitation_id: str, *, lock: bool = Fal
     return invitation
 
 
+def shown_status(db: Session, invitation: Invitation) -> str:
+    """The status the API shows: a pending invitation past its expiry reads ``expired``."""
+    if invitation.status == "pending" and _expired(db, invitation):
+        return "expired"
+    return invitation.status
+
+
 def _require_pending(db: Session, invitation: Invitation) -> None:
     if invitation.status != "pending" or _expired(db, invitation):
         raise ProvisioningError("invitation_not_pending", "This invitation is no longer pending.")
@@ -524,24 +573,4 @@ def _audit(invitation: Invitation) -> dict[str, Any]:
         "scope": invitation.scope,
         "expires_at": invitation.expires_at.isoformat(),
         "delivery": invitation.delivery,
-    }
-
-
-def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
-    status = invitation.status
-    if status == "pending" and _expired(db, invitation):
-        status = "expired"
-    return {
-        "id": invitation.id,
-        "organization_id": invitation.org_id,
-        "email": invitation.email,
-        "role": {"id": invitation.role_id, "name": role_name(db, invitation.role_id)},
-        "scope": invitation.scope,
-        "status": status,
-        "delivery": invitation.delivery,
-        "expires_at": invitation.expires_at.isoformat(timespec="milliseconds") + "Z",
-        "created_at": invitation.created_at.isoformat(timespec="milliseconds") + "Z",
-        "created_by": invitation.created_by,
-        "accepted_user_id": invitation.accepted_user_id,
-        "failed_attempts": invitation.failed_attempts,
     }

@@ -42,12 +42,15 @@ from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_email
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.inputs import required_string
+from scim_server.services.inputs import string_field
 from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
+from scim_server.services.membership.sessions import create_session
 from scim_server.services.signin import domains
 from scim_server.services.signin.sso_connections import check_default_role
 from scim_server.storage import queries
@@ -55,6 +58,7 @@ from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
+from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import SsoIdentity
 from scim_server.storage.models import User
@@ -71,6 +75,23 @@ class Claims:
     email_verified: bool | None = None  # SAML has no such claim: None
     name: str | None = None
 
+    @classmethod
+    def from_json(cls, raw: Any) -> Claims:
+        """The claims object a sign-in layer forwards: ``iss`` and ``sub`` are required,
+        ``email_verified`` is a boolean when present, a non-string ``name`` is dropped."""
+        if not isinstance(raw, dict):
+            raise ProvisioningError("validation_error", "'claims' must be an object.")
+        verified = raw.get("email_verified")
+        if verified is not None and not isinstance(verified, bool):
+            raise ProvisioningError("validation_error", "'email_verified' must be a boolean.")
+        return cls(
+            issuer=required_string(raw, "iss"),
+            subject=required_string(raw, "sub"),
+            email=string_field(raw, "email", required=False),
+            email_verified=verified,
+            name=raw["name"] if isinstance(raw.get("name"), str) else None,
+        )
+
 
 @dataclass(frozen=True)
 class JitResult:
@@ -80,6 +101,34 @@ class JitResult:
     created_user: bool
     created_membership: bool
     linked_identity: bool
+
+
+@dataclass(frozen=True)
+class SsoSignIn:
+    """An SSO login that went through: what JIT did, and the session it was given."""
+
+    result: JitResult
+    session: SignInSession
+
+
+def sign_in_with_sso(db: Session, connection_id: str, claims: Claims, *, actor: Actor) -> SsoSignIn:
+    """Provision or recognise the person, then issue a session tied to the connection.
+
+    JIT's own changes are recorded as the connection's (actor type ``jit``); the session
+    as the caller's.
+    """
+    result = jit_login(
+        db, connection_id, claims, actor=Actor("jit", connection_id, actor.request_id)
+    )
+    session = create_session(
+        db,
+        user_id=result.user_id,
+        org_id=result.organization_id,
+        method="sso",
+        sso_connection_id=connection_id,
+        actor=actor,
+    )
+    return SsoSignIn(result, session)
 
 
 def refuse(code: str, message: str) -> ProvisioningError:

@@ -38,19 +38,22 @@ from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import User
 
+SIGN_IN_METHODS = ("password", "email_code", "social", "sso")
+
 # --- email domains ------------------------------------------------------------------------
 
 
-def email_domains(db: Session, org: Organization) -> list[dict[str, Any]]:
-    rows = db.scalars(
-        select(OrgDomain)
-        .where(OrgDomain.org_id == org.id, OrgDomain.jit_enabled.is_(True))
-        .order_by(OrgDomain.domain)
+def email_domains(db: Session, org: Organization) -> list[OrgDomain]:
+    return list(
+        db.scalars(
+            select(OrgDomain)
+            .where(OrgDomain.org_id == org.id, OrgDomain.jit_enabled.is_(True))
+            .order_by(OrgDomain.domain)
+        )
     )
-    return [{"organizationId": org.id, "emailDomain": r.domain} for r in rows]
 
 
-def add_email_domain(db: Session, org: Organization, text: Any, *, actor: Actor) -> dict[str, Any]:
+def add_email_domain(db: Session, org: Organization, text: Any, *, actor: Actor) -> OrgDomain:
     row = _verified_domain(db, org, text)
     if not row.jit_enabled:
         row.jit_enabled = True
@@ -63,7 +66,7 @@ def add_email_domain(db: Session, org: Organization, text: Any, *, actor: Actor)
             target_id=row.id,
             after={"emailDomain": row.domain},
         )
-    return {"organizationId": org.id, "emailDomain": row.domain}
+    return row
 
 
 def replace_email_domains(db: Session, org: Organization, texts: Any, *, actor: Actor) -> None:
@@ -281,6 +284,10 @@ def sign_in(
     actor: Actor,
 ) -> SignInSession:
     """Register a session after a sign-in; a first sign-in on a JIT email domain joins."""
+    if method not in SIGN_IN_METHODS:
+        raise ProvisioningError(
+            "validation_error", f"'method' is one of {', '.join(SIGN_IN_METHODS)}."
+        )
     org = db.get(Organization, org_id)
     person = db.get(User, user_id)
     if org is not None and person is not None:

@@ -15,6 +15,7 @@ from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.admin import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
+from scim_server.services.signin.representation import connection_json
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import SsoConnection
@@ -93,8 +94,11 @@ def update(
 
 def disable(
     db: Session, org: Organization, connection_id: str, *, revoke_all: bool, actor: Actor
-) -> int:
-    """S1: block logins through it and revoke its sessions (or all the org's) at once."""
+) -> tuple[SsoConnection, int]:
+    """S1: block logins through it and revoke its sessions (or all the org's) at once.
+
+    Returns the connection and how many sessions were revoked.
+    """
     conn = get(db, org, connection_id)
     if conn.enabled:
         conn.enabled, conn.disabled_at = False, utcnow()
@@ -107,9 +111,10 @@ def disable(
             target_id=conn.id,
             after={"revoke_all_org_sessions": revoke_all},
         )
-    return revoke_connection_sessions(
+    revoked = revoke_connection_sessions(
         db, org.id, None if revoke_all else conn.id, reason="sso_connection_disabled", actor=actor
     )
+    return conn, revoked
 
 
 def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) -> SsoConnection:
@@ -155,16 +160,3 @@ def _apply_settings(conn: SsoConnection, body: dict[str, Any]) -> None:
         if body["jit_mode"] not in JIT_MODES:
             raise ProvisioningError("validation_error", f"'jit_mode' is one of {JIT_MODES}.")
         conn.jit_mode = body["jit_mode"]
-
-
-def connection_json(conn: SsoConnection) -> dict[str, Any]:
-    return {
-        "id": conn.id,
-        "organization_id": conn.org_id,
-        "name": conn.name,
-        "enabled": conn.enabled,
-        "jit_enabled": conn.jit_enabled,
-        "jit_mode": conn.jit_mode,
-        "default_role_id": conn.default_role_id,
-        "require_email_verified": conn.require_email_verified,
-    }

@@ -1,4 +1,8 @@
-"""JSON in and out for the management API."""
+"""JSON in and out for the management API: the request body, replies, query arguments.
+
+Field checks shared with the services (``string_field``, ``required_string``) live in
+``services/inputs.py`` and are re-exported here so a view imports its parsing from one place.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,15 @@ import re
 from typing import Any
 
 from flask import Response
+from flask import current_app
 from flask import jsonify
 from flask import request
 
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.inputs import required_string
+from scim_server.services.inputs import string_field
+
+__all__ = ["body", "config", "limit_arg", "pepper", "reply", "required_string", "string_field"]
 
 
 def body() -> dict[str, Any]:
@@ -43,3 +52,14 @@ def limit_arg(default: int = 100, maximum: int = 1000) -> int:
     if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
         raise ProvisioningError("validation_error", "'limit' must be a positive integer.")
     return min(int(raw), maximum)
+
+
+def config(key: str) -> Any:
+    """A setting of the running app (the token pepper, the invitation page's URL…)."""
+    return current_app.config[key]
+
+
+def pepper() -> str:
+    """The key of every stored hash (tokens, invitation secrets), from the app's configuration."""
+    value: str = current_app.config["TOKEN_PEPPER"]
+    return value

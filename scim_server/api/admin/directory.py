@@ -1,0 +1,26 @@
+"""Management API: disconnecting an organisation's SCIM directory."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from scim_server.api.admin import auth
+from scim_server.api.admin.http import body
+from scim_server.api.admin.http import reply
+from scim_server.db import get_session
+from scim_server.services.errors import ProvisioningError
+from scim_server.services.organizations import orgs
+
+bp = auth.blueprint("directory", __name__, "/api/v1/organizations/<org_id>/directory")
+
+
+@bp.post("/disconnect")
+def disconnect_directory(org_id: str) -> Response:
+    """K1 needs an explicit confirmation: it ends directory management for everyone."""
+    if body().get("confirm") is not True:
+        raise ProvisioningError(
+            "confirmation_required", 'Send {"confirm": true} to disconnect the SCIM directory.'
+        )
+    org = auth.organization(org_id)
+    changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting().actor)
+    return reply({"disconnected": True, "members_changed": changed})

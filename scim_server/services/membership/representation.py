@@ -1,0 +1,94 @@
+"""The membership package's management-API JSON: members, seats and sign-in sessions.
+
+Rendering lives here, apart from the rules, so a field added to the API is added in one
+place and the services return rows, not response bodies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from scim_server.services.membership import access
+from scim_server.services.membership import lifecycle
+from scim_server.services.membership.admin import site_ids
+from scim_server.services.membership.seats import SeatCount
+from scim_server.storage import queries
+from scim_server.storage.models import LinkState
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import SignInSession
+from scim_server.storage.models import User
+
+
+def describe(db: Session, m: Membership) -> dict[str, Any]:
+    """The management API's member: D, O, E with reasons, seat, grants, SCIM id."""
+    user = db.get_one(User, m.user_id)
+    effective, reasons = access.effective(db, m)
+    role = db.get(Role, m.role_id) if m.role_id else None
+    return {
+        "user_id": m.user_id,
+        "email": user.email,
+        # Until the person claims the link, the name another org's IdP gave stays hidden.
+        "name": user.name if m.link_state == LinkState.LINKED else None,
+        "directory_state": m.directory_state,
+        "admin_override": {
+            "state": m.admin_override,
+            "by": m.override_by,
+            "at": _iso(m.override_at),
+            "reason": m.override_reason,
+        },
+        "effective_access": effective,
+        "denial_reasons": reasons,
+        "counts_as_seat": lifecycle.counts_as_seat(access.state_of(m)),
+        "link_state": m.link_state,
+        "source": m.source,
+        "role": {"id": role.id, "name": role.name} if role else None,
+        "scope": m.scope,
+        "sites": site_ids(db, m),
+        "scim_id": queries.live_scim_id(db, m.id),
+        "ended_at": _iso(m.ended_at),
+        "end_reason": m.end_reason,
+        "created_at": _iso(m.created_at),
+    }
+
+
+def member_page(db: Session, rows: list[Membership], cursor: str | None) -> dict[str, Any]:
+    """One page of ``GET …/members``."""
+    return {"members": [describe(db, m) for m in rows], "next_cursor": cursor}
+
+
+def seats_json(count: SeatCount, org: Organization) -> dict[str, Any]:
+    """``GET …/seats``: the count and whether the organisation is flagged over its limit."""
+    return {
+        "used": count.used,
+        "limit": count.limit,
+        "members": count.members,
+        "pending_invitations": count.pending_invitations,
+        "free": count.free,
+        "over_limit": org.over_seat_limit_at is not None,
+    }
+
+
+def session_json(session: SignInSession) -> dict[str, Any]:
+    """A registered sign-in session, as ``POST /sessions`` answers."""
+    return {
+        "id": session.id,
+        "user_id": session.user_id,
+        "organization_id": session.org_id,
+        "method": session.method,
+        "sso_connection_id": session.sso_connection_id,
+        "created_at": _iso(session.created_at),
+    }
+
+
+def session_check_json(valid: bool, reason: str | None) -> dict[str, Any]:
+    """``GET /sessions/<id>``: valid now, or the reason it is not."""
+    return {"valid": valid, "reason": reason}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None

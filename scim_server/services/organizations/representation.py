@@ -1,0 +1,81 @@
+"""The organisations package's management-API JSON: organisations (with the credentials
+shown once at creation), roles, sites and the event feed.
+
+Rendering lives here, apart from the rules, so the services return rows and a field added
+to the API is added in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from typing import Any
+
+from scim_server.storage.models import Event
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
+from scim_server.storage.models import Site
+
+if TYPE_CHECKING:  # orgs renders its audit snapshots with org_json
+    from scim_server.services.organizations.orgs import ProvisionedOrg
+
+
+def org_json(org: Organization) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "active": org.active,
+        "exclusive_membership": org.exclusive_membership,
+        "seat_limit": org.seat_limit,
+        "over_seat_limit": org.over_seat_limit_at is not None,
+        "created_at": _iso(org.created_at),
+    }
+
+
+def provisioned_json(created: ProvisionedOrg, base_url: str) -> dict[str, Any]:
+    """``POST /organizations``: the organisation, where its IdP connects, and its secrets."""
+    return {
+        **org_json(created.org),
+        "scim_base_url": f"{base_url}/scim/v2",
+        "scim_token": created.scim_token.secret,
+        "management_key": created.management_key.secret,
+    }
+
+
+def role_json(role: Role) -> dict[str, Any]:
+    return {
+        "id": role.id,
+        "name": role.name,
+        "builtin": role.builtin,
+        "privileged": role.privileged,
+    }
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    return {"id": site.id, "name": site.name}
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """One event as the feed shows it."""
+    return {
+        "id": str(event.id),
+        "type": event.type,
+        "actor": {"type": event.actor_type, "id": event.actor_id},
+        "target": {"type": event.target_type, "id": event.target_id},
+        "membership_id": event.membership_id,
+        "user_id": event.user_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "request_id": event.request_id,
+        "at": _iso(event.at),
+    }
+
+
+def event_page(events: list[Event], cursor: str | None) -> dict[str, Any]:
+    """One page of ``GET …/events``: ``next_cursor`` is the ``after`` of the next call."""
+    return {"events": [event_json(e) for e in events], "next_cursor": cursor}
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds") + "Z"

@@ -1,0 +1,119 @@
+"""The sign-in package's management-API JSON: SSO connections, domains, JIT settings,
+invitations and the outcome of an SSO login or an acceptance.
+
+Rendering lives here, apart from the rules, so the services return rows and outcomes and a
+field added to the API is added in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from scim_server.services.membership.admin import role_name
+from scim_server.services.signin.domains import expected_value
+from scim_server.services.signin.domains import record_name
+from scim_server.services.signin.invitations import Accepted
+from scim_server.services.signin.invitations import Issued
+from scim_server.services.signin.invitations import shown_status
+from scim_server.storage.models import Invitation
+from scim_server.storage.models import OrgDomain
+from scim_server.storage.models import SsoConnection
+
+if TYPE_CHECKING:  # jit imports sso_connections, which renders its audit snapshots here
+    from scim_server.services.signin.jit import SsoSignIn
+
+
+def connection_json(conn: SsoConnection) -> dict[str, Any]:
+    return {
+        "id": conn.id,
+        "organization_id": conn.org_id,
+        "name": conn.name,
+        "enabled": conn.enabled,
+        "jit_enabled": conn.jit_enabled,
+        "jit_mode": conn.jit_mode,
+        "default_role_id": conn.default_role_id,
+        "require_email_verified": conn.require_email_verified,
+    }
+
+
+def domain_json(row: OrgDomain) -> dict[str, Any]:
+    return {
+        "domain": row.domain,
+        "verified": row.verified_at is not None,
+        "verified_at": _iso(row.verified_at),
+        "verification_method": row.verified_method,
+        "txt_record": {"name": record_name(row.domain), "value": expected_value(row)},
+        "jit_enabled": row.jit_enabled,
+    }
+
+
+def jit_email_domain_json(row: OrgDomain) -> dict[str, Any]:
+    """A JIT email domain, spelled as Logto's Management API spells it."""
+    return {"organizationId": row.org_id, "emailDomain": row.domain}
+
+
+def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "organization_id": invitation.org_id,
+        "email": invitation.email,
+        "role": {"id": invitation.role_id, "name": role_name(db, invitation.role_id)},
+        "scope": invitation.scope,
+        "status": shown_status(db, invitation),
+        "delivery": invitation.delivery,
+        "expires_at": _iso(invitation.expires_at),
+        "created_at": _iso(invitation.created_at),
+        "created_by": invitation.created_by,
+        "accepted_user_id": invitation.accepted_user_id,
+        "failed_attempts": invitation.failed_attempts,
+    }
+
+
+def issued_json(db: Session, issued: Issued, accept_url: str) -> dict[str, Any]:
+    """A created or resent invitation: the only response that carries its token and link."""
+    return {
+        **invitation_json(db, issued.invitation),
+        "token": issued.token,
+        "accept_url": invitation_link(accept_url, issued.token),
+    }
+
+
+def invitation_link(accept_url: str, token: str) -> str:
+    """The link the invitee follows: the host product's page with the token appended."""
+    return f"{accept_url}?token={token}"
+
+
+def accepted_json(result: Accepted) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome,
+        "user_id": result.user_id,
+        "membership_id": result.membership_id,
+        "organization_id": result.organization_id,
+        "created_user": result.created_user,
+    }
+
+
+def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
+    """``POST /sso/login``: who signed in, the session issued, and what JIT did."""
+    result, session = signed_in.result, signed_in.session
+    return {
+        "user_id": result.user_id,
+        "organization_id": result.organization_id,
+        "membership_id": result.membership_id,
+        "session": {
+            "id": session.id,
+            "sso_connection_id": session.sso_connection_id,
+            "created_at": _iso(session.created_at),
+        },
+        "provisioned": result.created_membership,
+        "created_user": result.created_user,
+        "linked_identity": result.linked_identity,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None
