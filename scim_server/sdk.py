@@ -165,6 +165,9 @@ class Services:
     ``TOKEN_PEPPER`` (must be the server's own, or links and keys will not match) and
     ``INVITATION_ACCEPT_URL``; anything left out has the app's default. The environment
     is not read: pass what you mean.
+
+    Each call opens its own database session, so it is not part of a management-API
+    request that happens to be running: call it from your own code, not from inside one.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
