@@ -126,7 +126,8 @@ def create_site(org_id: str) -> Response:
 
 @bp.post("/<org_id>/directory/disconnect")
 def disconnect_directory(org_id: str) -> Response:
-    """K1 needs an explicit confirmation: it ends directory management for everyone."""
+    """docs/lifecycle.md row K1 needs an explicit confirmation: it ends directory management
+    for everyone."""
     if body().get("confirm") is not True:
         raise ProvisioningError(
             "confirmation_required", 'Send {"confirm": true} to disconnect the SCIM directory.'

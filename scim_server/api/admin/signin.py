@@ -1,5 +1,5 @@
 """Sign-in services over HTTP: JIT login, domains, SSO connections, Logto-shaped JIT
-configuration and invitations (contracts.md §4). Views only parse and render."""
+configuration and invitations (docs/api.md §3.4–§3.7). Views only parse and render."""
 
 from __future__ import annotations
 
