@@ -106,9 +106,11 @@ def problems_in(text: str, where: Path, *, links_only: bool = False) -> list[str
 
 
 def scanned_files() -> Iterator[Path]:
-    """README, code, tests, conformance and scripts; not this file, whose planted bad
-    references below are there to be reported."""
+    """README, code, tests, conformance and scripts, and the conformance report (which
+    prints every check's cited source); not this file, whose planted bad references below
+    are there to be reported."""
     yield Path("README.md")
+    yield Path("docs/conformance.md")
     for folder in SCANNED_DIRS:
         for path in sorted((ROOT / folder).rglob("*")):
             if path.is_file() and path.suffix in SCANNED_SUFFIXES | {""}:
