@@ -1,4 +1,4 @@
-"""Microsoft Entra ID request shapes (group ``entra``), from idp-dialects.md §2 and the
+"""Microsoft Entra ID request shapes (group ``entra``), from docs/idp-dialects.md §2 and the
 Microsoft Learn SCIM pages / SCIM Validator runs it summarises."""
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def _manager_value(user: dict):
 # --------------------------------------------------------------------------- queries
 
 
-@check("entra.test_connection_random_guid", G, f"idp-dialects.md §2.3 / {LEARN} (Test Connection)")
+@check(
+    "entra.test_connection_random_guid", G, f"docs/idp-dialects.md §2.3 / {LEARN} (Test Connection)"
+)
 def test_connection(ctx: Context) -> None:
     body = query(ctx, "/Users", eq_filter("userName", random_id()))
     expect(
@@ -80,7 +82,7 @@ def test_connection(ctx: Context) -> None:
 @check(
     "entra.filter_form_encoded_plus",
     G,
-    "idp-dialects.md §2.3 (azure-docs#11784, validator captures)",
+    "docs/idp-dialects.md §2.3 (azure-docs#11784, validator captures)",
 )
 def form_encoded(ctx: Context) -> None:
     user = create_user(ctx)
@@ -98,7 +100,7 @@ def form_encoded(ctx: Context) -> None:
 @check(
     "entra.filter_existing_different_case",
     G,
-    f"idp-dialects.md §0 quirk 14 / {VALIDATOR} (users and groups)",
+    f"docs/idp-dialects.md §0 quirk 14 / {VALIDATOR} (users and groups)",
 )
 def different_case(ctx: Context) -> None:
     user = create_user(ctx)
@@ -123,7 +125,7 @@ def different_case(ctx: Context) -> None:
 @check(
     "entra.filter_unquoted_value",
     G,
-    "idp-dialects.md §2.4, §5 (tutorial sample externalId eq jyoung: lenient or 400 invalidFilter)",
+    "docs/idp-dialects.md §2.4, §5 (tutorial sample externalId eq jyoung: lenient or 400 invalidFilter)",
 )
 def unquoted(ctx: Context) -> None:
     user = create_user(ctx)
@@ -146,7 +148,7 @@ def unquoted(ctx: Context) -> None:
 # --------------------------------------------------------------------------- create
 
 
-@check("entra.create_user_with_meta_roles_enterprise", G, f"idp-dialects.md §2.4 / {LEARN}")
+@check("entra.create_user_with_meta_roles_enterprise", G, f"docs/idp-dialects.md §2.4 / {LEARN}")
 def create_entra_user(ctx: Context) -> None:
     t = tag()
     reply = ctx.client.post("/Users", entra_body(t))
@@ -172,7 +174,7 @@ def create_entra_user(ctx: Context) -> None:
 @check(
     "entra.string_boolean_primary_in_create",
     G,
-    "idp-dialects.md §5 (booleans as strings) / validator",
+    "docs/idp-dialects.md §5 (booleans as strings) / validator",
 )
 def string_primary(ctx: Context) -> None:
     t = tag()
@@ -190,7 +192,9 @@ def string_primary(ctx: Context) -> None:
 # --------------------------------------------------------------------------- user PATCH shapes
 
 
-@check("entra.patch_capitalised_ops", G, f"idp-dialects.md §2.5 / {LEARN} (Add, Replace, Remove)")
+@check(
+    "entra.patch_capitalised_ops", G, f"docs/idp-dialects.md §2.5 / {LEARN} (Add, Replace, Remove)"
+)
 def capitalised_ops(ctx: Context) -> None:
     user = create_user(ctx, title="Old title")
     got = _user_after(
@@ -238,7 +242,7 @@ def _active_sequence(ctx: Context, false_value: str, true_value: str) -> None:
 @check(
     "entra.active_string_booleans",
     G,
-    f"idp-dialects.md §0 quirk 5, §2.5 / {COMPAT}; SCIMReferenceCode#21; lowercase: scimmy#86, keycloak#119",
+    f"docs/idp-dialects.md §0 quirk 5, §2.5 / {COMPAT}; SCIMReferenceCode#21; lowercase: scimmy#86, keycloak#119",
 )
 def string_booleans(ctx: Context) -> None:
     _active_sequence(ctx, "False", "True")
@@ -248,7 +252,7 @@ def string_booleans(ctx: Context) -> None:
 @check(
     "entra.pathless_replace_dotted_and_urn_keys",
     G,
-    f"idp-dialects.md §0 quirk 6, §2.5 / {COMPAT} (aadOptscim062020)",
+    f"docs/idp-dialects.md §0 quirk 6, §2.5 / {COMPAT} (aadOptscim062020)",
 )
 def dotted_keys(ctx: Context) -> None:
     user = create_user(ctx)
@@ -277,7 +281,7 @@ def dotted_keys(ctx: Context) -> None:
     expect(not stray, f"dotted keys must be applied as paths, not stored as attributes: {stray}")
 
 
-@check("entra.replace_work_email_value", G, f"idp-dialects.md §0 quirk 7, §2.5 / {LEARN}")
+@check("entra.replace_work_email_value", G, f"docs/idp-dialects.md §0 quirk 7, §2.5 / {LEARN}")
 def work_email(ctx: Context) -> None:
     t = tag()
     home = f"home-{t}@example.org"
@@ -309,7 +313,7 @@ def work_email(ctx: Context) -> None:
 @check(
     "entra.default_client_multi_replace",
     G,
-    f"idp-dialects.md §2.5 (one Replace per attribute) / {COMPAT}",
+    f"docs/idp-dialects.md §2.5 (one Replace per attribute) / {COMPAT}",
 )
 def multi_replace(ctx: Context) -> None:
     t = tag()
@@ -340,7 +344,11 @@ def multi_replace(ctx: Context) -> None:
     expect(seen == want, f"every Replace should be applied: expected {want}, got {seen}")
 
 
-@check("entra.multiple_ops_same_attribute", G, f"idp-dialects.md §2.8 / {VALIDATOR} (preview test)")
+@check(
+    "entra.multiple_ops_same_attribute",
+    G,
+    f"docs/idp-dialects.md §2.8 / {VALIDATOR} (preview test)",
+)
 def same_attribute(ctx: Context) -> None:
     user = create_user(ctx)
     got = _user_after(
@@ -357,7 +365,9 @@ def same_attribute(ctx: Context) -> None:
     )
 
 
-@check("entra.update_userName", G, f"idp-dialects.md §2.8 / {VALIDATOR} (Update User userName)")
+@check(
+    "entra.update_userName", G, f"docs/idp-dialects.md §2.8 / {VALIDATOR} (Update User userName)"
+)
 def update_user_name(ctx: Context) -> None:
     t = tag()
     user = create_user(ctx, t)
@@ -374,7 +384,9 @@ def update_user_name(ctx: Context) -> None:
 
 
 @check(
-    "entra.manager_bare_string", G, "idp-dialects.md §2.6, §5 (SCIM-SDK#686: value is a bare id)"
+    "entra.manager_bare_string",
+    G,
+    "docs/idp-dialects.md §2.6, §5 (SCIM-SDK#686: value is a bare id)",
 )
 def manager_string(ctx: Context) -> None:
     t = tag()
@@ -395,7 +407,11 @@ def manager_string(ctx: Context) -> None:
     )
 
 
-@check("entra.manager_value_object", G, f"idp-dialects.md §2.6 / {VALIDATOR} (value {{value: id}})")
+@check(
+    "entra.manager_value_object",
+    G,
+    f"docs/idp-dialects.md §2.6 / {VALIDATOR} (value {{value: id}})",
+)
 def manager_object(ctx: Context) -> None:
     t = tag()
     boss1, boss2, user = (create_user(ctx, t, x) for x in ("b1", "b2", "emp"))
@@ -420,7 +436,7 @@ def manager_object(ctx: Context) -> None:
 @check(
     "entra.manager_removal",
     G,
-    f"idp-dialects.md §2.6 / {VALIDATOR} (remove op; replace with value '')",
+    f"docs/idp-dialects.md §2.6 / {VALIDATOR} (remove op; replace with value '')",
 )
 def manager_removal(ctx: Context) -> None:
     t = tag()
@@ -445,7 +461,9 @@ def manager_removal(ctx: Context) -> None:
 # --------------------------------------------------------------------------- groups
 
 
-@check("entra.group_excludedAttributes_members", G, f"idp-dialects.md §0 quirk 11, §2.4 / {LEARN}")
+@check(
+    "entra.group_excludedAttributes_members", G, f"docs/idp-dialects.md §0 quirk 11, §2.4 / {LEARN}"
+)
 def group_excluded(ctx: Context) -> None:
     t = tag()
     user = create_user(ctx, t)
@@ -463,7 +481,9 @@ def group_excluded(ctx: Context) -> None:
     expect("members" not in resources[0], "filter with excludedAttributes=members returned members")
 
 
-@check("entra.group_add_member_null_ref", G, f"idp-dialects.md §2.5 / {LEARN} (Add member sample)")
+@check(
+    "entra.group_add_member_null_ref", G, f"docs/idp-dialects.md §2.5 / {LEARN} (Add member sample)"
+)
 def group_add_null_ref(ctx: Context) -> None:
     t = tag()
     u1, u2 = create_user(ctx, t, "a"), create_user(ctx, t, "b")
@@ -480,7 +500,7 @@ def group_add_null_ref(ctx: Context) -> None:
 @check(
     "entra.group_remove_member_value_list",
     G,
-    f"idp-dialects.md §0 quirk 8, §5 / {COMPAT} (removes ONLY the listed member)",
+    f"docs/idp-dialects.md §0 quirk 8, §5 / {COMPAT} (removes ONLY the listed member)",
 )
 def group_remove_legacy(ctx: Context) -> None:
     t = tag()
@@ -500,7 +520,7 @@ def group_remove_legacy(ctx: Context) -> None:
 @check(
     "entra.group_patch_204",
     G,
-    f"idp-dialects.md §2.2, §2.5 / {LEARN} (group PATCH should yield 204)",
+    f"docs/idp-dialects.md §2.2, §2.5 / {LEARN} (group PATCH should yield 204)",
 )
 def group_patch_204(ctx: Context) -> None:
     t = tag()
@@ -527,7 +547,7 @@ def group_patch_204(ctx: Context) -> None:
 @check(
     "entra.group_add_then_remove_same_member",
     G,
-    f"idp-dialects.md §2.8 / {VALIDATOR} (preview test)",
+    f"docs/idp-dialects.md §2.8 / {VALIDATOR} (preview test)",
 )
 def group_add_remove(ctx: Context) -> None:
     t = tag()
@@ -545,7 +565,9 @@ def group_add_remove(ctx: Context) -> None:
     )
 
 
-@check("entra.group_duplicate_409", G, f"idp-dialects.md §2.2, §5 / {LEARN} (unique displayName)")
+@check(
+    "entra.group_duplicate_409", G, f"docs/idp-dialects.md §2.2, §5 / {LEARN} (unique displayName)"
+)
 def group_duplicate(ctx: Context) -> None:
     group = create_group(ctx)
     reply = ctx.client.post("/Groups", {"schemas": [GROUP], "displayName": group["displayName"]})
@@ -556,7 +578,7 @@ def group_duplicate(ctx: Context) -> None:
 # --------------------------------------------------------------------------- deletes
 
 
-@check("entra.soft_delete_then_hard_delete", G, f"idp-dialects.md §0 quirk 4, §2.7 / {LEARN}")
+@check("entra.soft_delete_then_hard_delete", G, f"docs/idp-dialects.md §0 quirk 4, §2.7 / {LEARN}")
 def soft_then_hard(ctx: Context) -> None:
     user = create_user(ctx)
     path = f"/Users/{user['id']}"
@@ -569,7 +591,7 @@ def soft_then_hard(ctx: Context) -> None:
     expect_error(ctx.client.get(path), 404)
 
 
-@check("entra.delete_nonexistent_404", G, f"idp-dialects.md §2.8 / {VALIDATOR} (preview test)")
+@check("entra.delete_nonexistent_404", G, f"docs/idp-dialects.md §2.8 / {VALIDATOR} (preview test)")
 def delete_missing(ctx: Context) -> None:
     for endpoint in ("/Users", "/Groups"):
         reply = ctx.client.delete(f"{endpoint}/{random_id()}")

@@ -1,7 +1,7 @@
 """Product-extension checks (group ``lifecycle``, only with ``--product-extension``).
 
-They follow the SCIM rows (P*, U*, X1) of the transition table in lifecycle.md §2.5 and
-the SCIM contract in contracts.md §3, read through the read-only extension
+They follow the SCIM rows (P*, U*, X1) of the transition table in docs/lifecycle.md §2.5 and
+the SCIM contract in docs/api.md §4, read through the read-only extension
 ``urn:ietf:params:scim:schemas:extension:scim_server:2.0:User``.
 """
 
@@ -28,7 +28,7 @@ from .runner import expect
 from .runner import fail
 
 G = "lifecycle"
-T = "lifecycle.md §2.5"
+T = "docs/lifecycle.md §2.5 row"
 READ_ONLY = ("userId", "adminDisabled", "effectiveAccess", "linkPending")
 
 
@@ -48,7 +48,7 @@ def expect_access(user: dict, effective: bool, what: str) -> dict:
 
 
 def user_patch_200(ctx: Context, uid: str, *ops: dict, what: str) -> dict:
-    """contracts.md §3: PATCH on a User answers 200 with the whole resource."""
+    """docs/api.md §4: PATCH on a User answers 200 with the whole resource."""
     reply = patch(ctx, f"/Users/{uid}", *ops)
     expect(
         reply.status == 200
@@ -70,7 +70,7 @@ def deactivate(ctx: Context, uid: str) -> dict:
 @check(
     "lifecycle.extension_schema_read_only",
     G,
-    "contracts.md §3; lifecycle.md §2.3; RFC 7643 §7 (mutability)",
+    "docs/api.md §4; docs/lifecycle.md §2.3; RFC 7643 §7 (mutability)",
 )
 def extension_schema(ctx: Context) -> None:
     schema = ctx.client.get(f"/Schemas/{PRODUCT}")
@@ -95,7 +95,7 @@ def extension_schema(ctx: Context) -> None:
     expect(PRODUCT in extensions, f"/ResourceTypes/User schemaExtensions should list {PRODUCT}", rt)
 
 
-@check("lifecycle.create_shows_effective_access", G, f"{T} P1; contracts.md §3")
+@check("lifecycle.create_shows_effective_access", G, f"{T} P1; docs/api.md §4")
 def create_p1(ctx: Context) -> None:
     user = get_user(ctx, create_user(ctx)["id"])
     data = expect_access(user, True, "new active user")
@@ -110,7 +110,7 @@ def create_p1(ctx: Context) -> None:
     expect(PRODUCT in (user.get("schemas") or []), f"schemas should list {PRODUCT}")
 
 
-@check("lifecycle.deprovision_keeps_user_readable", G, f"{T} U1, U2; lifecycle.md §5.2 tests 2, 5")
+@check("lifecycle.deprovision_keeps_user_readable", G, f"{T}s U1, U2")
 def deprovision_u1(ctx: Context) -> None:
     user = create_user(ctx)
     body = deactivate(ctx, user["id"])
@@ -123,14 +123,14 @@ def deprovision_u1(ctx: Context) -> None:
     expect_access(got, False, "deprovisioned user")
     found = query(ctx, "/Users", eq_filter("userName", user["userName"])).get("Resources") or []
     expect(ids(found) == [user["id"]], "a deprovisioned user must still be listed by filter")
-    again = deactivate(ctx, user["id"])  # U2: idempotent
+    again = deactivate(ctx, user["id"])  # row U2: idempotent
     expect(
         again.get("active") is False, "a repeated deactivation should answer 200 with active false"
     )
     expect_access(get_user(ctx, user["id"]), False, "after a repeated deactivation")
 
 
-@check("lifecycle.deprovision_entra_and_add_shapes", G, f"{T} U7; lifecycle.md §5.2 test 3")
+@check("lifecycle.deprovision_entra_and_add_shapes", G, f"{T} U7")
 def deprovision_u7(ctx: Context) -> None:
     for op in (
         {"op": "Replace", "path": "active", "value": "False"},
@@ -144,7 +144,7 @@ def deprovision_u7(ctx: Context) -> None:
         expect_access(get_user(ctx, user["id"]), False, f"after {op}")
 
 
-@check("lifecycle.reactivate_restores_access", G, f"{T} U3; lifecycle.md §5.2 test 4")
+@check("lifecycle.reactivate_restores_access", G, f"{T} U3")
 def reactivate_u3(ctx: Context) -> None:
     user = create_user(ctx)
     deactivate(ctx, user["id"])
@@ -156,7 +156,7 @@ def reactivate_u3(ctx: Context) -> None:
     expect(data.get("adminDisabled") is False, f"adminDisabled should stay false: {data}")
 
 
-@check("lifecycle.put_without_active_keeps_state", G, f"{T} U6; lifecycle.md §5.2 test 6")
+@check("lifecycle.put_without_active_keeps_state", G, f"{T} U6")
 def put_u6(ctx: Context) -> None:
     t = tag()
     user = create_user(ctx, t)
@@ -198,7 +198,7 @@ def invalid_active(ctx: Context) -> None:
     )
 
 
-@check("lifecycle.duplicate_live_409_names_existing_id", G, f"{T} P4; lifecycle.md §5.2 test 10")
+@check("lifecycle.duplicate_live_409_names_existing_id", G, f"{T} P4")
 def duplicate_p4(ctx: Context) -> None:
     t = tag()
     user = create_user(ctx, t)
@@ -212,7 +212,7 @@ def duplicate_p4(ctx: Context) -> None:
     )
 
 
-@check("lifecycle.delete_then_readd_keeps_person", G, f"{T} X1, P5; lifecycle.md §5.2 tests 7-9")
+@check("lifecycle.delete_then_readd_keeps_person", G, f"{T}s X1, P5")
 def delete_readd(ctx: Context) -> None:
     t = tag()
     first = get_user(ctx, create_user(ctx, t)["id"])
@@ -240,7 +240,7 @@ def delete_readd(ctx: Context) -> None:
     expect_error(ctx.client.get(old), 404)
 
 
-@check("lifecycle.create_inactive", G, f"{T} P7; lifecycle.md §5.2 test 12")
+@check("lifecycle.create_inactive", G, f"{T} P7")
 def create_p7(ctx: Context) -> None:
     t = tag()
     reply = ctx.client.post("/Users", user_body(t, active=False))
@@ -274,7 +274,7 @@ def _expect_unchanged(ctx: Context, uid: str, before: dict, what: str) -> None:
 @check(
     "lifecycle.read_only_extension_never_changes",
     G,
-    "contracts.md §3; RFC 7644 §3.3, §3.5.1, §3.5.2 (readOnly ignored or rejected)",
+    "docs/api.md §4; RFC 7644 §3.3, §3.5.1, §3.5.2 (readOnly ignored or rejected)",
 )
 def forged_values(ctx: Context) -> None:
     _forged_create(ctx)
@@ -330,7 +330,7 @@ def _forged_create(ctx: Context) -> None:
 @check(
     "lifecycle.group_patch_204_unless_projected",
     G,
-    "contracts.md §3 (group PATCH: 204, or 200 when projected)",
+    "docs/api.md §4 (group PATCH: 204, or 200 when projected)",
 )
 def group_patch(ctx: Context) -> None:
     t = tag()

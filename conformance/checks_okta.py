@@ -1,4 +1,4 @@
-"""Okta request sequences (group ``okta``), from idp-dialects.md §1 and the Okta SCIM 2.0
+"""Okta request sequences (group ``okta``), from docs/idp-dialects.md §1 and the Okta SCIM 2.0
 reference / SPEC test it summarises. Queries are encoded with %20, as Okta sends them."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def lookup(ctx: Context, endpoint: str, attr: str, value: str) -> dict:
     return query(ctx, endpoint, eq_filter(attr, value), startIndex=1, count=100)
 
 
-@check("okta.connection_test", G, f"idp-dialects.md §1.2 Okta connection test / {REF}")
+@check("okta.connection_test", G, f"docs/idp-dialects.md §1.2 Okta connection test / {REF}")
 def connection_test(ctx: Context) -> None:
     create_user(ctx)  # so there is at least one user to list
     users = expect_list(ctx.client.get("/Users", params={"startIndex": 1, "count": 2}))
@@ -67,7 +67,9 @@ def connection_test(ctx: Context) -> None:
 
 
 @check(
-    "okta.lookup_unknown_user_200_empty", G, f"idp-dialects.md §1.3 step 1 / {REF}; Okta SPEC test"
+    "okta.lookup_unknown_user_200_empty",
+    G,
+    f"docs/idp-dialects.md §1.3 step 1 / {REF}; Okta SPEC test",
 )
 def lookup_missing(ctx: Context) -> None:
     body = lookup(ctx, "/Users", "userName", user_name(tag()))
@@ -84,7 +86,7 @@ def lookup_missing(ctx: Context) -> None:
 @check(
     "okta.create_user_with_password_and_groups",
     G,
-    f"idp-dialects.md §1.3 step 2, §1.7 SPEC test / {REF}",
+    f"docs/idp-dialects.md §1.3 step 2, §1.7 SPEC test / {REF}",
 )
 def create_okta_user(ctx: Context) -> None:
     t = tag()
@@ -129,7 +131,9 @@ def create_okta_user(ctx: Context) -> None:
         )
 
 
-@check("okta.duplicate_create_409", G, f"idp-dialects.md §1.3 (duplicate) / {REF}; Okta SPEC test")
+@check(
+    "okta.duplicate_create_409", G, f"docs/idp-dialects.md §1.3 (duplicate) / {REF}; Okta SPEC test"
+)
 def duplicate(ctx: Context) -> None:
     t = tag()
     first = ctx.client.post("/Users", okta_body(t))
@@ -141,7 +145,11 @@ def duplicate(ctx: Context) -> None:
     expect(body.get("detail"), "Okta shows the error detail: it should be non-empty", again)
 
 
-@check("okta.update_get_then_full_put", G, f"idp-dialects.md §1.4 (OIN apps: GET then PUT) / {REF}")
+@check(
+    "okta.update_get_then_full_put",
+    G,
+    f"docs/idp-dialects.md §1.4 (OIN apps: GET then PUT) / {REF}",
+)
 def update_put(ctx: Context) -> None:
     user = create_user(ctx)
     current = get_user(ctx, user["id"])
@@ -180,7 +188,7 @@ def _set_active_okta(ctx: Context, uid: str, active: bool) -> None:
         )
 
 
-@check("okta.deactivate_user", G, f"idp-dialects.md §1.5 / {REF} (Okta never DELETEs users)")
+@check("okta.deactivate_user", G, f"docs/idp-dialects.md §1.5 / {REF} (Okta never DELETEs users)")
 def deactivate(ctx: Context) -> None:
     user = create_user(ctx)
     _set_active_okta(ctx, user["id"], False)
@@ -193,7 +201,7 @@ def deactivate(ctx: Context) -> None:
     )
 
 
-@check("okta.reactivate_user", G, f"idp-dialects.md §1.5 / {REF}")
+@check("okta.reactivate_user", G, f"docs/idp-dialects.md §1.5 / {REF}")
 def reactivate(ctx: Context) -> None:
     user = create_user(ctx)
     _set_active_okta(ctx, user["id"], False)
@@ -206,7 +214,9 @@ def reactivate(ctx: Context) -> None:
 
 
 @check(
-    "okta.deactivate_via_put", G, f"idp-dialects.md §1.4 (AIW apps use PUT for everything) / {REF}"
+    "okta.deactivate_via_put",
+    G,
+    f"docs/idp-dialects.md §1.4 (AIW apps use PUT for everything) / {REF}",
 )
 def deactivate_put(ctx: Context) -> None:
     user = create_user(ctx)
@@ -227,7 +237,7 @@ def deactivate_put(ctx: Context) -> None:
 @check(
     "okta.error_bodies_404_401",
     G,
-    "idp-dialects.md §1.7 Okta SPEC test (Invalid user by id; current suite: Check status 401/404)",
+    "docs/idp-dialects.md §1.7 Okta SPEC test (Invalid user by id; current suite: Check status 401/404)",
 )
 def error_bodies(ctx: Context) -> None:
     for bogus in ("010101001010101011001010101011", "00919288221112222"):
@@ -246,7 +256,7 @@ def error_bodies(ctx: Context) -> None:
 @check(
     "okta.bare_filter_value_400",
     G,
-    "idp-dialects.md §1.7 Okta SPEC test 2016 (Username Case Sensitivity Check)",
+    "docs/idp-dialects.md §1.7 Okta SPEC test 2016 (Username Case Sensitivity Check)",
 )
 def bare_filter(ctx: Context) -> None:
     reply = ctx.client.get("/Users", params={"filter": f"CONF{tag().upper()}"})
@@ -263,7 +273,7 @@ def bare_filter(ctx: Context) -> None:
 @check(
     "okta.group_lookup_then_create",
     G,
-    f"idp-dialects.md §1.6 (group push: lookup, create members: []) / {REF}",
+    f"docs/idp-dialects.md §1.6 (group push: lookup, create members: []) / {REF}",
 )
 def group_create(ctx: Context) -> None:
     name = f"Test SCIMv2 {tag()}"
@@ -289,7 +299,7 @@ def group_create(ctx: Context) -> None:
 @check(
     "okta.group_rename_with_id_in_value",
     G,
-    f"idp-dialects.md §1.6 (rename carries read-only id) / {REF}",
+    f"docs/idp-dialects.md §1.6 (rename carries read-only id) / {REF}",
 )
 def group_rename(ctx: Context) -> None:
     t = tag()
@@ -309,7 +319,9 @@ def group_rename(ctx: Context) -> None:
 
 
 @check(
-    "okta.group_membership_remove_and_add", G, f"idp-dialects.md §1.6 (membership PATCH) / {REF}"
+    "okta.group_membership_remove_and_add",
+    G,
+    f"docs/idp-dialects.md §1.6 (membership PATCH) / {REF}",
 )
 def group_membership(ctx: Context) -> None:
     t = tag()
@@ -328,7 +340,7 @@ def group_membership(ctx: Context) -> None:
 @check(
     "okta.group_replace_all_members",
     G,
-    f"idp-dialects.md §1.6 (full push: replace members) / {REF}",
+    f"docs/idp-dialects.md §1.6 (full push: replace members) / {REF}",
 )
 def group_replace_members(ctx: Context) -> None:
     t = tag()
@@ -343,7 +355,9 @@ def group_replace_members(ctx: Context) -> None:
     expect_members(ctx, group["id"], [u2["id"], u3["id"]], "replace of all members")
 
 
-@check("okta.group_put_members", G, f"idp-dialects.md §1.6 (AIW apps: PUT /Groups/{{id}}) / {REF}")
+@check(
+    "okta.group_put_members", G, f"docs/idp-dialects.md §1.6 (AIW apps: PUT /Groups/{{id}}) / {REF}"
+)
 def group_put(ctx: Context) -> None:
     t = tag()
     u1, u2 = create_user(ctx, t, "a"), create_user(ctx, t, "b")
@@ -361,7 +375,7 @@ def group_put(ctx: Context) -> None:
     expect_members(ctx, group["id"], [u2["id"]], "PUT with members")
 
 
-@check("okta.group_delete_204", G, f"idp-dialects.md §1.6 (unlink: delete the group) / {REF}")
+@check("okta.group_delete_204", G, f"docs/idp-dialects.md §1.6 (unlink: delete the group) / {REF}")
 def group_delete(ctx: Context) -> None:
     group = create_group(ctx)
     reply = ctx.client.delete(f"/Groups/{group['id']}")

@@ -163,7 +163,7 @@ def schemas(ctx: Context) -> None:
 @check(
     "rfc.discovery.post_is_405",
     G,
-    "idp-dialects.md §1.7 Okta SCIM 2.0 SPEC test; RFC 7644 §4 (GET only)",
+    "docs/idp-dialects.md §1.7 Okta SCIM 2.0 SPEC test; RFC 7644 §4 (GET only)",
 )
 def discovery_post_405(ctx: Context) -> None:
     for path in ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas"):
@@ -215,7 +215,7 @@ def invalid_body(ctx: Context) -> None:
     expect_error(reply, 400, ("invalidValue", "invalidSyntax"))
 
 
-@check("rfc.content_type.application_json_accepted", G, "RFC 7644 §3.8; contracts.md §3")
+@check("rfc.content_type.application_json_accepted", G, "RFC 7644 §3.8; docs/api.md §4")
 def application_json(ctx: Context) -> None:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     reply = ctx.client.post("/Users", user_body(tag()), headers=headers)
@@ -838,7 +838,7 @@ def _walk(ctx: Context, filter_: str, count: int, total: int) -> list[str]:
 @check(
     "rfc.page.stable_order_across_pages",
     G,
-    "RFC 7644 §3.4.2.4; idp-dialects.md §1.2 (Okta: stable ordering)",
+    "RFC 7644 §3.4.2.4; docs/idp-dialects.md §1.2 (Okta: stable ordering)",
     requires="filter",
 )
 def page_stable(ctx: Context) -> None:
@@ -1039,7 +1039,7 @@ def group_create(ctx: Context) -> None:
 @check(
     "rfc.groups.duplicate_displayName_other_case_409",
     G,
-    "idp-dialects.md §5 (Entra requires unique displayName; RFC 7643 §4.2 leaves uniqueness to the server); "
+    "docs/idp-dialects.md §5 (Entra requires unique displayName; RFC 7643 §4.2 leaves uniqueness to the server); "
     "RFC 7644 §3.3",
 )
 def group_duplicate_case(ctx: Context) -> None:

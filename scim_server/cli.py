@@ -1,4 +1,4 @@
-"""The ``scim-server`` command line (contracts.md §2)."""
+"""The ``scim-server`` command line (docs/api.md §5)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ _SCIM_TABLE: dict[type[DomainError], tuple[int, str | None]] = {
 }
 
 
-# Management API: the HTTP status of each stable error code (lifecycle.md §4.8 and §2.5).
+# Management API: the HTTP status of each stable error code (docs/lifecycle.md §8).
 API_STATUS: dict[str, int] = {
     **dict.fromkeys(
         (

@@ -1,4 +1,4 @@
-"""The command line of contracts.md §2, run in-process on a fresh SQLite database."""
+"""The command line of docs/api.md §5, run in-process on a fresh SQLite database."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Drift guards: cheap checks that the layers, the registry and the routes still agree.
 
-(a) Import rules (architecture.md "Import rules"), read from each module's ``ast``: ``scim/``
+(a) Import rules (docs/architecture.md §5), read from each module's ``ast``: ``scim/``
     stays pure (no flask, storage, services, api, ``Session``), ``services/`` never imports
     flask.
 (b) Every attribute of the registry is filterable, or its being unfilterable is written down:
@@ -47,8 +47,9 @@ SCIM_FORBIDDEN = (
     "sqlalchemy.orm.Session",
 )
 SERVICES_FORBIDDEN = FLASK
-# architecture.md: "scim/ imports only the standard library, marshmallow, scim2-filter-parser
-# and sqlalchemy"; sly is scim2-filter-parser's own parser generator, extended in paths.py.
+# docs/architecture.md §5: "scim/ imports only the standard library, marshmallow,
+# scim2-filter-parser and sqlalchemy"; sly is scim2-filter-parser's own parser generator,
+# extended in paths.py.
 SCIM_THIRD_PARTY = {"marshmallow", "scim2_filter_parser", "sly", "sqlalchemy"}
 
 

@@ -1,5 +1,5 @@
-"""Secrets at rest and in logs (lifecycle.md §4.1 "Storage", §4.2 "Never stored or logged in
-plaintext", §5.1 item 7, test case 33; contracts.md §2 "list (never the secret)").
+"""Secrets at rest and in logs (docs/lifecycle.md §4.1 and §4.2: only a keyed hash is stored, never
+the plaintext; §5.1 item 7; docs/api.md §5: `token list` never shows the secret).
 
 Every SCIM token, management key and invitation token the server hands out is searched
 for in every column of every table (found by reflection, so new tables are covered too),

@@ -1,4 +1,4 @@
-"""IdP dialects, normalised in one named place (idp-dialects.md §0, §2.5, §2.6, §5).
+"""IdP dialects, normalised in one named place (docs/idp-dialects.md §0, §2.5, §2.6, §5).
 
 Identity providers depart from RFC 7643/7644 in documented, stable ways. Rather than branch
 on them in views or services, the server rewrites each request once, here, into the strict
@@ -77,7 +77,7 @@ def _run(step: PatchStep, op: Any, rtype: ResourceType) -> list[Any]:
 def lower_case_op_names(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Entra's default client capitalises ops; structural names are case-insensitive.
 
-    Entra (idp-dialects.md §0 #5, §2.5; Microsoft: "Don't require a case-sensitive match on
+    Entra (docs/idp-dialects.md §0 #5, §2.5; Microsoft: "Don't require a case-sensitive match on
     structural elements ... PATCH op values"): ``{"op":"Replace","path":"active","value":"False"}``
     becomes ``{"op":"replace",...}``; ``"Op"``/``"Path"``/``"Value"`` keys become lower case.
     """
@@ -93,7 +93,7 @@ def lower_case_op_names(op: Operation, rtype: ResourceType) -> list[Operation]:
 def drop_read_only_pathless_keys(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Okta's group rename carries the read-only ``id`` inside a path-less value.
 
-    Okta (idp-dialects.md §1.6, §5; RFC 7644 §3.3 read-only values "SHALL be ignored"):
+    Okta (docs/idp-dialects.md §1.6, §5; RFC 7644 §3.3 read-only values "SHALL be ignored"):
     ``{"op":"replace","value":{"id":"abf4dd94-…","displayName":"Test SCIMv2"}}`` becomes
     ``{"op":"replace","value":{"displayName":"Test SCIMv2"}}``; ``schemas`` and ``meta`` too.
     """
@@ -107,7 +107,7 @@ def drop_read_only_pathless_keys(op: Operation, rtype: ResourceType) -> list[Ope
 def split_pathless_attribute_paths(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Entra puts attribute paths as keys of a path-less replace value.
 
-    Entra with ``aadOptscim062020`` and the SCIM Validator (idp-dialects.md §0 #6, §2.5):
+    Entra with ``aadOptscim062020`` and the SCIM Validator (docs/idp-dialects.md §0 #6, §2.5):
     ``{"op":"replace","value":{"displayName":"Bjfe","name.givenName":"Kkom",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"Aklq"}}``
     becomes a path-less replace of ``displayName`` followed by one replace per path key.
@@ -141,7 +141,7 @@ def _is_attribute_path(key: Any, rtype: ResourceType) -> bool:
 def qualify_manager_path(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Entra's tutorial names the enterprise manager without its schema URN.
 
-    Entra (idp-dialects.md §2.6, tutorial Example 5):
+    Entra (docs/idp-dialects.md §2.6, tutorial Example 5):
     ``{"op":"Add","path":"manager","value":[{"$ref":"…","value":"00aa…"}]}``: the path
     becomes ``urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager`` (RFC 7644
     §3.10 resolves unqualified names against the core schema only).
@@ -158,7 +158,7 @@ def qualify_manager_path(op: Operation, rtype: ResourceType) -> list[Operation]:
 def wrap_manager_value(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Entra sends the enterprise manager as a bare id, a list, or ``{"value": ""}`` to clear.
 
-    Entra (idp-dialects.md §2.6, §5; Captain-P-Goldfish/SCIM-SDK#686, directory-scimple#1242):
+    Entra (docs/idp-dialects.md §2.6, §5; Captain-P-Goldfish/SCIM-SDK#686, directory-scimple#1242):
     ``{"op":"add","path":"urn:…:enterprise:2.0:User:manager","value":"2c2f6fb8-…"}`` gets
     ``"value":{"value":"2c2f6fb8-…"}``; a list value gives its first element; a replace with
     ``""`` or ``{"value":""}`` (the SCIM Validator's removal) becomes a remove, as does
@@ -215,7 +215,7 @@ def manager_value(raw: Any) -> Any:
 def expand_member_value_removal(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Entra's legacy member removal names the members in ``value``: remove only those.
 
-    Entra default client and JumpCloud (idp-dialects.md §0 #8, §2.5, §3.2, §5):
+    Entra default client and JumpCloud (docs/idp-dialects.md §0 #8, §2.5, §3.2, §5):
     ``{"op":"Remove","path":"members","value":[{"value":"id1"},{"value":"id2"}]}`` becomes
     ``members[value eq "id1"]`` and ``members[value eq "id2"]`` removals. Read literally,
     "remove members" empties the group (apache/directory-scimple#436); this never does. Any
@@ -247,7 +247,7 @@ def _value_id(item: Any) -> str | None:
 def wrap_single_multi_valued_value(op: Operation, rtype: ResourceType) -> list[Operation]:
     """A single object for a multi-valued attribute means a one-value list.
 
-    Seen from Entra-style clients (idp-dialects.md §2.5 member adds):
+    Seen from Entra-style clients (docs/idp-dialects.md §2.5 member adds):
     ``{"op":"add","path":"emails","value":{"value":"x@example.com"}}`` gets
     ``"value":[{"value":"x@example.com"}]``. With a value filter the object is one value
     already (``emails[type eq "work"]``, RFC 7644 §3.5.2.3) and is left alone.
@@ -265,7 +265,7 @@ def wrap_single_multi_valued_value(op: Operation, rtype: ResourceType) -> list[O
 def coerce_string_booleans(op: Operation, rtype: ResourceType) -> list[Operation]:
     """Entra sends booleans as strings, "True"/"False" (any case), for boolean attributes.
 
-    Entra default client and SCIM Validator (idp-dialects.md §0 #5, §5; AzureAD/
+    Entra default client and SCIM Validator (docs/idp-dialects.md §0 #5, §5; AzureAD/
     SCIMReferenceCode#21): ``{"op":"Replace","path":"active","value":"False"}`` gets
     ``"value":false``; ``"primary":"True"`` inside email values and ``{"active":"false"}``
     inside path-less values likewise. Other strings are left for validation to reject.
@@ -300,7 +300,7 @@ PATCH_STEPS: tuple[PatchStep, ...] = (
 def move_urn_qualified_keys(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Attributes named by full URN at the top level belong under their extension object.
 
-    Entra and the SCIM Validator (idp-dialects.md §2.5 shapes, RFC 7644 §3.10):
+    Entra and the SCIM Validator (docs/idp-dialects.md §2.5 shapes, RFC 7644 §3.10):
     ``{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"7"}``
     becomes ``{"urn:…:enterprise:2.0:User":{"employeeNumber":"7"}}`` (core-URN names move to
     the top level); the extension is added to ``schemas`` when missing.
@@ -352,7 +352,7 @@ def _list_schema(body: dict[str, Any], urn: str) -> None:
 def canonicalise_attribute_names(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Attribute names are case-insensitive; store them in the schema's casing.
 
-    Entra (idp-dialects.md §2.1, architecture.md "Schema JSON"; RFC 7643 §2.1):
+    Entra (docs/idp-dialects.md §2.1, docs/architecture.md §1; RFC 7643 §2.1):
     ``{"UserName":"bjensen","Name":{"GivenName":"B"}}`` becomes
     ``{"userName":"bjensen","name":{"givenName":"B"}}``. Unknown keys stay as sent, for the
     validator to reject.
@@ -394,7 +394,7 @@ def drop_read_only_attributes(body: dict[str, Any], rtype: ResourceType) -> dict
     """Read-only values in a create or replace body are ignored (RFC 7644 §3.3, §3.5.1).
 
     Okta sends ``groups: []`` and echoes ``id`` and ``meta`` in PUT; Entra sends
-    ``meta: {"resourceType": "User"}`` (idp-dialects.md §0 #13): all dropped, with read-only
+    ``meta: {"resourceType": "User"}`` (docs/idp-dialects.md §0 #13): all dropped, with read-only
     sub-attributes such as ``members[].display`` and ``manager.displayName`` and the
     read-only product extension. Runs after ``canonicalise_attribute_names``.
     """
@@ -436,7 +436,7 @@ def _writable_value(attr: AttributeDef, value: Any) -> Any:
 def wrap_manager_string(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Entra's create bodies carry the enterprise manager as a bare id.
 
-    Entra (idp-dialects.md §2.6, apache/directory-scimple#1242): ``"manager":"myuser"`` under
+    Entra (docs/idp-dialects.md §2.6, apache/directory-scimple#1242): ``"manager":"myuser"`` under
     the enterprise URN becomes ``"manager":{"value":"myuser"}``; ``""`` or ``{"value":""}``
     means no manager and is dropped. Runs after ``canonicalise_attribute_names``.
     """
@@ -453,7 +453,7 @@ def wrap_manager_string(body: dict[str, Any], rtype: ResourceType) -> dict[str, 
 def coerce_string_booleans_in_body(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Entra sends ``"active":"True"`` and ``"primary":"True"`` in create bodies too.
 
-    Entra (idp-dialects.md §0 #5, §5): every boolean attribute, including sub-attributes and
+    Entra (docs/idp-dialects.md §0 #5, §5): every boolean attribute, including sub-attributes and
     extension attributes, takes "true"/"false" in any case as the boolean.
     """
     coerced: dict[str, Any] = _coerce_pathless(body, rtype)

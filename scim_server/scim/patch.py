@@ -321,7 +321,7 @@ def _same_urn(candidate: Any, urn: str) -> bool:
 def _add(container: dict[str, Any], path: Path, value: Any) -> None:
     """RFC 7644 §3.5.2.1: set a single value, merge a complex one, append to a multi-valued one.
 
-    ``add`` on a single-valued attribute replaces it (idp-dialects.md §2.5, Entra sends
+    ``add`` on a single-valued attribute replaces it (docs/idp-dialects.md §2.5, Entra sends
     ``"op":"Add"`` for ``active``).
     """
     attr = path.attribute

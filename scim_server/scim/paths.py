@@ -196,7 +196,7 @@ def matches(value_filter: ValueFilter, element: dict[str, Any], attribute: Attri
     String comparisons follow the sub-attribute's ``caseExact`` (RFC 7644 §3.4.2.2: "the case
     sensitivity for String type attributes SHALL be determined by the attribute's caseExact
     characteristic"). Booleans may be written ``true`` or, as Entra's validator does,
-    ``"True"`` (idp-dialects.md §5, apache/directory-scimple PR #1213).
+    ``"True"`` (docs/idp-dialects.md §5, apache/directory-scimple PR #1213).
 
     :raises InvalidFilterError: for an unknown sub-attribute or an unsupported operator, even
         in a branch that evaluation would short-circuit.
@@ -248,7 +248,7 @@ def _lookup(element: dict[str, Any], name: str) -> Any:
 
 
 def _as_boolean(value: Any) -> Any:
-    """Entra writes booleans as "True"/"False" (idp-dialects.md §5); read them as booleans."""
+    """Entra writes booleans as "True"/"False" (docs/idp-dialects.md §5); read them as booleans."""
     if isinstance(value, str) and value.lower() in _BOOLEAN_STRINGS:
         return _BOOLEAN_STRINGS[value.lower()]
     return value

@@ -1,4 +1,4 @@
-"""Email and domain normalisation (lifecycle.md §5.1.12): lower-case, NFC, IDNA domain.
+"""Email and domain normalisation (docs/lifecycle.md §5.1 item 12): lower-case, NFC, IDNA domain.
 
 No provider-specific folding: ``a.b+c@gmail.com`` stays itself.
 """

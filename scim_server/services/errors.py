@@ -6,7 +6,7 @@
       NotFound             the resource does not exist for this organisation
       Conflict             a uniqueness rule holds (names the attribute and the holder)
       PreconditionFailed   If-Match named another version
-      ProvisioningError    a lifecycle.md rule refused the change (stable ``code``)
+      ProvisioningError    a docs/lifecycle.md rule refused the change (stable ``code``)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class PreconditionFailed(DomainError):
 
 
 class ProvisioningError(DomainError):
-    """A refusal with a stable snake_case code from lifecycle.md (e.g. ``last_owner``).
+    """A refusal with a stable snake_case code from docs/lifecycle.md §8 (e.g. ``last_owner``).
 
     ``status`` overrides the code's usual HTTP status where a contract fixes it (a sign-in
     refused for lack of access is 403 whatever the reason).
@@ -52,4 +52,4 @@ class InvalidReference(DomainError):
 
 
 class InvalidInput(DomainError):
-    """A value our rules cannot accept, e.g. clearing ``active`` (lifecycle.md row U7)."""
+    """A value our rules cannot accept, e.g. clearing ``active`` (docs/lifecycle.md row U7)."""

@@ -45,7 +45,7 @@ UNFILTERABLE = {
 
 
 def user_active() -> ColumnElement[bool]:
-    """SCIM ``active`` is the directory state D (lifecycle.md §2.3), not effective access."""
+    """SCIM ``active`` is the directory state D (docs/lifecycle.md §2.3), not effective access."""
     return Membership.directory_state != DirectoryState.INACTIVE
 
 

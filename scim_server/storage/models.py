@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: the lifecycle data model of shared/design/lifecycle.md §2.1.
+"""SQLAlchemy 2 models: the lifecycle data model of docs/lifecycle.md §2.1.
 
 A person (``users``) belongs to organisations through ``memberships``, one row per
 (org, user) that is never hard-deleted. The directory's view of a membership is a
@@ -65,7 +65,7 @@ class Base(DeclarativeBase):
 
 
 class DirectoryState(enum.StrEnum):
-    """D: the last value the SCIM directory pushed (lifecycle.md §2.1)."""
+    """D: the last value the SCIM directory pushed (docs/lifecycle.md §2.1)."""
 
     UNMANAGED = "unmanaged"
     ACTIVE = "active"
@@ -74,7 +74,7 @@ class DirectoryState(enum.StrEnum):
 
 
 class AdminOverride(enum.StrEnum):
-    """O: the organisation admin's override; there is no force-enable (lifecycle.md §2.2)."""
+    """O: the organisation admin's override; there is no force-enable (docs/lifecycle.md §2.2)."""
 
     NONE = "none"
     DISABLED = "disabled"
@@ -152,7 +152,7 @@ class Role(Base):
 
 
 class Membership(Base):
-    """Exactly one row per (org, user); never hard-deleted (lifecycle.md §2.1)."""
+    """Exactly one row per (org, user); never hard-deleted (docs/lifecycle.md §2.1)."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("org_id", "user_id"),)
@@ -294,7 +294,7 @@ class ScimUser(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        # Tombstone lookups for re-adds (lifecycle.md P5) and the lower(userName) filter.
+        # Tombstone lookups for re-adds (docs/lifecycle.md row P5) and the lower(userName) filter.
         Index("ix_scim_users_user_name", "directory_id", func.lower(text("user_name"))),
         Index("ix_scim_users_external_id", "directory_id", "external_id"),
         # Serves the default listing order and exact counts of a directory's live users.
@@ -376,7 +376,7 @@ class GroupMember(Base):
 
 
 class SignInSession(Base):
-    """A sign-in session of the host product; revocation is one-way (lifecycle.md §2.6)."""
+    """A sign-in session of the host product; revocation is one-way (docs/lifecycle.md §2.6)."""
 
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_user_org", "user_id", "org_id"),)
@@ -393,7 +393,7 @@ class SignInSession(Base):
 
 
 class Invitation(Base):
-    """An email invitation; only a keyed hash of its secret is stored (lifecycle.md §4.2)."""
+    """An email invitation; only a keyed hash of its secret is stored (docs/lifecycle.md §4.2)."""
 
     __tablename__ = "invitations"
     __table_args__ = (
@@ -431,7 +431,7 @@ class Invitation(Base):
 class Event(Base):
     """The append-only audit trail, written in the same transaction as each change.
 
-    Membership transitions (lifecycle.md ``membership_events``) and every other change
+    Membership transitions (docs/lifecycle.md §2.1, ``events``) and every other change
     (groups, tokens, sessions) share this one table so the feed has one cursor.
     """
 

@@ -81,7 +81,8 @@ def builtin_role_id(db: Session, name: str) -> str:
 
 
 def clear_grants(db: Session, m: Membership) -> list[str]:
-    """Clear role, scope and sites (removal, lifecycle.md §2.4); return the removed site ids."""
+    """Clear role, scope and sites (removal, docs/lifecycle.md §2.4); return the removed
+    site ids."""
     sites = list(
         db.scalars(select(SiteAssignment.site_id).where(SiteAssignment.membership_id == m.id))
     )
@@ -129,7 +130,7 @@ def directory_active(db: Session, org_id: str) -> bool:
 def effective_owner_count(
     db: Session, org_id: str, owner_role_id: str | None, *, excluding: str | None = None
 ) -> int:
-    """Owners with effective access (lifecycle.md §2.3), optionally not counting one."""
+    """Owners with effective access (docs/lifecycle.md §2.3), optionally not counting one."""
     stmt = (
         select(func.count())
         .select_from(Membership)

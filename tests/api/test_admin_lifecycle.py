@@ -1,4 +1,4 @@
-"""Admin rows of lifecycle.md §2.5 (A1–A6) and their interplay with SCIM, through the
+"""Admin rows of docs/lifecycle.md §2.5 (rows A1–A6) and their interplay with SCIM, through the
 public interfaces: SCIM requests and management API calls."""
 
 from __future__ import annotations
@@ -316,7 +316,8 @@ def test_k1_directory_disconnect_is_not_a_mass_delete(client, scim, admin, platf
 def test_scim_people_on_a_verified_domain_can_link_their_first_sso_login(
     scim, admin, platform, org
 ):
-    """The org's IdP vouches for addresses on a domain the org verified (P1 + §3.1 8c)."""
+    """The org's IdP vouches for addresses on a domain the org verified (docs/lifecycle.md
+    row P1 and §3.1 step 8)."""
     base = f"/organizations/{org.id}"
     admin.call("POST", f"{base}/domains", {"domain": "acme.com"})
     platform.call("POST", f"{base}/domains/acme.com/verify", {"method": "manual", "reason": "test"})

@@ -1,14 +1,14 @@
 """Invitations through the management API and ``POST /api/v1/invitations/accept``
-(lifecycle.md §4, rows I1–I5, test cases 33–40, the §4.8 error mapping; the parallel half
+(docs/lifecycle.md §4, rows I1–I5, the §4.8 error mapping; the parallel half
 of case 36 is in tests/live/test_signin_races.py).
 
-How the accept endpoint names the person (contracts.md §4 leaves ``user`` open): ``{"id":
+How the accept endpoint names the person (docs/api.md §3.4 leaves ``user`` open): ``{"id":
 <user id>}`` is the signed-in person; ``{}`` (or a name only) is someone without a session,
 so the sign-up path when no account has the invitation's email.
 
 Reading of the spec where it leaves a choice:
 * ``already_member`` for the person who already accepted (§4.5 step 1) and for an accept by
-  someone who is already an effective member (I5) is informational: either a 200 with
+  someone who is already an effective member (row I5) is informational: either a 200 with
   ``outcome: "already_member"`` or the 409 error of §4.8 is accepted.
 * An expired invitation is listed with ``status: "expired"`` (§4.3, computed lazily).
 """
@@ -124,7 +124,7 @@ def jit_member(admin: Admin, platform: Admin, email: str) -> str:
     return body["user_id"]
 
 
-# --- test 33: create, token format, hashing, expiry --------------------------------------------
+# --- §4.1–§4.2: create, token format, hashing, expiry ------------------------------------------
 
 
 def test_case_33_create_token_format_hash_and_default_expiry(admin, org, db):
@@ -203,7 +203,7 @@ def test_email_normalisation_keeps_plus_and_dots(admin, platform, db):
     assert user.email_normalized == "bob.smith+sales@acme.com"
 
 
-# --- test 34: accept by a new person, and the injected fault --------------------------------
+# --- §4.5: accept by a new person, and the injected fault ------------------------------
 
 
 def test_case_34_sign_up_creates_a_verified_user_and_the_membership(admin, platform, org, db):
@@ -291,7 +291,7 @@ def test_case_34_a_failed_membership_insert_leaves_no_user_and_a_pending_invitat
     assert accepted(platform, body["token"])["created_user"] is True
 
 
-# --- test 35: the wrong signed-in person -------------------------------------------------------
+# --- §4.5 step 2: the wrong signed-in person -----------------------------------------------------
 
 
 def test_case_35_email_mismatch_does_not_consume_the_invitation(admin, platform, db):
@@ -327,7 +327,7 @@ def test_login_required_for_an_existing_account_without_a_session(admin, platfor
     assert accepted(platform, body["token"], {"id": bob})["user_id"] == bob
 
 
-# --- test 36 (sequential half): the same person twice -------------------------------------------
+# --- §4.6 (sequential half): the same person twice -----------------------------------------
 
 
 def test_case_36_accepting_twice_gives_already_member_and_no_duplicate(admin, platform, db, org):
@@ -347,7 +347,7 @@ def test_case_36_accepting_twice_gives_already_member_and_no_duplicate(admin, pl
     assert_api_error(accept(platform, body["token"]), 404, "invitation_invalid")
 
 
-# --- test 37: resend and revoke -----------------------------------------------------------------
+# --- §4.4: resend and revoke -----------------------------------------------------------------
 
 
 def test_case_37_resend_rotates_the_secret_and_resets_expiry(admin, platform, db):
@@ -400,7 +400,7 @@ def test_invitations_of_another_org_are_not_found(client, admin, other_org):
     assert listed(admin)[body["id"]]["status"] == "pending"
 
 
-# --- test 38: one answer for every invalid link ------------------------------------------------
+# --- §4.5 step 1: one answer for every invalid link ----------------------------------------------
 
 
 def test_case_38_invalid_links_are_indistinguishable(admin, platform):
@@ -464,7 +464,7 @@ def test_ten_wrong_secrets_rate_limit_the_invitation_without_consuming_it(admin,
     assert listed(admin)[body["id"]]["status"] == "pending"
 
 
-# --- test 39: who may be invited, and with which role ---------------------------------------
+# --- §4.1: who may be invited, and with which role -------------------------------------
 
 
 def test_case_39_an_admin_disabled_member_cannot_be_invited(admin, platform):
@@ -525,7 +525,7 @@ def test_case_39_a_custom_role_of_another_org_is_invalid(client, admin, other_or
     assert made["role"]["name"] == "auditor"
 
 
-# --- test 40: one pending invitation per email ------------------------------------------------
+# --- §4.1: one pending invitation per email ------------------------------------------------
 
 
 def test_case_40_a_second_pending_invitation_needs_replace(admin, platform, db, org):
@@ -587,7 +587,7 @@ def test_i1_an_invited_member_is_listed_by_scim(admin, platform, scim):
     assert mine[0]["active"] is True
 
 
-# --- I2–I5 at accept ------------------------------------------------------------------------------
+# --- rows I2–I5 at accept -------------------------------------------------------------------------
 
 
 def test_i2_an_invitation_revives_an_admin_removed_member_with_its_grants(admin, platform, db):
@@ -705,7 +705,7 @@ def test_accept_needs_the_platform_key(admin, client):
     assert listed(admin)[body["id"]]["status"] == "pending"
 
 
-# --- §4.3 / test 38: expiry uses the database clock ---------------------------------------------
+# --- §4.3: expiry uses the database clock -----------------------------------------------------
 
 
 def _shift_app_clock(monkeypatch, delta: timedelta) -> int:

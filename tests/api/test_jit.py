@@ -1,11 +1,11 @@
-"""JIT SSO provisioning through ``POST /api/v1/sso/login`` (lifecycle.md §3, rows J1–J7,
-test cases 22–31; the parallel half of case 31 is in tests/live/test_signin_races.py).
+"""JIT SSO provisioning through ``POST /api/v1/sso/login`` (docs/lifecycle.md §3, rows J1–J7;
+the parallel half of two first logins at once is in tests/live/test_signin_races.py).
 
 Reading of the spec where it leaves a choice:
 * ``trust_unverified_email`` (§3.1 step 6) is the connection's ``require_email_verified``
-  setting inverted (contracts.md §4 names only the latter): trust=true is
+  setting inverted (docs/api.md §3.6 names only the latter): trust=true is
   ``require_email_verified: false``.
-* Every refusal on ``/sso/login`` is a 403 with the §3 code (contracts.md §4), except an
+* Every refusal on ``/sso/login`` is a 403 with the §3 code (docs/api.md §3.7), except an
   unknown connection, which is 404 ``sso_connection_not_found`` (errors.API_STATUS).
 * "Writes nothing" means no new row in users, memberships, sso_identities, sessions or the
   event trail.
@@ -175,7 +175,7 @@ def session_state(platform: Admin, session_id: str) -> dict:
     return response.get_json()
 
 
-# --- J1 / test 22: first login ------------------------------------------------------------
+# --- row J1: first login ---------------------------------------------------------------------
 
 
 def test_case_22_first_login_creates_one_user_identity_and_member_membership(
@@ -242,7 +242,7 @@ def test_j1_jit_member_is_listed_by_scim_with_a_lazily_minted_id(acme, scim):
     assert scim.get(f"/Users/{mine[0]['id']}").status_code == 200
 
 
-# --- test 23: idempotency -------------------------------------------------------------------
+# --- §3.3: idempotency -----------------------------------------------------------------------
 
 
 def test_case_23_the_same_claims_again_give_the_same_user_and_write_no_rows(acme, admin, db):
@@ -263,7 +263,7 @@ def test_case_23_the_same_claims_again_give_the_same_user_and_write_no_rows(acme
     assert not [e for e in new if e["type"].startswith(("membership.", "user."))], new
 
 
-# --- test 24: email_verified --------------------------------------------------------------
+# --- §3.1 step 6: email_verified ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -294,7 +294,7 @@ def test_case_24_email_verified_claim(
         refused(sso.login("s1", "u@acme.com", email_verified=email_verified), expected)
 
 
-# --- test 25: the email domain -------------------------------------------------------------
+# --- §3.1 step 7: the email domain -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -342,7 +342,7 @@ def test_case_25_the_domain_is_normalised_lower_case_nfc_and_idna(platform, admi
     assert body["created_user"] is True
 
 
-# --- test 26: JIT switched off, connection disabled ------------------------------------------
+# --- §3.1 steps 2 and 4: JIT switched off, connection disabled ------------------------------------
 
 
 def test_case_26_jit_disabled_without_an_identity(acme, admin, org, db):
@@ -370,7 +370,7 @@ def test_case_26_a_disabled_connection_refuses_even_linked_users(acme, admin, or
 
 
 def test_unknown_connection_is_refused(platform, db):
-    """contracts.md §4: /sso/login refusals are 403 with the lifecycle.md §3 code."""
+    """docs/api.md §3.7: /sso/login refusals are 403 with the docs/lifecycle.md §3.1 code."""
     with writes_nothing(db):
         refused(
             Sso(platform, str(uuid.uuid4())).login("s1", "u@acme.com"),
@@ -390,7 +390,7 @@ def test_organization_inactive(acme, platform, org, db):
         refused(acme.login("s1", "u@acme.com"), "organization_inactive")
 
 
-# --- test 27/28: linking ---------------------------------------------------------------------
+# --- §3.1 step 8: linking -----------------------------------------------------------------------
 
 
 def test_case_27_another_subject_with_the_same_email_is_a_conflict_not_a_relink(acme, db):
@@ -422,7 +422,7 @@ def test_case_28_a_verified_local_account_is_auto_linked(acme, db, admin):
     assert admin.member(user_id)["role"]["name"] == "member"
 
 
-# --- test 29: the default role -----------------------------------------------------------------
+# --- §3.1 step 10: the default role ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role_id", ["builtin-admin", "builtin-owner"])
@@ -460,7 +460,7 @@ def test_case_29_j2_an_existing_members_grants_never_change(acme, admin, platfor
     assert admin.member(user_id) == before
 
 
-# --- membership gates: J3, J4, J5, user disabled ---------------------------------------------
+# --- membership gates: rows J3, J4, J5, user disabled ---------------------------------------------
 
 
 def test_j3_an_admin_disabled_member_is_refused_and_stays_disabled(acme, admin, db):
@@ -476,7 +476,7 @@ def test_j3_an_admin_disabled_member_is_refused_and_stays_disabled(acme, admin, 
 def test_j4_a_directory_inactive_member_is_refused(acme, scim, db, admin):
     created = scim_member(scim, db, "u@acme.com")
     user_id = created[PRODUCT]["userId"]
-    acme.ok("s1", "u@acme.com")  # links the identity (J2)
+    acme.ok("s1", "u@acme.com")  # links the identity (row J2)
     patched = scim.patch(
         f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}]
     )
@@ -518,7 +518,7 @@ def test_a_platform_disabled_user_is_refused(acme, db):
         refused(acme.login("s1", "u@acme.com"), "user_disabled")
 
 
-# --- J6: link-only when the org has a SCIM directory -----------------------------------------
+# --- row J6: link-only when the org has a SCIM directory -----------------------------------------
 
 
 @pytest.mark.parametrize("jit_mode", [None, "auto", "link_only"])
@@ -542,7 +542,7 @@ def test_j6_link_only_still_links_a_provisioned_member(acme, scim, admin, org, d
     assert member["directory_state"] == "active" and member["source"] == "scim"
 
 
-# --- J7: claiming a pending_claim membership ----------------------------------------------------
+# --- row J7: claiming a pending_claim membership --------------------------------------------------
 
 
 def test_j7_first_sso_login_claims_a_pending_claim_membership(
@@ -557,7 +557,7 @@ def test_j7_first_sso_login_claims_a_pending_claim_membership(
     assert joined.status_code == 200, joined.get_json()
     user_id = joined.get_json()["user_id"]
 
-    # this org's directory pushes the same email before acme.com is verified here (P3)
+    # this org's directory pushes the same email before acme.com is verified here (row P3)
     created = scim.create_user("p@acme.com")
     assert created[PRODUCT]["userId"] == user_id
     assert created[PRODUCT]["linkPending"] is True

@@ -1,4 +1,4 @@
-"""The SCIM rows of lifecycle.md §2.5: what each push does to D, access, sessions, events."""
+"""The SCIM rows of docs/lifecycle.md §2.5: what each push does to D, access, sessions, events."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_u1_deactivation_revokes_sessions_in_the_same_transaction(scim, db):
     assert db.get(SignInSession, session.id).revoked_reason == "directory_deactivated"
     assert membership_of(db, created).access_epoch == epoch + 1
     assert events_for(db, m.id) == ["user.created", "session.revoked", "user.deactivated"]
-    # U3: reactivation never revives a session
+    # row U3: reactivation never revives a session
     scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": True}])
     db.expire_all()
     assert db.get(SignInSession, session.id).revoked_at is not None

@@ -3,7 +3,7 @@
 After every step: an admin-disabled member never has access, whatever the directory
 pushed; no valid session exists for a member without effective access; the seat count
 equals its definition; DELETE never loses a person or their history; and D and O are
-what a simple model of lifecycle.md §2.5 predicts.
+what a simple model of docs/lifecycle.md §2.5 predicts.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SLOTS = st.integers(min_value=0, max_value=1)
 
 
 class Slot:
-    """The model of one person: what lifecycle.md says D and O must be."""
+    """The model of one person: what docs/lifecycle.md §2.5 says D and O must be."""
 
     def __init__(self) -> None:
         self.user_id: str | None = None

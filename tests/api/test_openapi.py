@@ -1,4 +1,4 @@
-"""The OpenAPI document (contracts.md, last line): served, complete, consistent, valid.
+"""The OpenAPI document (docs/api.md §6): served, complete, consistent, valid.
 
 (1) ``GET /api/v1/openapi.json`` needs no key and answers the 3.1 document.
 (2) Drift: every route Flask serves under /scim/v2 and /api/v1 is documented, and nothing

@@ -1,8 +1,8 @@
 """SSO connections, verified domains and the Logto-shaped JIT configuration
-(contracts.md §4; lifecycle.md §3.1 step 7 and 10, rows S1–S2, test case 32).
+(docs/api.md §3.6; docs/lifecycle.md §3.1 steps 7 and 10, rows S1–S2).
 
 Reading of the spec where it leaves a choice:
-* S1 "new SSO logins via C → sso_connection_disabled" covers a session the host registers
+* Row S1 "new SSO logins via C → sso_connection_disabled" covers a session the host registers
   with ``POST /sessions`` naming ``sso_connection_id=C`` as well as ``/sso/login``: both are
   a sign-in through C.
 * Email-domain JIT (Logto's organization JIT email domains) runs when a person with a
@@ -176,7 +176,7 @@ def test_connections_of_another_org_are_not_found(client, admin, org, other_org)
     )
 
 
-# --- S1 / test 32: disabling a connection ---------------------------------------------------
+# --- row S1: disabling a connection ------------------------------------------------------
 
 
 @pytest.fixture

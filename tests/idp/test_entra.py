@@ -1,4 +1,4 @@
-"""Microsoft Entra ID's traffic replayed (idp-dialects.md §2 and §5)."""
+"""Microsoft Entra ID's traffic replayed (docs/idp-dialects.md §2 and §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Okta's provisioning traffic replayed (idp-dialects.md §1, Okta SCIM 2.0 reference)."""
+"""Okta's provisioning traffic replayed (docs/idp-dialects.md §1, Okta SCIM 2.0 reference)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Sign-in races with real parallel requests against ``scim-server serve`` (gunicorn,
 several workers) on the database ``SCIM_TEST_DATABASE_URL`` names, else SQLite.
 
-lifecycle.md §3.3 (two first logins at once, test case 31), §4.5–§4.6 (concurrent accepts,
-test case 36): correctness rests on unique constraints and a CAS, never on read-then-write,
+docs/lifecycle.md §3.3 (two first logins at once), §4.5–§4.6 (concurrent accepts of
+one link): correctness rests on unique constraints and a CAS, never on read-then-write,
 so every race ends with one user, one identity, one membership and one ``accepted``.
 """
 

@@ -1,4 +1,4 @@
-"""IdP dialects (idp-dialects.md §0, §2.5, §2.6, §5), normalised before parsing."""
+"""IdP dialects (docs/idp-dialects.md §0, §2.5, §2.6, §5), normalised before parsing."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def normalised(*operations: Any, rtype: Any = USER) -> list[dict[str, Any]]:
 
 
 def apply(doc: dict[str, Any], *operations: Any, rtype: Any = USER) -> dict[str, Any]:
-    """The request flow of architecture.md §2: compat, then parse, then apply."""
+    """The request flow of docs/architecture.md §6: compat, then parse, then apply."""
     parsed = parse_patch(normalise_patch(body(*operations), rtype), rtype, max_operations=50)
     return apply_patch(doc, parsed, rtype)
 
@@ -77,7 +77,7 @@ def apply(doc: dict[str, Any], *operations: Any, rtype: Any = USER) -> dict[str,
     [("Add", "add"), ("Replace", "replace"), ("Remove", "remove"), ("REPLACE", "replace")],
 )
 def test_capitalised_op_names_are_lower_cased(sent, expected):
-    """Entra default client (idp-dialects.md §0 #5)."""
+    """Entra default client (docs/idp-dialects.md §0 #5)."""
     assert normalised({"op": sent, "path": "title", "value": "x"})[0]["op"] == expected
 
 
@@ -99,7 +99,7 @@ def test_an_unknown_op_is_left_for_parse_patch_to_reject():
 
 
 def test_entra_disable_with_string_false():
-    """idp-dialects.md §2.5, verbatim: {"op":"Replace","path":"active","value":"False"}."""
+    """docs/idp-dialects.md §2.5, verbatim: {"op":"Replace","path":"active","value":"False"}."""
     operation = {"op": "Replace", "path": "active", "value": "False"}
     assert normalised(operation) == [{"op": "replace", "path": "active", "value": False}]
     assert apply(user_doc(), operation)["active"] is False
@@ -114,7 +114,7 @@ def test_string_booleans_in_any_case_become_booleans(sent, expected):
 
 
 def test_entra_add_on_active_with_a_string_is_a_replace():
-    """idp-dialects.md §2.5: Entra sends "Add" for active; add on single-valued replaces."""
+    """docs/idp-dialects.md §2.5: Entra sends "Add" for active; add on single-valued replaces."""
     assert apply(user_doc(), {"op": "Add", "path": "active", "value": "False"})["active"] is False
 
 
@@ -125,7 +125,7 @@ def test_string_booleans_inside_a_path_less_value():
 
 
 def test_string_primary_inside_multi_valued_values():
-    """The SCIM Validator sends roles with "primary":"True" (idp-dialects.md §2.8)."""
+    """The SCIM Validator sends roles with "primary":"True" (docs/idp-dialects.md §2.8)."""
     operations = normalised(
         {"op": "add", "path": "roles", "value": [{"value": "admin", "primary": "True"}]},
         {"op": "add", "value": {"emails": [{"value": "x@y", "primary": "False"}]}},
@@ -178,7 +178,7 @@ ENTRA_PATHLESS = {
 
 
 def test_entra_path_less_replace_with_path_keys_is_split_into_operations():
-    """idp-dialects.md §2.5, verbatim (Entra with aadOptscim062020)."""
+    """docs/idp-dialects.md §2.5, verbatim (Entra with aadOptscim062020)."""
     assert normalised(ENTRA_PATHLESS) == [
         {"op": "replace", "value": {"displayName": "Bjfe"}},
         {"op": "replace", "path": "name.givenName", "value": "Kkom"},
@@ -221,7 +221,7 @@ def test_a_null_path_key_in_a_path_less_add_adds_nothing():
 
 
 def test_entra_tutorial_manager_with_unqualified_path_and_list_value():
-    """idp-dialects.md §2.6 (tutorial Example 5), verbatim shape."""
+    """docs/idp-dialects.md §2.6 (tutorial Example 5), verbatim shape."""
     operation = {
         "op": "Add",
         "path": "manager",
@@ -251,7 +251,7 @@ def test_validator_manager_object_is_kept():
 
 @pytest.mark.parametrize("value", ["", {"value": ""}, [], [{"value": ""}]])
 def test_replacing_the_manager_with_an_empty_value_removes_it(value):
-    """The SCIM Validator removes with replace and {"value":""} (idp-dialects.md §2.6)."""
+    """The SCIM Validator removes with replace and {"value":""} (docs/idp-dialects.md §2.6)."""
     assert normalised({"op": "replace", "path": MANAGER, "value": value}) == [
         {"op": "remove", "path": MANAGER}
     ]
@@ -299,7 +299,8 @@ def test_manager_rules_do_not_touch_groups():
 
 
 def test_entra_legacy_member_removal_removes_only_the_listed_members():
-    """idp-dialects.md §2.5, verbatim: {"op":"Remove","path":"members","value":[{"value":…}]}."""
+    """docs/idp-dialects.md §2.5, verbatim:
+    {"op":"Remove","path":"members","value":[{"value":…}]}."""
     operations = normalised(
         {"op": "Remove", "path": "members", "value": [{"value": "id1"}, {"value": "id2"}]},
         rtype=GROUP,
@@ -364,7 +365,7 @@ def test_value_list_removal_works_for_other_multi_valued_attributes():
 
 
 def test_okta_group_rename_drops_the_read_only_id():
-    """idp-dialects.md §1.6, verbatim."""
+    """docs/idp-dialects.md §1.6, verbatim."""
     operation = {"op": "replace", "value": {"id": "abf4dd94-…", "displayName": "Test SCIMv2"}}
     assert normalised(operation, rtype=GROUP) == [
         {"op": "replace", "value": {"displayName": "Test SCIMv2"}}
@@ -379,7 +380,7 @@ def test_schemas_and_meta_are_dropped_from_path_less_values():
 
 
 def test_okta_deactivate_passes_through_unchanged():
-    """idp-dialects.md §1.5, verbatim."""
+    """docs/idp-dialects.md §1.5, verbatim."""
     operation = {"op": "replace", "value": {"active": False}}
     assert normalised(operation) == [operation]
     assert apply(user_doc(), operation)["active"] is False
@@ -405,7 +406,8 @@ def test_a_single_object_for_a_filtered_or_single_valued_path_is_not_wrapped():
 
 
 def test_entra_group_member_add_shape_is_kept():
-    """idp-dialects.md §2.5: {"op":"Add","path":"members","value":[{"$ref":null,"value":…}]}."""
+    """docs/idp-dialects.md §2.5:
+    {"op":"Add","path":"members","value":[{"$ref":null,"value":…}]}."""
     operations = normalised(
         {"op": "Add", "path": "members", "value": [{"$ref": None, "value": "f648f8d5"}]},
         rtype=GROUP,
@@ -533,13 +535,13 @@ OKTA_CREATE = {
 
 
 def test_entra_create_body_drops_meta_and_keeps_the_rest():
-    """idp-dialects.md §2.4, verbatim."""
+    """docs/idp-dialects.md §2.4, verbatim."""
     expected = {k: v for k, v in ENTRA_CREATE.items() if k != "meta"}
     assert normalise_resource(ENTRA_CREATE, USER) == expected
 
 
 def test_okta_create_body_drops_groups_and_keeps_password_for_the_service():
-    """idp-dialects.md §1.3, verbatim: the service, not compat, drops the password."""
+    """docs/idp-dialects.md §1.3, verbatim: the service, not compat, drops the password."""
     expected = {k: v for k, v in OKTA_CREATE.items() if k != "groups"}
     assert normalise_resource(OKTA_CREATE, USER) == expected
 
@@ -622,7 +624,7 @@ def test_create_body_drops_read_only_values_at_every_level():
 
 
 def test_group_body_drops_member_display_and_canonicalises_members():
-    """Okta PUT /Groups echoes members with display (idp-dialects.md §1.6)."""
+    """Okta PUT /Groups echoes members with display (docs/idp-dialects.md §1.6)."""
     result = normalise_resource(
         {"DisplayName": "G", "Members": [{"Value": "u1", "display": "Babs"}], "id": "g"}, GROUP
     )
@@ -662,7 +664,7 @@ def test_normalise_resource_returns_a_non_object_as_it_is():
 def test_every_normaliser_names_its_idp_source_and_a_sample(step):
     doc = step.__doc__ or ""
     assert any(idp in doc for idp in ("Entra", "Okta", "JumpCloud"))
-    assert "idp-dialects.md" in doc or "RFC" in doc
+    assert "docs/idp-dialects.md" in doc or "RFC" in doc
     assert "{" in doc or "``" in doc  # a sample
 
 

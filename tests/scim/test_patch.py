@@ -214,7 +214,7 @@ def test_add_sets_a_single_valued_attribute():
 
 
 def test_add_on_a_single_valued_attribute_replaces_it():
-    """idp-dialects.md §2.5: add on a single-valued attribute is a replace."""
+    """docs/idp-dialects.md §2.5: add on a single-valued attribute is a replace."""
     result = patch(user_doc(), {"op": "add", "path": "active", "value": False})
     assert result["active"] is False
 
@@ -359,7 +359,7 @@ def test_add_replaces_a_differently_cased_key_in_the_document():
 
 
 def test_okta_deactivate_path_less_replace_sets_active_false():
-    """idp-dialects.md §1.5, verbatim."""
+    """docs/idp-dialects.md §1.5, verbatim."""
     result = patch(user_doc(), {"op": "replace", "value": {"active": False}})
     assert result["active"] is False
     assert {k: v for k, v in result.items() if k != "active"} == {
@@ -397,7 +397,8 @@ def test_replace_with_a_filter_replaces_matching_values():
 
 
 def test_replace_with_a_filter_and_sub_attribute_replaces_only_that_sub_attribute():
-    """Entra: {"op":"Replace","path":"emails[type eq \\"work\\"].value",...} (§2.5)."""
+    """Entra: {"op":"Replace","path":"emails[type eq \\"work\\"].value",...}
+    (docs/idp-dialects.md §2.5)."""
     result = patch(
         user_doc(),
         {"op": "replace", "path": 'emails[type eq "work"].value', "value": "bj@example.com"},
@@ -582,7 +583,7 @@ def test_modifying_a_read_only_attribute_is_mutability(operation):
 
 
 def test_okta_group_rename_ignores_the_read_only_id_in_the_value():
-    """idp-dialects.md §1.6, verbatim shape; RFC 7644 §3.3 read-only values are ignored."""
+    """docs/idp-dialects.md §1.6, verbatim shape; RFC 7644 §3.3 read-only values are ignored."""
     result = patch(
         group_doc(),
         {"op": "replace", "value": {"id": "abf4dd94-…", "displayName": "Test SCIMv2"}},

@@ -16,7 +16,8 @@ bp = auth.blueprint("directory", __name__, "/api/v1/organizations/<org_id>/direc
 
 @bp.post("/disconnect")
 def disconnect_directory(org_id: str) -> Response:
-    """K1 needs an explicit confirmation: it ends directory management for everyone."""
+    """docs/lifecycle.md row K1 needs an explicit confirmation: it ends directory management
+    for everyone."""
     if body().get("confirm") is not True:
         raise ProvisioningError(
             "confirmation_required", 'Send {"confirm": true} to disconnect the SCIM directory.'

@@ -1,4 +1,4 @@
-"""Management API: an organisation's members and the admin override (contracts.md §4)."""
+"""Management API: an organisation's members and the admin override (docs/api.md §3.2)."""
 
 from __future__ import annotations
 

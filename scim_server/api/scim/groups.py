@@ -1,5 +1,5 @@
 """/scim/v2/Groups. Member changes never serialise the other members: PATCH answers 204
-unless the request names ``attributes``/``excludedAttributes`` (contracts.md §3)."""
+unless the request names ``attributes``/``excludedAttributes`` (docs/api.md §4)."""
 
 from __future__ import annotations
 

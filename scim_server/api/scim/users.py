@@ -84,7 +84,7 @@ def replace_user(scim_id: str) -> Response:
 
 @bp.patch("/<scim_id>")
 def patch_user(scim_id: str) -> Response:
-    """200 with the whole resource (contracts.md §3: some conformance tools insist)."""
+    """200 with the whole resource (docs/api.md §4: some conformance tools insist)."""
     ctx = requests.context()
     body = compat.normalise_patch(requests.json_body(), ctx.registry.user)
     ops = parse_patch(body, ctx.registry.user, max_operations=ctx.max_patch_operations)

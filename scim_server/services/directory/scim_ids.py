@@ -1,4 +1,4 @@
-"""SCIM views of members the directory did not create (lifecycle.md §2.3).
+"""SCIM views of members the directory did not create (docs/lifecycle.md §2.3).
 
 People who joined by JIT or invitation are listed in ``GET /Users`` so that Okta and
 Entra find them with their lookup filter instead of POSTing a duplicate. Their SCIM id

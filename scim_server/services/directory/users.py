@@ -1,4 +1,4 @@
-"""SCIM Users over memberships: rows P, U and X of lifecycle.md §2.5.
+"""SCIM Users over memberships: rows P, U and X of docs/lifecycle.md §2.5.
 
 A SCIM user is a view of a membership. POST creates or re-links the person and the
 membership; ``active`` writes only the directory state D; DELETE tombstones the view
@@ -254,11 +254,11 @@ def _flag_seats(db: Session, ctx: ScimContext, tr: lifecycle.Transition) -> None
 def _landing(
     db: Session, ctx: ScimContext, doc: dict[str, Any]
 ) -> tuple[Membership | None, User, str]:
-    """Where a POST lands (P1–P6): an ended membership to revive, or a person to add.
+    """Where a POST lands (rows P1–P6): an ended membership to revive, or a person to add.
 
     Match order (row P5): an externalId tombstone, else a userName tombstone, else the
     person with that email. A new person needs no claim; an existing account is linked at
-    once only on a domain this organisation verified (P2), else it waits for a claim (P3).
+    once only on a domain this organisation verified (row P2), else it waits for a claim (row P3).
     """
     membership = _tombstoned_membership(db, ctx, doc["userName"], doc.get("externalId"))
     if membership is not None:
@@ -273,7 +273,7 @@ def _landing(
         created = _new_person(db, ctx, email, doc)
         if created is not None:
             return None, created, LinkState.LINKED
-        # Another organisation created this person a moment ago: land as P2/P3 on it.
+        # Another organisation created this person a moment ago: land as row P2 or P3 on it.
         assert email is not None
         person = db.scalars(select(User).where(User.email_normalized == email.lower())).one()
     existing = queries.membership_of(db, ctx.org.id, person.id)
@@ -337,7 +337,7 @@ def _tombstoned_membership(
 
 
 def _domain_verified(db: Session, ctx: ScimContext, email: str) -> bool:
-    """Row P2 vs P3: only a domain this org verified may link an existing account."""
+    """Rows P2 and P3: only a domain this org verified may link an existing account."""
     domain = email.rpartition("@")[2].lower()
     return queries.domain_owner(db, domain) == ctx.org.id
 

@@ -1,4 +1,4 @@
-"""Effective access of a membership row, read from the database (lifecycle.md §2.3)."""
+"""Effective access of a membership row, read from the database (docs/lifecycle.md §2.3)."""
 
 from __future__ import annotations
 

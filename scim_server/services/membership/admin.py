@@ -1,9 +1,9 @@
-"""Admin actions on members (rows A1–A6 of lifecycle.md §2.5) and the member view.
+"""Admin actions on members (docs/lifecycle.md §2.5, rows A1–A6) and the member view.
 
 The admin writes only O (and ``ended_*`` on remove). Guards: nobody disables or removes
 themselves, only Owners act on Owners, and an admin action never leaves the organisation
 without an effective Owner. The directory is not bound by that last guard: deprovisioning
-a leaver is a security control (lifecycle.md "Last owner and the directory").
+a leaver is a security control (docs/lifecycle.md §2.5, "The last owner and the directory").
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def get_membership(
 def disable(
     db: Session, org: Organization, user_id: str, *, reason: str | None, by: AdminActor
 ) -> Membership:
-    """A1/A2: set the sticky override; revokes sessions when access is lost."""
+    """Rows A1–A2: set the sticky override; revokes sessions when access is lost."""
     m = get_membership(db, org, user_id, lock=True)
     _guard_owner_action(db, org, m, by)
     _run(db, m, Trigger.ADMIN_DISABLED, by, reason=reason)
@@ -81,7 +81,7 @@ def disable(
 
 
 def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> Membership:
-    """A3: clear the override; fails with seat_limit_reached when it needs a seat."""
+    """Row A3: clear the override; fails with seat_limit_reached when it needs a seat."""
     m = get_membership(db, org, user_id, lock=True)
     tr = _transition(db, m, Trigger.ADMIN_ENABLED)
     if not lifecycle.counts_as_seat(tr.before) and lifecycle.counts_as_seat(tr.after):
@@ -93,7 +93,7 @@ def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
 def edit(
     db: Session, org: Organization, user_id: str, changes: dict[str, Any], *, by: AdminActor
 ) -> Membership:
-    """A4: role, scope and sites; refused while the directory says inactive."""
+    """Row A4: role, scope and sites; refused while the directory says inactive."""
     m = get_membership(db, org, user_id, lock=True)
     tr = _transition(db, m, Trigger.ADMIN_EDITED)
     before = transitions.snapshot(m)
@@ -112,7 +112,7 @@ def edit(
 
 
 def remove(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> Membership:
-    """A5/A6: end the membership; a directory-active member is the directory's to remove."""
+    """Rows A5–A6: end the membership; a directory-active member is the directory's to remove."""
     m = get_membership(db, org, user_id, lock=True)
     _guard_owner_action(db, org, m, by)
     _run(db, m, Trigger.ADMIN_REMOVED, by)
@@ -138,7 +138,7 @@ def _transition(db: Session, m: Membership, trigger: Trigger) -> lifecycle.Trans
 
 
 def _guard_owner_action(db: Session, org: Organization, target: Membership, by: AdminActor) -> None:
-    """The A1/A6 guards: self, role ceiling, last effective Owner."""
+    """The guards of rows A1 and A6: self, role ceiling, last effective Owner."""
     if by.user_id is not None and by.user_id == target.user_id:
         raise ProvisioningError("cannot_disable_self", "You cannot disable or remove yourself.")
     target_is_owner = role_name(db, target.role_id) == OWNER

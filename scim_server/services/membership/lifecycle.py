@@ -1,4 +1,4 @@
-"""The membership state machine of lifecycle.md §2, as pure functions (no session).
+"""The membership state machine of docs/lifecycle.md §2, as pure functions (no session).
 
 D (directory state) belongs to the IdP and O (admin override) to the organisation's
 admins; neither writer touches the other's field, and effective access E is derived,
@@ -17,7 +17,7 @@ from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
 
-# Precedence of denial reasons (lifecycle.md §2.3): the first is the primary code.
+# Precedence of denial reasons (docs/lifecycle.md §2.3): the first is the primary code.
 DENIAL_ORDER = (
     "organization_inactive",
     "user_disabled",
@@ -51,24 +51,24 @@ class AccessFacts:
 
 
 class Trigger(enum.StrEnum):
-    """The events of the transition table (lifecycle.md §2.5), named after who acts."""
+    """The events of the transition table (docs/lifecycle.md §2.5), named after who acts."""
 
-    DIRECTORY_CREATED = "directory_created"  # P1–P7, including re-adds
-    DIRECTORY_ACTIVATED = "directory_activated"  # U3–U5
-    DIRECTORY_DEACTIVATED = "directory_deactivated"  # U1–U2
-    DIRECTORY_DELETED = "directory_deleted"  # X1
-    DIRECTORY_DISCONNECTED = "directory_disconnected"  # K1
-    ADMIN_DISABLED = "admin_disabled"  # A1–A2
-    ADMIN_ENABLED = "admin_enabled"  # A3
-    ADMIN_EDITED = "admin_edited"  # A4
-    ADMIN_REMOVED = "admin_removed"  # A5–A6
-    JOINED = "joined"  # J1: first JIT login (the membership is unmanaged)
-    LINK_CLAIMED = "link_claimed"  # J7: the person proved the pending account is theirs
-    INVITATION_ACCEPTED = "invitation_accepted"  # I1–I5
+    DIRECTORY_CREATED = "directory_created"  # rows P1–P7, including re-adds
+    DIRECTORY_ACTIVATED = "directory_activated"  # rows U3–U5
+    DIRECTORY_DEACTIVATED = "directory_deactivated"  # rows U1–U2
+    DIRECTORY_DELETED = "directory_deleted"  # row X1
+    DIRECTORY_DISCONNECTED = "directory_disconnected"  # row K1
+    ADMIN_DISABLED = "admin_disabled"  # rows A1–A2
+    ADMIN_ENABLED = "admin_enabled"  # row A3
+    ADMIN_EDITED = "admin_edited"  # row A4
+    ADMIN_REMOVED = "admin_removed"  # rows A5–A6
+    JOINED = "joined"  # row J1: first JIT login (the membership is unmanaged)
+    LINK_CLAIMED = "link_claimed"  # row J7: the person proved the pending account is theirs
+    INVITATION_ACCEPTED = "invitation_accepted"  # rows I1–I5
 
 
 class Refused(Exception):
-    """The table refuses this event in this state; ``code`` is a lifecycle.md error code."""
+    """The table refuses this event in this state; ``code`` is a docs/lifecycle.md §8 error code."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -106,7 +106,7 @@ def denial_reasons(state: MemberState, facts: AccessFacts = AccessFacts()) -> li
 
 
 def effective_access(state: MemberState, facts: AccessFacts = AccessFacts()) -> bool:
-    """E(m) of lifecycle.md §2.3."""
+    """E(m) of docs/lifecycle.md §2.3."""
     return not denial_reasons(state, facts)
 
 
@@ -120,7 +120,7 @@ def counts_as_seat(state: MemberState) -> bool:
 
 
 def scim_active(directory_state: str) -> bool:
-    """SCIM ``active`` reports D, not E (lifecycle.md §2.3): Entra reads back what it sent."""
+    """SCIM ``active`` reports D, not E (docs/lifecycle.md §2.3): Entra reads back what it sent."""
     return directory_state in (DirectoryState.UNMANAGED, DirectoryState.ACTIVE)
 
 
@@ -173,7 +173,8 @@ def _finish(
 def _directory_created(
     state: MemberState | None, active: bool, link_state: str
 ) -> tuple[MemberState, str | None, bool]:
-    """P1–P7: a new membership, or a re-add that revives an ended one with O unchanged."""
+    """docs/lifecycle.md rows P1–P7: a new membership, or a re-add that revives an ended one
+    with O unchanged."""
     d = DirectoryState.ACTIVE if active else DirectoryState.INACTIVE
     if state is None:
         return MemberState(d, AdminOverride.NONE, None, link_state), "user.created", False
@@ -184,7 +185,7 @@ def _directory_created(
 
 
 def _activated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """U3–U5: D=active; an admin's override holds (sticky)."""
+    """docs/lifecycle.md rows U3–U5: D=active; an admin's override holds (sticky)."""
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE:
         return state, None, False  # U4: Entra's periodic PATCH
@@ -197,7 +198,7 @@ def _activated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None
 
 
 def _deactivated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """U1–U2."""
+    """docs/lifecycle.md rows U1–U2: D=inactive; deactivating twice is a no-op."""
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
         return state, None, False
@@ -205,14 +206,15 @@ def _deactivated(state: MemberState, _scim: bool) -> tuple[MemberState, str | No
 
 
 def _deleted(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """X1: end the membership, keep O; grants are snapshotted and cleared."""
+    """docs/lifecycle.md row X1: end the membership, keep O; grants are snapshotted and cleared."""
     _require_live(state)
     after = replace(state, directory_state=DirectoryState.REMOVED, end_reason="directory_removed")
     return after, "user.deleted", True
 
 
 def _disconnected(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """K1: directory-active members keep access as unmanaged; inactive ones end."""
+    """docs/lifecycle.md row K1: directory-active members keep access as unmanaged; inactive
+    ones end."""
     if state.ended or state.directory_state == DirectoryState.UNMANAGED:
         return state, None, False
     if state.directory_state == DirectoryState.ACTIVE:
@@ -223,7 +225,8 @@ def _disconnected(state: MemberState, _scim: bool) -> tuple[MemberState, str | N
 
 
 def _admin_disabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """A1–A2: live or ended memberships can be disabled; that blocks any later revival."""
+    """docs/lifecycle.md rows A1–A2: live or ended memberships can be disabled; that blocks
+    any later revival."""
     if state.admin_override == AdminOverride.DISABLED:
         return state, None, False
     after = replace(state, admin_override=AdminOverride.DISABLED)
@@ -231,14 +234,16 @@ def _admin_disabled(state: MemberState, _scim: bool) -> tuple[MemberState, str |
 
 
 def _admin_enabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """A3: clear the override; E follows D (an inactive member stays without access)."""
+    """docs/lifecycle.md row A3: clear the override; E follows D (an inactive member stays
+    without access)."""
     if state.admin_override == AdminOverride.NONE:
         return state, None, False
     return replace(state, admin_override=AdminOverride.NONE), "membership.override_cleared", False
 
 
 def _admin_edited(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """A4: grants are editable unless the directory says inactive (O=disabled may edit)."""
+    """docs/lifecycle.md row A4: grants are editable unless the directory says inactive
+    (O=disabled may edit)."""
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
         raise Refused(
@@ -250,7 +255,7 @@ def _admin_edited(state: MemberState, _scim: bool) -> tuple[MemberState, str | N
 
 
 def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState, str | None, bool]:
-    """A5–A6: a directory-active member is the directory's to remove."""
+    """docs/lifecycle.md rows A5–A6: a directory-active member is the directory's to remove."""
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE and has_live_scim:
         raise Refused(
@@ -264,9 +269,9 @@ def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState
 def _invitation_accepted(
     state: MemberState | None, directory_connected: bool
 ) -> tuple[MemberState, str | None, bool]:
-    """I1–I5: an invitation is an admin's explicit decision, so it may revive a former
-    member, but never around an admin disable, a directory deactivation, or a directory
-    that deleted the person and is still connected."""
+    """docs/lifecycle.md rows I1–I5: an invitation is an admin's explicit decision, so it may
+    revive a former member, but never around an admin disable, a directory deactivation, or a
+    directory that deleted the person and is still connected."""
     if state is None:
         return MemberState(), "membership.created", False  # I1
     if state.admin_override == AdminOverride.DISABLED:
@@ -287,7 +292,8 @@ def _invitation_accepted(
 
 
 def _link_claimed(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
-    """J7: the person signed in through this org's SSO with the membership's verified email."""
+    """docs/lifecycle.md row J7: the person signed in through this org's SSO with the
+    membership's verified email."""
     _require_live(state)
     if state.link_state != LinkState.PENDING_CLAIM:
         return state, None, False

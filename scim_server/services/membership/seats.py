@@ -1,4 +1,4 @@
-"""Seats (lifecycle.md §2.3): live, directory-active or unmanaged, not admin-disabled
+"""Seats (docs/lifecycle.md §2.3): live, directory-active or unmanaged, not admin-disabled
 memberships, plus pending unexpired invitations, which reserve one each."""
 
 from __future__ import annotations

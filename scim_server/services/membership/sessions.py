@@ -1,4 +1,4 @@
-"""SignInSession revocation (lifecycle.md §2.6): one path for every cause of lost access."""
+"""SignInSession revocation (docs/lifecycle.md §2.6): one path for every cause of lost access."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ def create_session(
 
 
 def check_session(db: Session, session_id: str) -> tuple[bool, str | None]:
-    """Is the session valid now? Effective access is checked live, with the epoch (§2.6.4)."""
+    """Is the session valid now? Effective access is checked live, with the epoch
+    (docs/lifecycle.md §2.6, item 3)."""
     session = db.get(SignInSession, session_id)
     if session is None:
         raise NotFound(f"No session {session_id}.")
@@ -145,7 +146,8 @@ def end_session(db: Session, session_id: str, *, actor: Actor) -> None:
 def revoke_connection_sessions(
     db: Session, org_id: str, connection_id: str | None, *, reason: str, actor: Actor
 ) -> int:
-    """S1: revoke the sessions issued through one SSO connection (or, with None, the org's)."""
+    """docs/lifecycle.md row S1: revoke the sessions issued through one SSO connection (or,
+    with None, the org's)."""
     stmt = update(SignInSession).where(
         SignInSession.org_id == org_id, SignInSession.revoked_at.is_(None)
     )

@@ -199,7 +199,7 @@ def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor
 
 
 def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int:
-    """K1: the SCIM directory goes away without acting like a mass DELETE.
+    """docs/lifecycle.md row K1: the SCIM directory goes away without acting like a mass DELETE.
 
     Directory-active members keep access as unmanaged, inactive ones end, every SCIM
     resource is tombstoned and the SCIM tokens are revoked. Returns the members changed.
@@ -241,7 +241,7 @@ def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int
 def reconnect_directory(db: Session, org: Organization) -> None:
     """A new SCIM token reconnects a disconnected directory.
 
-    Every live member gets a SCIM view again (lifecycle.md §2.3: GET /Users lists live
+    Every live member gets a SCIM view again (docs/lifecycle.md §2.3: GET /Users lists live
     members of any source), so the IdP finds them by filter instead of meeting a 409.
     """
     directory = directory_of(db, org.id)

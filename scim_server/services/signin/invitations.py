@@ -1,4 +1,4 @@
-"""Email invitations (lifecycle.md §4): single-use secrets stored only as keyed hashes.
+"""Email invitations (docs/lifecycle.md §4): single-use secrets stored only as keyed hashes.
 
 The link carries ``<invitation id>.<secret>``: the id is a public selector, the secret
 256 random bits. We store HMAC-SHA256(pepper, "invitation:v1:<id>:<secret>") and compare
@@ -349,7 +349,7 @@ def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
         transitions.apply(db, m, tr, actor=actor)
         outcome = "accepted"
     else:
-        outcome = "already_member"  # I5: grants untouched
+        outcome = "already_member"  # row I5: grants untouched
     if outcome == "accepted":
         scim_ids.mint(db, m, person)
     record(
@@ -528,7 +528,7 @@ def _ttl(value: Any) -> int:
 
 
 def _expired(db: Session, invitation: Invitation) -> bool:
-    """Evaluated on the database clock (lifecycle.md §4.3)."""
+    """Evaluated on the database clock (docs/lifecycle.md §4.3)."""
     still = db.scalar(
         select(Invitation.id).where(
             Invitation.id == invitation.id, Invitation.expires_at > queries.db_now(db)

@@ -1,4 +1,4 @@
-"""Just-in-time provisioning on SSO login (lifecycle.md §3).
+"""Just-in-time provisioning on SSO login (docs/lifecycle.md §3).
 
 Preconditions, checked in this order, each a distinct code and none writing anything:
 
@@ -132,7 +132,7 @@ def sign_in_with_sso(db: Session, connection_id: str, claims: Claims, *, actor: 
 
 
 def refuse(code: str, message: str) -> ProvisioningError:
-    return ProvisioningError(code, message, status=403)  # contracts.md §4: 403 + the code
+    return ProvisioningError(code, message, status=403)  # docs/api.md §3.7: 403 + the code
 
 
 def jit_login(db: Session, connection_id: str, claims: Claims, *, actor: Actor) -> JitResult:
@@ -259,7 +259,8 @@ def _existing_member(
     linked: bool,
     created_user: bool = False,
 ) -> JitResult:
-    """Step 9 for a membership that exists: gates, or claim a pending link (J2–J5, J7)."""
+    """Step 9 for a membership that exists: gates, or claim a pending link
+    (docs/lifecycle.md rows J2–J5, J7)."""
     state = access.state_of(m)
     for code, denied in (
         ("user_disabled", person.disabled_at is not None),
@@ -278,7 +279,7 @@ def _existing_member(
 
 
 def _claim(db: Session, person: User, m: Membership, actor: Actor) -> None:
-    """J7: a verified login of this org's connection with the membership's email claims it."""
+    """Row J7: a verified login of this org's connection with the membership's email claims it."""
     if not person.email_verified:
         return
     tr = lifecycle.transition(
@@ -290,7 +291,7 @@ def _claim(db: Session, person: User, m: Membership, actor: Actor) -> None:
 def _join(
     db: Session, org: Organization, conn: SsoConnection, person: User, actor: Actor
 ) -> Membership:
-    """Step 9–10 for a new membership, then J1."""
+    """Step 9–10 for a new membership, then row J1."""
     if person.disabled_at is not None:
         raise refuse("user_disabled", "This account is disabled.")
     if _link_only(db, org, conn):
@@ -322,7 +323,8 @@ def _default_role(db: Session, conn: SsoConnection) -> Role:
 
 
 def _link_only(db: Session, org: Organization, conn: SsoConnection) -> bool:
-    """J6: with an active SCIM directory, JIT only links (the IdP decides who exists)."""
+    """docs/lifecycle.md row J6: with an active SCIM directory, JIT only links (the IdP
+    decides who exists)."""
     if conn.jit_mode != "auto":
         return conn.jit_mode == "link_only"
     return queries.directory_active(db, org.id)

@@ -1,7 +1,7 @@
 """Just-in-time rules in the shape of Logto's Management API: email domains, SSO
 connectors and default roles per organisation.
 
-Unlike Logto (lifecycle.md §7), a JIT email domain must be a domain this organisation has
+Unlike Logto (docs/lifecycle.md §7), a JIT email domain must be a domain this organisation has
 verified, a public mail provider never qualifies, and a JIT role is never privileged.
 A membership holds one role, so an organisation has at most one JIT role.
 """

@@ -1,6 +1,6 @@
 """SSO connections: JIT on/off, a non-privileged default role, email-verification policy,
 enabled or disabled. Disabling blocks logins through it and revokes its sessions (row S1);
-enabling again revives nothing (S2)."""
+enabling again revives nothing (row S2)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def update(
 def disable(
     db: Session, org: Organization, connection_id: str, *, revoke_all: bool, actor: Actor
 ) -> tuple[SsoConnection, int]:
-    """S1: block logins through it and revoke its sessions (or all the org's) at once.
+    """Row S1: block logins through it and revoke its sessions (or all the org's) at once.
 
     Returns the connection and how many sessions were revoked.
     """
@@ -118,7 +118,7 @@ def disable(
 
 
 def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) -> SsoConnection:
-    """S2: logins work again; revoked sessions stay revoked."""
+    """Row S2: logins work again; revoked sessions stay revoked."""
     conn = get(db, org, connection_id)
     if not conn.enabled:
         conn.enabled, conn.disabled_at = True, None
