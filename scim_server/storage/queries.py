@@ -10,7 +10,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.storage import access_sql
 from scim_server.storage.models import Directory
+from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
@@ -120,7 +122,7 @@ def directory_active(db: Session, org_id: str) -> bool:
         .where(
             ScimUser.directory_id == directory.id,
             ScimUser.deleted_at.is_(None),
-            Membership.directory_state != "unmanaged",
+            Membership.directory_state != DirectoryState.UNMANAGED,
         )
     )
     return db.scalar(managed.limit(1)) is not None
@@ -129,19 +131,19 @@ def directory_active(db: Session, org_id: str) -> bool:
 def effective_owner_count(
     db: Session, org_id: str, owner_role_id: str | None, *, excluding: str | None = None
 ) -> int:
-    """Owners with effective access (lifecycle.md §2.3), optionally not counting one."""
+    """Owners with effective access (lifecycle.md §2.3), optionally not counting one.
+
+    The organisation's own ``active`` flag is left out: an inactive organisation keeps
+    the Owners it will have once reactivated, so the last-Owner guard still holds there.
+    """
     stmt = (
         select(func.count())
         .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
         .where(
             Membership.org_id == org_id,
             Membership.role_id == owner_role_id,
-            Membership.ended_at.is_(None),
-            Membership.directory_state.in_(["unmanaged", "active"]),
-            Membership.admin_override == "none",
-            Membership.link_state == "linked",
-            User.disabled_at.is_(None),
+            access_sql.row_grants_access(),
+            access_sql.person_enabled(),
         )
     )
     if excluding is not None:
