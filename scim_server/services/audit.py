@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 
+from scim_server.services.formats import timestamp
 from scim_server.storage.models import Event
 from scim_server.storage.models import utcnow
 
@@ -147,7 +148,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "after": event.after,
         "reason": event.reason,
         "request_id": event.request_id,
-        "at": event.at.isoformat(timespec="milliseconds") + "Z",
+        "at": timestamp(event.at),
     }
 
 

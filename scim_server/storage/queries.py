@@ -62,10 +62,14 @@ def latest_tombstone(
     return db.scalars(stmt.order_by(ScimUser.deleted_at.desc()).limit(1)).first()
 
 
-def membership_of(db: Session, org_id: str, user_id: str) -> Membership | None:
-    return db.scalars(
-        select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
-    ).first()
+def membership_of(
+    db: Session, org_id: str, user_id: str, *, for_update: bool = False
+) -> Membership | None:
+    """The one membership row of (org, user), live or ended; ``for_update`` locks it."""
+    stmt = select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return db.scalars(stmt).first()
 
 
 def live_membership_elsewhere(db: Session, org_id: str, user_id: str) -> bool:
@@ -108,13 +112,24 @@ def db_now(db: Session) -> Any:
     return func.strftime("%Y-%m-%d %H:%M:%f", "now")
 
 
+def directory_of(db: Session, org_id: str) -> Directory | None:
+    """The organisation's SCIM directory row (one per organisation, connected or not)."""
+    return db.scalars(select(Directory).where(Directory.org_id == org_id)).first()
+
+
+def connected_directory(db: Session, org_id: str) -> Directory | None:
+    """The organisation's directory unless it has been disconnected."""
+    directory = directory_of(db, org_id)
+    return directory if directory is not None and directory.disconnected_at is None else None
+
+
 def directory_active(db: Session, org_id: str) -> bool:
     """A connected SCIM directory that has provisioned someone: the IdP decides who exists.
 
     Views minted for JIT or invited members (still ``unmanaged``) do not count.
     """
-    directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).first()
-    if directory is None or directory.disconnected_at is not None:
+    directory = connected_directory(db, org_id)
+    if directory is None:
         return False
     managed = (
         select(ScimUser.id)

@@ -12,6 +12,7 @@ from scim_server.api.admin.json_io import body
 from scim_server.api.admin.json_io import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.formats import timestamp
 from scim_server.services.membership import sessions
 from scim_server.services.signin import jit_config
 from scim_server.storage.models import SignInSession
@@ -30,7 +31,7 @@ def _json(session: SignInSession) -> dict[str, Any]:
         "organization_id": session.org_id,
         "method": session.method,
         "sso_connection_id": session.sso_connection_id,
-        "created_at": session.created_at.isoformat(timespec="milliseconds") + "Z",
+        "created_at": timestamp(session.created_at),
     }
 
 

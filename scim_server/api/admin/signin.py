@@ -16,6 +16,7 @@ from scim_server.db import commit_despite_error
 from scim_server.db import get_session
 from scim_server.services.audit import Actor
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.formats import timestamp
 from scim_server.services.membership import sessions
 from scim_server.services.organizations.catalog import role_json
 from scim_server.services.signin import domains
@@ -86,7 +87,7 @@ def sso_login() -> Response:
             "session": {
                 "id": session.id,
                 "sso_connection_id": connection_id,
-                "created_at": session.created_at.isoformat(timespec="milliseconds") + "Z",
+                "created_at": timestamp(session.created_at),
             },
             "provisioned": result.created_membership,
             "created_user": result.created_user,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.formats import timestamp
 from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
@@ -53,10 +54,7 @@ class AdminActor:
 def get_membership(
     db: Session, org: Organization, user_id: str, *, lock: bool = False
 ) -> Membership:
-    stmt = select(Membership).where(Membership.org_id == org.id, Membership.user_id == user_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    m = db.scalars(stmt).first()
+    m = queries.membership_of(db, org.id, user_id, for_update=lock)
     if m is None:
         raise NotFound(f"No member {user_id} in this organization.")
     return m
@@ -242,7 +240,7 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
         "admin_override": {
             "state": m.admin_override,
             "by": m.override_by,
-            "at": _iso(m.override_at),
+            "at": timestamp(m.override_at),
             "reason": m.override_reason,
         },
         "effective_access": effective,
@@ -254,9 +252,9 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
         "scope": m.scope,
         "sites": site_ids(db, m),
         "scim_id": queries.live_scim_id(db, m.id),
-        "ended_at": _iso(m.ended_at),
+        "ended_at": timestamp(m.ended_at),
         "end_reason": m.end_reason,
-        "created_at": _iso(m.created_at),
+        "created_at": timestamp(m.created_at),
     }
 
 
@@ -309,7 +307,3 @@ def _decode_cursor(cursor: str) -> str:
         raise ProvisioningError(
             "cursor_invalid", "The cursor is not one this API issued."
         ) from None
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="milliseconds") + "Z" if value else None

@@ -18,10 +18,12 @@ from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.formats import timestamp
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import transitions
 from scim_server.services.membership.access import facts_of
 from scim_server.services.membership.access import state_of
+from scim_server.storage import queries
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Directory
 from scim_server.storage.models import GroupMember
@@ -134,7 +136,10 @@ def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken 
 
 
 def directory_of(db: Session, org_id: str) -> Directory:
-    directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).one()
+    """The organisation's directory, which ``create_org`` made with it: always there."""
+    directory = queries.directory_of(db, org_id)
+    if directory is None:
+        raise LookupError(f"organization {org_id} has no directory row")
     return directory
 
 
@@ -182,7 +187,7 @@ def org_json(org: Organization) -> dict[str, Any]:
         "exclusive_membership": org.exclusive_membership,
         "seat_limit": org.seat_limit,
         "over_seat_limit": org.over_seat_limit_at is not None,
-        "created_at": org.created_at.isoformat(timespec="milliseconds") + "Z",
+        "created_at": timestamp(org.created_at),
     }
 
 

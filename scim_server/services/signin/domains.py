@@ -20,6 +20,7 @@ from scim_server.services.emails import is_public_mail_domain
 from scim_server.services.emails import normalize_domain
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.formats import timestamp
 from scim_server.storage import queries
 from scim_server.storage.models import Organization
 from scim_server.storage.models import OrgDomain
@@ -161,9 +162,7 @@ def domain_json(row: OrgDomain) -> dict[str, Any]:
     return {
         "domain": row.domain,
         "verified": row.verified_at is not None,
-        "verified_at": row.verified_at.isoformat(timespec="milliseconds") + "Z"
-        if row.verified_at
-        else None,
+        "verified_at": timestamp(row.verified_at),
         "verification_method": row.verified_method,
         "txt_record": {"name": record_name(row.domain), "value": expected_value(row)},
         "jit_enabled": row.jit_enabled,

@@ -30,6 +30,7 @@ from scim_server.services.directory import scim_ids
 from scim_server.services.emails import normalize_email
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.formats import timestamp
 from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
@@ -39,7 +40,6 @@ from scim_server.services.membership.admin import role_name
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
-from scim_server.storage.models import Directory
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -323,8 +323,7 @@ def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepte
 
 
 def _gate(db: Session, org: Organization, m: Membership | None) -> lifecycle.Transition:
-    directory = db.scalars(select(Directory).where(Directory.org_id == org.id)).first()
-    connected = directory is not None and directory.disconnected_at is None
+    connected = queries.connected_directory(db, org.id) is not None
     try:
         return lifecycle.transition(
             access.state_of(m) if m else None,
@@ -539,8 +538,8 @@ def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
         "scope": invitation.scope,
         "status": status,
         "delivery": invitation.delivery,
-        "expires_at": invitation.expires_at.isoformat(timespec="milliseconds") + "Z",
-        "created_at": invitation.created_at.isoformat(timespec="milliseconds") + "Z",
+        "expires_at": timestamp(invitation.expires_at),
+        "created_at": timestamp(invitation.created_at),
         "created_by": invitation.created_by,
         "accepted_user_id": invitation.accepted_user_id,
         "failed_attempts": invitation.failed_attempts,
