@@ -26,6 +26,12 @@ from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
+from scim_server.services.membership.grants import ADMIN_ROLES
+from scim_server.services.membership.grants import OWNER
+from scim_server.services.membership.grants import live_role
+from scim_server.services.membership.grants import resolve_role
+from scim_server.services.membership.grants import role_name
+from scim_server.services.membership.grants import validate_scope
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
@@ -38,8 +44,6 @@ from scim_server.storage.models import Site
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
 
-OWNER = "owner"
-ADMIN_ROLES = ("owner", "admin")
 MEMBER_STATES = ("unmanaged", "active", "inactive", "removed", "disabled", "live")
 
 
@@ -91,7 +95,7 @@ def edit(
     if "role" in changes:
         _assign_role(db, org, m, changes["role"], by)
     if "scope" in changes:
-        m.scope = _scope(changes["scope"])
+        m.scope = validate_scope(changes["scope"])
     if "sites" in changes:
         _assign_sites(db, org, m, changes["sites"])
     after = transitions.snapshot(m)
@@ -148,10 +152,7 @@ def _acting_role(db: Session, org: Organization, by: AdminActor) -> str | None:
     """The acting person's role here, or None for key and support actors."""
     if by.user_id is None:
         return None
-    m = queries.membership_of(db, org.id, by.user_id)
-    if m is None or m.ended_at is not None:
-        return None
-    return role_name(db, m.role_id)
+    return live_role(db, queries.membership_of(db, org.id, by.user_id))
 
 
 def _is_last_effective_owner(db: Session, org: Organization, target: Membership) -> bool:
@@ -173,36 +174,6 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
     m.role_id = role.id
 
 
-def resolve_role(db: Session, org: Organization, ref: Any) -> Role:
-    """A built-in role by name, or this organisation's custom role by id or name."""
-    if not isinstance(ref, str) or not ref:
-        raise ProvisioningError("role_invalid", "'role' must be a role name or id.")
-    role = db.scalars(
-        select(Role)
-        .where(
-            (Role.org_id.is_(None)) | (Role.org_id == org.id),
-            (Role.id == ref) | (Role.name == ref),
-        )
-        .order_by(Role.builtin.desc())
-    ).first()
-    if role is None:
-        raise ProvisioningError("role_invalid", f"No role {ref!r} in this organization.")
-    return role
-
-
-def _scope(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
-        for k, v in value.items()
-    ):
-        raise ProvisioningError(
-            "scope_invalid", '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.'
-        )
-    return value
-
-
 def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
         raise ProvisioningError("sites_invalid", "'sites' must be a list of site ids.")
@@ -214,10 +185,6 @@ def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> 
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
         db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])
-
-
-def role_name(db: Session, role_id: str | None) -> str | None:
-    return db.scalar(select(Role.name).where(Role.id == role_id)) if role_id else None
 
 
 def site_ids(db: Session, m: Membership) -> list[str]:
