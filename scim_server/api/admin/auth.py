@@ -26,7 +26,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.admin import AdminActor
-from scim_server.services.organizations.orgs import find_token
+from scim_server.services.organizations.tokens import find_token
 from scim_server.storage.models import Organization
 from scim_server.storage.models import User
 

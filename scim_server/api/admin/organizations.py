@@ -17,6 +17,7 @@ from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import seats
 from scim_server.services.organizations import catalog
 from scim_server.services.organizations import orgs
+from scim_server.services.organizations import tokens
 
 bp = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations")
 bp.before_request(auth.require_admin_key)
@@ -35,8 +36,8 @@ def create_organization() -> Response:
     org = orgs.create_org(db, name.strip(), actor=actor)
     orgs.update_org(db, org, {k: v for k, v in payload.items() if k != "name"}, actor=actor)
     pepper = current_app.config["TOKEN_PEPPER"]
-    scim = orgs.create_token(db, org, "scim", pepper=pepper, actor=actor)
-    mgmt = orgs.create_token(db, org, "management", pepper=pepper, actor=actor)
+    scim = tokens.create_token(db, org, "scim", pepper=pepper, actor=actor)
+    mgmt = tokens.create_token(db, org, "management", pepper=pepper, actor=actor)
     base = (current_app.config["BASE_URL"] or request.host_url).rstrip("/")
     return reply(
         {
