@@ -15,12 +15,16 @@ from sqlalchemy import and_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.scim.filter import Column
+from scim_server.scim.schema import PRODUCT_USER
+from scim_server.scim.schema import load_registry
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import MemberState
 from scim_server.services.membership.seats import member_seats
 from scim_server.storage import access_sql
 from scim_server.storage import queries
+from scim_server.storage.attr_map import user_resolver
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
@@ -124,3 +128,24 @@ def test_the_callers_count_with_those_rules(db: Session):
         )
         assert member_seats(db, org_id) == seats
         assert queries.effective_owner_count(db, org_id, owner) == owners
+
+
+def test_the_scim_filter_columns_agree_with_the_documents(db: Session):
+    """``active`` and ``effectiveAccess`` filter as the SCIM document reports them."""
+    by_id = _store(db, all_cases())
+    resolve = user_resolver(load_registry().user)
+    columns = [resolve(None, "active", None), resolve(PRODUCT_USER, "effectiveAccess", None)]
+    assert all(isinstance(c, Column) for c in columns)
+    exprs = [c.expr for c in columns if isinstance(c, Column)]
+    rows = db.execute(select(Membership.id, *exprs).where(Membership.id.in_(by_id))).all()
+    wrong = []
+    for m_id, active, effective in rows:
+        case = by_id[m_id]
+        expected = (
+            lifecycle.scim_active(case.state.directory_state),
+            lifecycle.effective_access(case.state, case.facts),
+        )
+        if (bool(active), bool(effective)) != expected:
+            wrong.append((case, (active, effective), expected))
+    assert len(rows) == len(by_id)
+    assert wrong == []

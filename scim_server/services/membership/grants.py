@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,11 @@ ADMIN_ROLES = ("owner", "admin")
 RANK = {"owner": 4, "admin": 3, "member": 2, "viewer": 1}
 
 
+def available_to(org: Organization) -> ColumnElement[bool]:
+    """The roles an organisation can grant: the built-in ones and its own custom roles."""
+    return Role.org_id.is_(None) | (Role.org_id == org.id)
+
+
 def resolve_role(db: Session, org: Organization, ref: Any, *, code: str = "role_invalid") -> Role:
     """A built-in role by name, or this organisation's custom role by id or name.
 
@@ -34,7 +40,7 @@ def resolve_role(db: Session, org: Organization, ref: Any, *, code: str = "role_
     role = db.scalars(
         select(Role)
         .where(
-            (Role.org_id.is_(None)) | (Role.org_id == org.id),
+            available_to(org),
             (Role.id == ref) | (Role.name == ref),
         )
         .order_by(Role.builtin.desc())
