@@ -15,7 +15,7 @@ from scim_server.db import get_session
 from scim_server.errors import scim_error_response
 from scim_server.services.audit import Actor
 from scim_server.services.organizations.orgs import directory_of
-from scim_server.services.organizations.orgs import find_token
+from scim_server.services.organizations.tokens import find_token
 from scim_server.storage.models import Organization
 
 

@@ -19,6 +19,7 @@ from scim_server.db import session_scope
 from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.organizations import orgs
+from scim_server.services.organizations import tokens
 from scim_server.storage import migrate
 from scim_server.storage.models import Organization
 
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     tcreate = token_sub.add_parser("create", help="issue another token (rotation)")
     tcreate.add_argument("--org", required=True)
-    tcreate.add_argument("--kind", choices=orgs.TOKEN_KINDS, required=True)
+    tcreate.add_argument("--kind", choices=tokens.TOKEN_KINDS, required=True)
     tcreate.add_argument("--json", action="store_true")
     tcreate.set_defaults(handler=_token_create)
     tlist = token_sub.add_parser("list", help="list tokens (never their secrets)")
@@ -97,8 +98,8 @@ def _create_org(app: Flask, name: str, base_url: str) -> dict[str, Any]:
     with session_scope(_factory(app)) as db:
         actor = Actor("system", "cli")
         org = orgs.create_org(db, name, actor=actor)
-        scim = orgs.create_token(db, org, "scim", pepper=pepper, actor=actor)
-        mgmt = orgs.create_token(db, org, "management", pepper=pepper, actor=actor)
+        scim = tokens.create_token(db, org, "scim", pepper=pepper, actor=actor)
+        mgmt = tokens.create_token(db, org, "management", pepper=pepper, actor=actor)
         return {
             "org_id": org.id,
             "scim_base_url": f"{base_url}/scim/v2",
@@ -126,7 +127,7 @@ def _org_create(app: Flask, args: argparse.Namespace) -> int:
 def _token_create(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
         org = orgs.get_org(db, args.org)
-        issued = orgs.create_token(
+        issued = tokens.create_token(
             db, org, args.kind, pepper=app.config["TOKEN_PEPPER"], actor=Actor("system", "cli")
         )
     if args.json:
@@ -138,7 +139,7 @@ def _token_create(app: Flask, args: argparse.Namespace) -> int:
 
 def _token_list(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
-        for token in orgs.list_tokens(db, orgs.get_org(db, args.org)):
+        for token in tokens.list_tokens(db, orgs.get_org(db, args.org)):
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
             print(
                 f"{token.id}  {token.kind:<10}  {token.prefix}…  "
@@ -149,7 +150,7 @@ def _token_list(app: Flask, args: argparse.Namespace) -> int:
 
 def _token_revoke(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
-        orgs.revoke_token(db, args.token_id, actor=Actor("system", "cli"))
+        tokens.revoke_token(db, args.token_id, actor=Actor("system", "cli"))
     print(f"revoked {args.token_id}")
     return 0
 

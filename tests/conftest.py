@@ -20,6 +20,7 @@ from scim_server import create_app
 from scim_server.db import make_engine
 from scim_server.services.audit import Actor
 from scim_server.services.organizations import orgs
+from scim_server.services.organizations import tokens
 from scim_server.storage import migrate
 
 # No per-example deadline: a busy 2-core CI machine must not turn slowness into failures.
@@ -121,8 +122,8 @@ class OrgFixture:
 def make_org(db: Session, name: str = "Acme") -> OrgFixture:
     actor = Actor.system()
     org = orgs.create_org(db, name, actor=actor)
-    scim = orgs.create_token(db, org, "scim", pepper=PEPPER, actor=actor)
-    mgmt = orgs.create_token(db, org, "management", pepper=PEPPER, actor=actor)
+    scim = tokens.create_token(db, org, "scim", pepper=PEPPER, actor=actor)
+    mgmt = tokens.create_token(db, org, "management", pepper=PEPPER, actor=actor)
     db.commit()
     return OrgFixture(org.id, scim.secret, mgmt.secret)
 

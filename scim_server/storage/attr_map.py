@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import SQLColumnExpression
-from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import literal
 from sqlalchemy import select
@@ -27,8 +25,8 @@ from scim_server.scim.filter import Target
 from scim_server.scim.schema import PRODUCT_USER
 from scim_server.scim.schema import AttributeDef
 from scim_server.scim.schema import ResourceType
+from scim_server.storage import access_sql
 from scim_server.storage.models import AdminOverride
-from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
@@ -44,34 +42,20 @@ UNFILTERABLE = {
 }
 
 
-def user_active() -> ColumnElement[bool]:
-    """SCIM ``active`` is the directory state D (docs/lifecycle.md §2.3), not effective access."""
-    return Membership.directory_state != DirectoryState.INACTIVE
-
-
-def user_effective_access() -> ColumnElement[bool]:
-    return and_(
-        Membership.ended_at.is_(None),
-        Membership.directory_state.in_([DirectoryState.UNMANAGED, DirectoryState.ACTIVE]),
-        Membership.admin_override == AdminOverride.NONE,
-        Membership.link_state == LinkState.LINKED,
-    )
-
-
 def _user_columns() -> dict[str, SQLColumnExpression[Any]]:
     return {
         "id": ScimUser.id,
         "externalid": ScimUser.external_id,
         "username": ScimUser.user_name,
         "displayname": ScimUser.display_name,
-        "active": user_active(),
+        "active": access_sql.scim_active(),
         "meta.created": ScimUser.created_at,
         "meta.lastmodified": ScimUser.updated_at,
         "meta.resourcetype": literal("User"),
         f"{PRODUCT_USER.lower()}:userid": Membership.user_id,
         f"{PRODUCT_USER.lower()}:admindisabled": Membership.admin_override
         == AdminOverride.DISABLED,
-        f"{PRODUCT_USER.lower()}:effectiveaccess": user_effective_access(),
+        f"{PRODUCT_USER.lower()}:effectiveaccess": access_sql.effective_access(),
         f"{PRODUCT_USER.lower()}:linkpending": Membership.link_state == LinkState.PENDING_CLAIM,
     }
 

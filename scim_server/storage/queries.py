@@ -10,7 +10,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.storage import access_sql
 from scim_server.storage.models import Directory
+from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
@@ -60,10 +62,14 @@ def latest_tombstone(
     return db.scalars(stmt.order_by(ScimUser.deleted_at.desc()).limit(1)).first()
 
 
-def membership_of(db: Session, org_id: str, user_id: str) -> Membership | None:
-    return db.scalars(
-        select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
-    ).first()
+def membership_of(
+    db: Session, org_id: str, user_id: str, *, for_update: bool = False
+) -> Membership | None:
+    """The one membership row of (org, user), live or ended; ``for_update`` locks it."""
+    stmt = select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return db.scalars(stmt).first()
 
 
 def live_membership_elsewhere(db: Session, org_id: str, user_id: str) -> bool:
@@ -107,13 +113,24 @@ def db_now(db: Session) -> Any:
     return func.strftime("%Y-%m-%d %H:%M:%f", "now")
 
 
+def directory_of(db: Session, org_id: str) -> Directory | None:
+    """The organisation's SCIM directory row (one per organisation, connected or not)."""
+    return db.scalars(select(Directory).where(Directory.org_id == org_id)).first()
+
+
+def connected_directory(db: Session, org_id: str) -> Directory | None:
+    """The organisation's directory unless it has been disconnected."""
+    directory = directory_of(db, org_id)
+    return directory if directory is not None and directory.disconnected_at is None else None
+
+
 def directory_active(db: Session, org_id: str) -> bool:
     """A connected SCIM directory that has provisioned someone: the IdP decides who exists.
 
     Views minted for JIT or invited members (still ``unmanaged``) do not count.
     """
-    directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).first()
-    if directory is None or directory.disconnected_at is not None:
+    directory = connected_directory(db, org_id)
+    if directory is None:
         return False
     managed = (
         select(ScimUser.id)
@@ -121,7 +138,7 @@ def directory_active(db: Session, org_id: str) -> bool:
         .where(
             ScimUser.directory_id == directory.id,
             ScimUser.deleted_at.is_(None),
-            Membership.directory_state != "unmanaged",
+            Membership.directory_state != DirectoryState.UNMANAGED,
         )
     )
     return db.scalar(managed.limit(1)) is not None
@@ -130,19 +147,19 @@ def directory_active(db: Session, org_id: str) -> bool:
 def effective_owner_count(
     db: Session, org_id: str, owner_role_id: str | None, *, excluding: str | None = None
 ) -> int:
-    """Owners with effective access (docs/lifecycle.md §2.3), optionally not counting one."""
+    """Owners with effective access (docs/lifecycle.md §2.3), optionally not counting one.
+
+    The organisation's own ``active`` flag is left out: an inactive organisation keeps
+    the Owners it will have once reactivated, so the last-Owner guard still holds there.
+    """
     stmt = (
         select(func.count())
         .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
         .where(
             Membership.org_id == org_id,
             Membership.role_id == owner_role_id,
-            Membership.ended_at.is_(None),
-            Membership.directory_state.in_(["unmanaged", "active"]),
-            Membership.admin_override == "none",
-            Membership.link_state == "linked",
-            User.disabled_at.is_(None),
+            access_sql.row_grants_access(),
+            access_sql.person_enabled(),
         )
     )
     if excluding is not None:

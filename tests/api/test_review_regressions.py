@@ -21,13 +21,13 @@ def test_a_pending_link_does_not_show_another_orgs_directory_data(client, other_
 def test_a_reconnected_directory_lists_the_members_it_left_behind(client, scim, admin, org):
     kept = scim.create_user("fay@c.com")
     admin.call("POST", f"/organizations/{org.id}/directory/disconnect", {"confirm": True})
-    from scim_server.services.organizations import orgs as org_service  # the CLI's token create
+    from scim_server.services.organizations import tokens as token_service  # the CLI's
     from scim_server.storage.models import Organization
     from tests.conftest import PEPPER
 
     db = client.application.extensions["scim_sessionmaker"]()
-    issued = org_service.create_token(
-        db, db.get(Organization, org.id), "scim", pepper=PEPPER, actor=org_service.Actor.system()
+    issued = token_service.create_token(
+        db, db.get(Organization, org.id), "scim", pepper=PEPPER, actor=token_service.Actor.system()
     )
     db.commit()
     again = Scim(client, issued.secret)

@@ -27,8 +27,8 @@ from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.admin import AdminActor
 from scim_server.services.membership.admin import acting_user_id
-from scim_server.services.organizations.orgs import find_token
 from scim_server.services.organizations.orgs import get_org
+from scim_server.services.organizations.tokens import find_token
 from scim_server.storage.models import Organization
 
 

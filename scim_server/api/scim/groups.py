@@ -19,6 +19,7 @@ from scim_server.scim.schema import CORE_GROUP
 from scim_server.services.directory import groups
 from scim_server.services.directory import search
 from scim_server.services.directory.context import ScimContext
+from scim_server.services.formats import etag
 from scim_server.storage.models import ScimGroup
 
 bp = Blueprint("groups", __name__, url_prefix="/scim/v2/Groups")
@@ -70,7 +71,7 @@ def create_group() -> Response:
 def get_group(group_id: str) -> Response:
     ctx = requests.context()
     group = groups.get_group(get_session(), ctx, group_id)
-    version = f'W/"{group.version}"'
+    version = etag(group.version)
     if requests.not_modified(version):
         return requests.scim_response(None, 304, version=version)
     return _render(ctx, group)
@@ -93,7 +94,7 @@ def patch_group(group_id: str) -> Response:
     group = groups.patch_group(get_session(), ctx, group_id, ops, if_match=requests.if_match())
     if request.args.get("attributes") or request.args.get("excludedAttributes"):
         return _render(ctx, group)
-    return requests.scim_response(None, 204, version=f'W/"{group.version}"')
+    return requests.scim_response(None, 204, version=etag(group.version))
 
 
 @bp.delete("/<group_id>")

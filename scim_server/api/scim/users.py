@@ -17,6 +17,7 @@ from scim_server.services.directory import search
 from scim_server.services.directory import users
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.users import UserView
+from scim_server.services.formats import etag
 
 bp = Blueprint("users", __name__, url_prefix="/scim/v2/Users")
 bp.before_request(require_scim_token)
@@ -68,8 +69,8 @@ def create_user() -> Response:
 def get_user(scim_id: str) -> Response:
     ctx = requests.context()
     view = users.get_user(get_session(), ctx, scim_id)
-    if requests.not_modified(f'W/"{view.row.version}"'):
-        return requests.scim_response(None, 304, version=f'W/"{view.row.version}"')
+    if requests.not_modified(etag(view.row.version)):
+        return requests.scim_response(None, 304, version=etag(view.row.version))
     return _render(ctx, view)
 
 

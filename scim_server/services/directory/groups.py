@@ -7,8 +7,6 @@ members: members are never loaded to change one, and a group read that excludes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -43,13 +41,12 @@ from scim_server.services.directory.scim_documents import stored_attributes
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import InvalidReference
 from scim_server.services.errors import NotFound
+from scim_server.storage import tombstones
 from scim_server.storage.attr_map import id_reference
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import utcnow
-
-_CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
 def get_group(
@@ -200,26 +197,8 @@ def delete_group(
 def remove_member_everywhere(
     db: Session, org_id: str, directory_id: str, member_id: str, *, actor: Actor
 ) -> None:
-    """Take a deleted user or group out of every group of this directory."""
-    group_ids = list(
-        db.scalars(
-            delete(GroupMember)
-            .where(
-                GroupMember.member_id == member_id,
-                GroupMember.group_id.in_(
-                    select(ScimGroup.id).where(ScimGroup.directory_id == directory_id)
-                ),
-            )
-            .returning(GroupMember.group_id)
-        )
-    )
-    for chunk in _chunks(group_ids):
-        db.execute(
-            update(ScimGroup)
-            .where(ScimGroup.id.in_(chunk))
-            .values(version=ScimGroup.version + 1, updated_at=utcnow())
-            .execution_options(synchronize_session="fetch")
-        )
+    """Take a deleted group out of every group of this directory."""
+    group_ids = tombstones.leave_groups(db, directory_id, member_id)
     record_many(
         db,
         org_id,
@@ -272,7 +251,7 @@ def _member_ids(values: list[Any]) -> list[str]:
 def _resolve_members(db: Session, ctx: ScimContext, ids: list[str]) -> dict[str, str]:
     """Map each id to 'User' or 'Group'; an id that is neither here is an error."""
     found: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in tombstones.chunks(ids):
         found.update(
             (i, "User")
             for i in db.scalars(
@@ -309,7 +288,7 @@ def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[A
     insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     added: list[str] = []
     now = utcnow()
-    for chunk in _chunks(ids):
+    for chunk in tombstones.chunks(ids):
         stmt = (
             insert_(GroupMember)
             .values(
@@ -343,7 +322,7 @@ def _replace_members(db: Session, ctx: ScimContext, group: ScimGroup, values: li
     current = set(db.scalars(select(GroupMember.member_id).where(GroupMember.group_id == group.id)))
     stale = [i for i in current if i not in set(wanted)]
     removed: list[str] = []
-    for chunk in _chunks(stale):
+    for chunk in tombstones.chunks(stale):
         removed.extend(
             db.scalars(
                 delete(GroupMember)
@@ -390,7 +369,7 @@ def _record_members(
 def _bump_user_versions(db: Session, member_ids: list[str]) -> None:
     """Members' ``groups`` changed, so do their ETags (RFC 7644 §3.14); set-based."""
     now = utcnow()
-    for chunk in _chunks(member_ids):
+    for chunk in tombstones.chunks(member_ids):
         db.execute(
             update(ScimUser)
             .where(ScimUser.id.in_(chunk), ScimUser.deleted_at.is_(None))
@@ -447,14 +426,3 @@ def _raise_if_taken(
     if holder is not None:
         attribute = "displayName" if holder.display_name.lower() == name.lower() else "externalId"
         raise Conflict(f"{attribute} is already used by Group {holder.id}.", attribute=attribute)
-
-
-def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == _CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scim_server.services.directory.scim_documents import etag
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import PreconditionFailed
+from scim_server.services.formats import etag
 
 
 def check_if_match(version: int, if_match: str | None) -> None:

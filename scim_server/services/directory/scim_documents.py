@@ -8,6 +8,8 @@ from typing import Any
 from scim_server.scim.schema import CORE_GROUP
 from scim_server.scim.schema import CORE_USER
 from scim_server.scim.schema import PRODUCT_USER
+from scim_server.services.formats import etag
+from scim_server.services.formats import timestamp
 from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import MemberState
 from scim_server.services.membership.lifecycle import effective_access
@@ -42,14 +44,6 @@ INDEXED_MULTI_VALUED = (
     "roles",
     "x509Certificates",
 )
-
-
-def timestamp(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds") + "Z"
-
-
-def etag(version: int) -> str:
-    return f'W/"{version}"'
 
 
 def stored_attributes(doc: dict[str, Any], *, group: bool = False) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from scim_server.services.directory.scim_documents import value_rows
 from scim_server.storage import queries
-from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import ScimUserValue
@@ -29,8 +28,8 @@ def mint(db: Session, m: Membership, person: User) -> str | None:
     view, or another live SCIM user holds the email as userName: the IdP then finds that
     one, and a duplicate view would break userName uniqueness.
     """
-    directory = db.scalars(select(Directory).where(Directory.org_id == m.org_id)).first()
-    if directory is None or directory.disconnected_at is not None:
+    directory = queries.connected_directory(db, m.org_id)
+    if directory is None:
         return None
     if queries.live_scim_id(db, m.id) is not None:
         return None

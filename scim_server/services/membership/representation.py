@@ -6,11 +6,11 @@ place and the services return rows, not response bodies.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from scim_server.services.formats import timestamp
 from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership.admin import site_ids
@@ -38,7 +38,7 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
         "admin_override": {
             "state": m.admin_override,
             "by": m.override_by,
-            "at": _iso(m.override_at),
+            "at": timestamp(m.override_at),
             "reason": m.override_reason,
         },
         "effective_access": effective,
@@ -50,9 +50,9 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
         "scope": m.scope,
         "sites": site_ids(db, m),
         "scim_id": queries.live_scim_id(db, m.id),
-        "ended_at": _iso(m.ended_at),
+        "ended_at": timestamp(m.ended_at),
         "end_reason": m.end_reason,
-        "created_at": _iso(m.created_at),
+        "created_at": timestamp(m.created_at),
     }
 
 
@@ -81,14 +81,10 @@ def session_json(session: SignInSession) -> dict[str, Any]:
         "organization_id": session.org_id,
         "method": session.method,
         "sso_connection_id": session.sso_connection_id,
-        "created_at": _iso(session.created_at),
+        "created_at": timestamp(session.created_at),
     }
 
 
 def session_check_json(valid: bool, reason: str | None) -> dict[str, Any]:
     """``GET /sessions/<id>``: valid now, or the reason it is not."""
     return {"valid": valid, "reason": reason}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="milliseconds") + "Z" if value else None

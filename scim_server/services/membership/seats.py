@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.errors import ProvisioningError
-from scim_server.storage.models import AdminOverride
-from scim_server.storage.models import DirectoryState
+from scim_server.storage import access_sql
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -34,13 +33,8 @@ class SeatCount:
 
 
 def member_seats(db: Session, org_id: str) -> int:
-    """count(seat(m)): the SQL twin of ``lifecycle.counts_as_seat``."""
-    stmt = select(func.count()).where(
-        Membership.org_id == org_id,
-        Membership.ended_at.is_(None),
-        Membership.directory_state.in_([DirectoryState.UNMANAGED, DirectoryState.ACTIVE]),
-        Membership.admin_override == AdminOverride.NONE,
-    )
+    """count(seat(m)), with the SQL form of ``lifecycle.counts_as_seat``."""
+    stmt = select(func.count()).where(Membership.org_id == org_id, access_sql.counts_as_seat())
     return int(db.scalar(stmt) or 0)
 
 

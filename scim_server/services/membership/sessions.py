@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,7 @@ from scim_server.services.audit import record
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.access import effective
+from scim_server.storage import queries
 from scim_server.storage.models import Membership
 from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
@@ -64,9 +64,7 @@ def create_session(
     actor: Actor,
 ) -> SignInSession:
     """Register a sign-in; refused with the primary denial code without effective access."""
-    m = db.scalars(
-        select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
-    ).first()
+    m = queries.membership_of(db, org_id, user_id)
     if m is None:
         raise ProvisioningError(
             "membership_not_found", "This person is not a member here.", status=403
@@ -109,11 +107,7 @@ def check_session(db: Session, session_id: str) -> tuple[bool, str | None]:
         raise NotFound(f"No session {session_id}.")
     if session.revoked_at is not None:
         return False, session.revoked_reason or "revoked"
-    m = db.scalars(
-        select(Membership).where(
-            Membership.org_id == session.org_id, Membership.user_id == session.user_id
-        )
-    ).first()
+    m = queries.membership_of(db, session.org_id, session.user_id)
     if m is None:
         return False, "membership_not_found"
     allowed, reasons = effective(db, m)

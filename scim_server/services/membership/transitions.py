@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
-from scim_server.services.directory.groups import remove_member_everywhere
+from scim_server.services.audit import record_many
 from scim_server.services.errors import Conflict
 from scim_server.services.membership.lifecycle import MemberState
 from scim_server.services.membership.lifecycle import Transition
 from scim_server.services.membership.sessions import revoke_member_sessions
 from scim_server.storage import queries
+from scim_server.storage import tombstones
 from scim_server.storage.models import AdminOverride
-from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import utcnow
@@ -101,16 +101,16 @@ def _write_state(m: Membership, after: MemberState, actor: Actor, reason: str | 
 
 
 def _tombstone(db: Session, m: Membership, scim_id: str, actor: Actor) -> None:
-    now = utcnow()
-    db.execute(
-        update(ScimUser)
-        .where(ScimUser.id == scim_id)
-        .values(deleted_at=now, updated_at=now, version=ScimUser.version + 1)
-        .execution_options(synchronize_session="fetch")
+    """The SCIM view answers 404 from now on and leaves its groups, one event per group."""
+    group_ids = tombstones.tombstone_user(db, scim_id)
+    record_many(
+        db,
+        m.org_id,
+        actor,
+        EventType.GROUP_MEMBER_REMOVED,
+        target_type="scim_group",
+        rows=[{"target_id": gid, "after": {"member": scim_id}} for gid in group_ids],
     )
-    directory_id = db.scalar(select(Directory.id).where(Directory.org_id == m.org_id))
-    if directory_id is not None:
-        remove_member_everywhere(db, m.org_id, directory_id, scim_id, actor=actor)
 
 
 def _bump_version(db: Session, scim_id: str) -> None:

@@ -13,15 +13,17 @@ from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory.preconditions import flush_unique
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.membership.grants import RANK
+from scim_server.services.membership.grants import available_to
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import Site
 
-BUILTIN_ROLES = ("owner", "admin", "member", "viewer")
+BUILTIN_ROLES = tuple(RANK)  # owner, admin, member, viewer
 
 
 def list_roles(db: Session, org: Organization) -> list[Role]:
-    stmt = select(Role).where((Role.org_id.is_(None)) | (Role.org_id == org.id))
+    stmt = select(Role).where(available_to(org))
     return list(db.scalars(stmt.order_by(Role.builtin.desc(), Role.name)))
 
 

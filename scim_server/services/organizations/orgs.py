@@ -1,4 +1,4 @@
-"""Organisations and their bearer tokens."""
+"""Organisations and their SCIM directory (API tokens are in ``tokens.py``)."""
 
 from __future__ import annotations
 
@@ -6,44 +6,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from scim_server import secrets
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
-from scim_server.services.directory import scim_ids
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import transitions
 from scim_server.services.membership.access import facts_of
 from scim_server.services.membership.access import state_of
+from scim_server.services.organizations import tokens
 from scim_server.services.organizations.representation import org_json
-from scim_server.storage.models import ApiToken
+from scim_server.services.organizations.tokens import IssuedToken
+from scim_server.storage import queries
 from scim_server.storage.models import Directory
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
-from scim_server.storage.models import User
 from scim_server.storage.models import utcnow
-
-TOKEN_KINDS = ("scim", "management")
-_PREFIXES = {"scim": "scim", "management": "mgmt"}
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    """A token as issued: the only moment its secret exists outside the caller's hands."""
-
-    id: str
-    kind: str
-    secret: str
 
 
 @dataclass(frozen=True)
@@ -64,8 +50,8 @@ def provision(
         raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
     org = create_org(db, name.strip(), actor=actor)
     update_org(db, org, settings, actor=actor)
-    scim = create_token(db, org, "scim", pepper=pepper, actor=actor)
-    management = create_token(db, org, "management", pepper=pepper, actor=actor)
+    scim = tokens.create_token(db, org, "scim", pepper=pepper, actor=actor)
+    management = tokens.create_token(db, org, "management", pepper=pepper, actor=actor)
     return ProvisionedOrg(org, scim, management)
 
 
@@ -95,70 +81,11 @@ def get_org(db: Session, org_id: str) -> Organization:
     return org
 
 
-def create_token(
-    db: Session, org: Organization, kind: str, *, pepper: str, actor: Actor
-) -> IssuedToken:
-    """Issue a token; only its keyed hash is stored."""
-    if kind not in TOKEN_KINDS:
-        raise ValueError(f"token kind must be one of {TOKEN_KINDS}")
-    if kind == "scim":
-        reconnect_directory(db, org)
-    secret = secrets.new_secret(_PREFIXES[kind])
-    token = ApiToken(
-        org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
-    )
-    db.add(token)
-    db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.TOKEN_CREATED,
-        target_type="token",
-        target_id=token.id,
-        after={"kind": kind, "prefix": token.prefix},
-    )
-    return IssuedToken(token.id, kind, secret)
-
-
-def list_tokens(db: Session, org: Organization) -> list[ApiToken]:
-    stmt = select(ApiToken).where(ApiToken.org_id == org.id).order_by(ApiToken.created_at)
-    return list(db.scalars(stmt))
-
-
-def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
-    """Revoke at once; the next request with it gets 401."""
-    token = db.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"No token {token_id}.")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        record(
-            db,
-            token.org_id,
-            actor,
-            EventType.TOKEN_REVOKED,
-            target_type="token",
-            target_id=token.id,
-        )
-    return token
-
-
-def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken | None:
-    """The live token of that kind whose digest matches, compared in constant time."""
-    wanted = secrets.digest(secret, pepper)
-    token = db.scalars(
-        select(ApiToken).where(
-            ApiToken.token_hash == wanted, ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
-        )
-    ).first()
-    if token is None or not secrets.same_digest(token.token_hash, wanted):
-        return None
-    return token
-
-
 def directory_of(db: Session, org_id: str) -> Directory:
-    directory = db.scalars(select(Directory).where(Directory.org_id == org_id)).one()
+    """The organisation's directory, which ``create_org`` made with it: always there."""
+    directory = queries.directory_of(db, org_id)
+    if directory is None:
+        raise LookupError(f"organization {org_id} has no directory row")
     return directory
 
 
@@ -232,31 +159,7 @@ def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int
         )
     )
     db.execute(delete(ScimGroup).where(ScimGroup.directory_id == directory.id))
-    for token in list_tokens(db, org):
+    for token in tokens.list_tokens(db, org):
         if token.kind == "scim" and token.revoked_at is None:
-            revoke_token(db, token.id, actor=actor)
+            tokens.revoke_token(db, token.id, actor=actor)
     return changed
-
-
-def reconnect_directory(db: Session, org: Organization) -> None:
-    """A new SCIM token reconnects a disconnected directory.
-
-    Every live member gets a SCIM view again (docs/lifecycle.md §2.3: GET /Users lists live
-    members of any source), so the IdP finds them by filter instead of meeting a 409.
-    """
-    directory = directory_of(db, org.id)
-    if directory.disconnected_at is None:
-        return
-    directory.disconnected_at = None
-    db.flush()
-    unlisted = (
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.org_id == org.id,
-            Membership.ended_at.is_(None),
-            ~exists().where(ScimUser.membership_id == Membership.id, ScimUser.deleted_at.is_(None)),
-        )
-    )
-    for m, person in db.execute(unlisted).all():
-        scim_ids.mint(db, m, person)

@@ -7,10 +7,10 @@ to the API is added in one place.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 from typing import Any
 
+from scim_server.services.formats import timestamp
 from scim_server.storage.models import Event
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
@@ -28,7 +28,7 @@ def org_json(org: Organization) -> dict[str, Any]:
         "exclusive_membership": org.exclusive_membership,
         "seat_limit": org.seat_limit,
         "over_seat_limit": org.over_seat_limit_at is not None,
-        "created_at": _iso(org.created_at),
+        "created_at": timestamp(org.created_at),
     }
 
 
@@ -68,14 +68,10 @@ def event_json(event: Event) -> dict[str, Any]:
         "after": event.after,
         "reason": event.reason,
         "request_id": event.request_id,
-        "at": _iso(event.at),
+        "at": timestamp(event.at),
     }
 
 
 def event_page(events: list[Event], cursor: str | None) -> dict[str, Any]:
     """One page of ``GET …/events``: ``next_cursor`` is the ``after`` of the next call."""
     return {"events": [event_json(e) for e in events], "next_cursor": cursor}
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds") + "Z"

@@ -54,6 +54,8 @@ from scim_server.services.membership.sessions import create_session
 from scim_server.services.signin import domains
 from scim_server.services.signin.sso_connections import check_default_role
 from scim_server.storage import queries
+from scim_server.storage.models import AdminOverride
+from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -264,8 +266,11 @@ def _existing_member(
     state = access.state_of(m)
     for code, denied in (
         ("user_disabled", person.disabled_at is not None),
-        ("membership_disabled", state.admin_override == "disabled"),
-        ("membership_inactive", state.directory_state == "inactive" and not state.ended),
+        ("membership_disabled", state.admin_override == AdminOverride.DISABLED),
+        (
+            "membership_inactive",
+            state.directory_state == DirectoryState.INACTIVE and not state.ended,
+        ),
         ("membership_removed", state.ended),
     ):
         if denied:

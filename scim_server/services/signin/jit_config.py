@@ -24,7 +24,7 @@ from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
-from scim_server.services.membership.admin import resolve_role
+from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.services.membership.sessions import create_session
 from scim_server.services.signin.sso_connections import check_default_role

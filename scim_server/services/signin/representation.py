@@ -7,12 +7,12 @@ field added to the API is added in one place.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from scim_server.services.formats import timestamp
 from scim_server.services.membership.admin import role_name
 from scim_server.services.signin.domains import expected_value
 from scim_server.services.signin.domains import record_name
@@ -44,7 +44,7 @@ def domain_json(row: OrgDomain) -> dict[str, Any]:
     return {
         "domain": row.domain,
         "verified": row.verified_at is not None,
-        "verified_at": _iso(row.verified_at),
+        "verified_at": timestamp(row.verified_at),
         "verification_method": row.verified_method,
         "txt_record": {"name": record_name(row.domain), "value": expected_value(row)},
         "jit_enabled": row.jit_enabled,
@@ -65,8 +65,8 @@ def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
         "scope": invitation.scope,
         "status": shown_status(db, invitation),
         "delivery": invitation.delivery,
-        "expires_at": _iso(invitation.expires_at),
-        "created_at": _iso(invitation.created_at),
+        "expires_at": timestamp(invitation.expires_at),
+        "created_at": timestamp(invitation.created_at),
         "created_by": invitation.created_by,
         "accepted_user_id": invitation.accepted_user_id,
         "failed_attempts": invitation.failed_attempts,
@@ -107,13 +107,9 @@ def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
         "session": {
             "id": session.id,
             "sso_connection_id": session.sso_connection_id,
-            "created_at": _iso(session.created_at),
+            "created_at": timestamp(session.created_at),
         },
         "provisioned": result.created_membership,
         "created_user": result.created_user,
         "linked_identity": result.linked_identity,
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="milliseconds") + "Z" if value else None

@@ -13,7 +13,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import record
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
-from scim_server.services.membership.admin import resolve_role
+from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
 from scim_server.services.signin.representation import connection_json
 from scim_server.storage.models import Organization
