@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.scim_client import Scim
+from tests.sql_statements import statements_during
 
 # Ceilings, measured on SQLite at the commit that introduced this test. They must never grow:
 # lower one when a change saves a statement; a change that needs more must first remove
@@ -28,21 +28,6 @@ CEILINGS = {
     "post_user": 20,
     "group_add_one_member": 12,
 }
-
-
-def count_statements(connection: Any, action: Callable[[], Any]) -> tuple[int, list[str]]:
-    """Run ``action``; return how many statements ``connection`` executed, and their text."""
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(connection, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(connection, "before_cursor_execute", listener)
-    return len(seen), seen
 
 
 def expect_status(response: Any, status: int) -> None:
@@ -78,16 +63,18 @@ def requests(scim: Scim) -> dict[str, Callable[[], None]]:
 @pytest.mark.parametrize("name", sorted(CEILINGS))
 def test_statements_per_request_stay_under_the_ceiling(scim, connection, name):
     action = requests(scim)[name]
-    count, statements = count_statements(connection, action)
-    assert count <= CEILINGS[name], "\n".join(statements)
+    statements = statements_during(connection, action)
+    assert len(statements) <= CEILINGS[name], "\n".join(statements)
 
 
 def test_the_counter_sees_every_statement(scim, connection):
     """The counter is not blind: one more lookup in a request raises the count by one."""
     user = scim.create_user()
-    once, _ = count_statements(connection, lambda: scim.get(f"/Users/{user['id']}"))
-    twice, _ = count_statements(
-        connection,
-        lambda: (scim.get(f"/Users/{user['id']}"), scim.get(f"/Users/{user['id']}")),
+    once = len(statements_during(connection, lambda: scim.get(f"/Users/{user['id']}")))
+    twice = len(
+        statements_during(
+            connection,
+            lambda: (scim.get(f"/Users/{user['id']}"), scim.get(f"/Users/{user['id']}")),
+        )
     )
     assert once > 0 and twice == 2 * once
