@@ -22,6 +22,7 @@ from scim_server.scim.schema import CORE_USER
 from scim_server.scim.schema import ENTERPRISE_USER
 from scim_server.scim.schema import PATCH_OP
 from scim_server.scim.schema import PRODUCT_USER
+from tests.idp_samples import sample_operations
 from tests.scim.patch_documents import GROUP
 from tests.scim.patch_documents import USER
 from tests.scim.patch_documents import body
@@ -169,11 +170,9 @@ def test_modifying_a_read_only_attribute_is_mutability(operation):
 
 def test_okta_group_rename_ignores_the_read_only_id_in_the_value():
     """idp-dialects.md §1.6, verbatim shape; RFC 7644 §3.3 read-only values are ignored."""
-    result = patch(
-        group_doc(),
-        {"op": "replace", "value": {"id": "abf4dd94-…", "displayName": "Test SCIMv2"}},
-        rtype=GROUP,
-    )
+    rename = {"group": "abf4dd94-…", "display_name": "Test SCIMv2"}
+    sent = sample_operations("okta-patch-group-rename", **rename)
+    result = patch(group_doc(), *sent, rtype=GROUP)
     assert result["id"] == "g-1"
     assert result["displayName"] == "Test SCIMv2"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scim_server.scim.errors import NoTargetError
+from tests.idp_samples import sample_operations
 from tests.scim.patch_documents import GROUP
 from tests.scim.patch_documents import emails
 from tests.scim.patch_documents import group_doc
@@ -18,7 +19,7 @@ from tests.scim.patch_documents import user_doc
 
 def test_okta_deactivate_path_less_replace_sets_active_false():
     """idp-dialects.md §1.5, verbatim."""
-    result = patch(user_doc(), {"op": "replace", "value": {"active": False}})
+    result = patch(user_doc(), *sample_operations("okta-patch-deactivate"))
     assert result["active"] is False
     assert {k: v for k, v in result.items() if k != "active"} == {
         k: v for k, v in user_doc().items() if k != "active"
