@@ -90,11 +90,12 @@ KNOWN = {
 
 # Files below scim/ and api/ must raise domain errors; the HTTP layer maps them.
 RAISE_FREE = ("scim_server.services", "scim_server.storage")
+RAISE_FIX = "directory services still raise SCIM errors; issue 8 moves them to domain errors"
 # (file, SCIM error class) → why it is still raised there.
 KNOWN_RAISES = {
-    ("scim_server/services/directory/groups.py", "InvalidPathError"): "issue 8 item 4",
-    ("scim_server/services/directory/groups.py", "InvalidValueError"): "issue 8 item 4",
-    ("scim_server/services/directory/search.py", "InvalidValueError"): "issue 8 item 4",
+    ("scim_server/services/directory/groups.py", "InvalidPathError"): RAISE_FIX,
+    ("scim_server/services/directory/groups.py", "InvalidValueError"): RAISE_FIX,
+    ("scim_server/services/directory/search.py", "InvalidValueError"): RAISE_FIX,
     ("scim_server/storage/attr_map.py", "InvalidFilterError"): (
         "the filter resolver's contract with scim/filter.py; no change is planned yet"
     ),
