@@ -9,9 +9,8 @@ from the database the membership's D, O, end reason and link state; effective ac
 and the events written for the membership. A refused row must raise its code and write
 nothing.
 
-Not here: the JIT rows (J1–J7 need an SSO connection and ID-token claims;
-``tests/api/admin/test_jit.py`` drives them over HTTP), and P4/P8, uniqueness checks made
-before the table is consulted (``tests/api/scim/test_users.py``, ``test_lifecycle.py``).
+Not here: P4/P8, uniqueness checks made before the table is consulted
+(``tests/api/scim/test_users.py``, ``test_lifecycle.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +38,8 @@ from scim_server.services.membership import admin
 from scim_server.services.membership import seats
 from scim_server.services.organizations import orgs
 from scim_server.services.signin import invitations
+from scim_server.services.signin import jit
+from scim_server.services.signin import sso_connections
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride as O
 from scim_server.storage.models import DirectoryState as D
@@ -145,6 +146,12 @@ def disconnect(w: World, _: Any = None) -> None:
     orgs.disconnect_directory(w.db, w.org, actor=w.by.actor)
 
 
+def sign_in(w: World, connection_id: str) -> None:
+    """A JIT SSO login through the organisation's connection, email verified by the IdP."""
+    claims = jit.Claims("https://idp.example", f"sub-{w.email}", w.email, email_verified=True)
+    jit.jit_login(w.db, connection_id, claims, actor=Actor("jit", None))
+
+
 def invite(w: World) -> Invitation:
     return invitations.create(w.db, w.org, {"email": w.email}, by=w.by, pepper=PEPPER).invitation
 
@@ -173,11 +180,17 @@ def person(w: World) -> User:
     return found
 
 
-def verified_domain(w: World) -> None:
-    """A person from elsewhere whose email domain this organisation verified."""
+def verify_domain(w: World, _: Any = None) -> None:
+    """This organisation verifies the email domain of the row's person."""
     domain = OrgDomain(org_id=w.org.id, domain="example.com", verification_token="t")
     domain.verified_at = utcnow()
     w.db.add(domain)
+    w.db.flush()
+
+
+def verified_domain(w: World) -> None:
+    """A person from elsewhere whose email domain this organisation verified."""
+    verify_domain(w)
     person(w)
 
 
@@ -211,6 +224,19 @@ def invited(then: Step) -> Step:
         invitation = invite(w)
         then(w)
         return invitation
+
+    return arrange
+
+
+def sso(then: Step, *, jit_mode: str = "create", domain: bool = True) -> Step:
+    """A JIT-enabled SSO connection (after ``then``); hands its id to the event."""
+
+    def arrange(w: World) -> str:
+        then(w)
+        if domain:
+            verify_domain(w)
+        body = {"name": "IdP", "jit_enabled": True, "jit_mode": jit_mode}
+        return sso_connections.create(w.db, w.org, body, actor=w.by.actor).id
 
     return arrange
 
@@ -256,6 +282,16 @@ TABLE: list[tuple[str, Step, Callable[[World, Any], None], str, str, str]] = [
         "unmanaged none - linked", "E seat", "membership.directory_disconnected"),
     ("K1-inactive", post_inactive, disconnect,
         "inactive none directory_disconnected linked", "", "membership.directory_disconnected"),
+    ("J1", sso(nothing), sign_in, "unmanaged none - linked", "E seat", "membership.created"),
+    ("J2", sso(unmanaged()), sign_in, "unmanaged none - linked", "E seat", ""),
+    ("J3", sso(unmanaged(admin_override=O.DISABLED)), sign_in,
+        "refused membership_disabled", "", ""),
+    ("J4", sso(unmanaged(directory_state=D.INACTIVE)), sign_in,
+        "refused membership_inactive", "", ""),
+    ("J5", sso(ENDED), sign_in, "refused membership_removed", "", ""),
+    ("J6", sso(person, jit_mode="link_only"), sign_in, "refused not_provisioned", "", ""),
+    ("J7", sso(chain(person, post)), sign_in,
+        "active none - linked", "E seat", "membership.link_claimed"),
     ("I1", nothing, accept,
         "unmanaged none - linked", "E seat", "membership.created invitation.accepted"),
     ("I2", invited(ENDED), accept,
@@ -338,7 +374,8 @@ def test_transition_row(world: World, row: Row):
             row.act(world, arranged)
         assert getattr(refused.value, "code", None) == row.refused
         db.expire_all()
-        assert before is not None and state(before) == before_state
+        after = world.membership()
+        assert (state(after) if after else None) == before_state
         assert last_event_id(db) == marker
         return
     row.act(world, arranged)
@@ -360,4 +397,5 @@ def test_every_trigger_of_the_table_has_a_row():
     assert covered >= {
         "P1", "P2", "P3", "P5", "P6", "P7", "U1", "U2", "U3", "U4", "U5", "X1",
         "A1", "A2", "A3", "A4", "A5", "A6", "K1", "I1", "I2", "I3", "I4", "I5",
+        "J1", "J2", "J3", "J4", "J5", "J6", "J7",
     }  # fmt: skip
