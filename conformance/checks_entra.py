@@ -24,10 +24,10 @@ from .common import random_id
 from .common import tag
 from .common import track
 from .common import user_name
-from .runner import Context
-from .runner import check
-from .runner import expect
-from .runner import fail
+from .registry import Context
+from .registry import check
+from .registry import expect
+from .registry import fail
 
 G = "entra"
 LEARN = "Microsoft Learn: Develop and plan provisioning for a SCIM endpoint"

@@ -22,10 +22,10 @@ from .common import query
 from .common import tag
 from .common import track
 from .common import user_body
-from .runner import Context
-from .runner import check
-from .runner import expect
-from .runner import fail
+from .registry import Context
+from .registry import check
+from .registry import expect
+from .registry import fail
 
 G = "lifecycle"
 T = "docs/lifecycle.md §2.5 row"

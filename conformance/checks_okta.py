@@ -20,9 +20,9 @@ from .common import query
 from .common import tag
 from .common import track
 from .common import user_name
-from .runner import Context
-from .runner import check
-from .runner import expect
+from .registry import Context
+from .registry import check
+from .registry import expect
 
 G = "okta"
 REF = "Okta SCIM 2.0 reference"

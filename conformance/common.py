@@ -10,9 +10,9 @@ from typing import Any
 
 from .client import SCIM_JSON
 from .client import Reply
-from .runner import Context
-from .runner import expect
-from .runner import fail
+from .registry import Context
+from .registry import expect
+from .registry import fail
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

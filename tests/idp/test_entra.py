@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
+from tests.idp_samples import sample
 from tests.scim_client import ENTERPRISE
 from tests.scim_client import GROUP
 from tests.scim_client import PRODUCT
-from tests.scim_client import USER
 from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
@@ -20,20 +20,11 @@ def entra(client, org) -> Scim:
 
 
 def entra_user(n: str = "00aa") -> dict:
-    return {
-        "schemas": [USER, ENTERPRISE],
-        "externalId": f"0a21f0f2-{n}",
-        "userName": f"Test_User_{n}@testuser.com",
-        "active": True,
-        "emails": [{"primary": True, "type": "work", "value": f"Test_User_{n}@testuser.com"}],
-        "meta": {"resourceType": "User"},
-        "name": {
-            "formatted": "givenName familyName",
-            "familyName": "familyName",
-            "givenName": "givenName",
-        },
-        "roles": [],
-    }
+    """Entra's create body, with the ids and names of person ``n``."""
+    body = sample("entra-create-user")
+    body["externalId"] = f"0a21f0f2-{n}"
+    body["userName"] = body["emails"][0]["value"] = f"Test_User_{n}@testuser.com"
+    return body
 
 
 def test_connection_test_with_a_random_guid_is_an_empty_list(entra):
@@ -55,16 +46,16 @@ def test_create_with_meta_and_roles_then_find_by_external_id(client, entra):
 @pytest.mark.parametrize("value", ["False", "false", False])
 def test_disable_with_capitalised_op_and_string_boolean(entra, value):
     user = entra.post("/Users", entra_user()).get_json()
-    response = entra.patch(
-        f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": value}]
-    )
+    body = sample("entra-patch-replace-active-string-bool")
+    body["Operations"][0]["value"] = value
+    response = entra.request("PATCH", f"/Users/{user['id']}", body)
     assert response.status_code == 200
     assert entra.get(f"/Users/{user['id']}").get_json()["active"] is False
 
 
 def test_add_op_on_active(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    entra.patch(f"/Users/{user['id']}", [{"op": "Add", "path": "active", "value": "False"}])
+    entra.request("PATCH", f"/Users/{user['id']}", sample("entra-patch-add-active-string-bool"))
     assert entra.get(f"/Users/{user['id']}").get_json()["active"] is False
 
 
@@ -76,8 +67,8 @@ def test_periodic_active_true_patch_is_a_no_op(entra, db):
 
     user = entra.post("/Users", entra_user()).get_json()
     events = db.scalar(select(func.count()).select_from(Event))
-    response = entra.patch(
-        f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "True"}]
+    response = entra.request(
+        "PATCH", f"/Users/{user['id']}", sample("entra-patch-replace-active-string-true")
     )
     assert response.get_json()["meta"]["version"] == user["meta"]["version"]
     assert db.scalar(select(func.count()).select_from(Event)) == events
@@ -85,16 +76,8 @@ def test_periodic_active_true_patch_is_a_no_op(entra, db):
 
 def test_default_client_attribute_replaces(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    response = entra.patch(
-        f"/Users/{user['id']}",
-        [
-            {"op": "Replace", "path": "displayName", "value": "Bjfe"},
-            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "new@testuser.com"},
-            {"op": "Replace", "path": "name.givenName", "value": "Kkom"},
-            {"op": "Replace", "path": "name.familyName", "value": "Unua"},
-            {"op": "Replace", "path": "externalId", "value": "ext-new"},
-            {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Aklq"},
-        ],
+    response = entra.request(
+        "PATCH", f"/Users/{user['id']}", sample("entra-patch-replace-attributes")
     )
     body = response.get_json()
     assert response.status_code == 200
@@ -110,19 +93,8 @@ def test_default_client_attribute_replaces(entra):
 
 def test_path_less_replace_with_dotted_and_urn_keys(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    response = entra.patch(
-        f"/Users/{user['id']}",
-        [
-            {
-                "op": "replace",
-                "value": {
-                    "displayName": "Bjfe",
-                    "name.givenName": "Kkom",
-                    "name.familyName": "Unua",
-                    f"{ENTERPRISE}:employeeNumber": "Aklq",
-                },
-            }
-        ],
+    response = entra.request(
+        "PATCH", f"/Users/{user['id']}", sample("entra-patch-pathless-replace-path-keys")
     )
     body = response.get_json()
     assert body["name"]["givenName"] == "Kkom" and body["name"]["familyName"] == "Unua"
@@ -159,9 +131,10 @@ def test_manager_as_bare_string_in_create_body(entra):
 def test_legacy_member_removal_removes_only_the_listed_members(entra):
     a, b, c = (entra.post("/Users", entra_user(n)).get_json()["id"] for n in ("a", "b", "c"))
     group = entra.create_group("Legacy", members=[a, b, c])
-    response = entra.patch(
+    response = entra.request(
+        "PATCH",
         f"/Groups/{group['id']}",
-        [{"op": "Remove", "path": "members", "value": [{"value": a}, {"value": b}]}],
+        sample("entra-patch-remove-members-legacy", first=a, second=b),
     )
     assert response.status_code == 204
     body = entra.get(f"/Groups/{group['id']}").get_json()
@@ -171,9 +144,8 @@ def test_legacy_member_removal_removes_only_the_listed_members(entra):
 def test_add_member_with_null_ref_and_add_then_remove_in_one_patch(entra):
     a, b = (entra.post("/Users", entra_user(n)).get_json()["id"] for n in ("a", "b"))
     group = entra.create_group("Both")
-    entra.patch(
-        f"/Groups/{group['id']}",
-        [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": a}]}],
+    entra.request(
+        "PATCH", f"/Groups/{group['id']}", sample("entra-patch-add-member-null-ref", member=a)
     )
     entra.patch(
         f"/Groups/{group['id']}",
@@ -206,7 +178,7 @@ def test_group_reads_exclude_members_and_duplicates_are_409(client, entra):
 
 def test_soft_delete_then_hard_delete(entra):
     user = entra.post("/Users", entra_user()).get_json()
-    entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "False"}])
+    entra.request("PATCH", f"/Users/{user['id']}", sample("entra-patch-replace-active-string-bool"))
     soft = entra.get(f"/Users/{user['id']}")
     assert soft.status_code == 200 and soft.get_json()[PRODUCT]["effectiveAccess"] is False
     assert entra.delete(f"/Users/{user['id']}").status_code == 204

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scim_client import GROUP
+from tests.idp_samples import sample
 from tests.scim_client import LIST
-from tests.scim_client import PATCH_OP
-from tests.scim_client import USER
 from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
-OKTA_USER = {
-    "schemas": [USER],
-    "userName": "test.user@okta.local",
-    "name": {"givenName": "Test", "familyName": "User"},
-    "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work"}],
-    "displayName": "Test User",
-    "locale": "en-US",
-    "externalId": "00ujl29u0le5T6Aj10h7",
-    "groups": [],
-    "password": "1mz050nq",
-    "active": True,
-}
+OKTA_USER = sample("okta-create-user")
 
 
 @pytest.fixture
@@ -66,11 +53,11 @@ def test_update_is_get_then_full_put_with_read_only_fields(okta):
 
 def test_deactivate_and_reactivate_with_path_less_patch(okta):
     created = okta.post("/Users", OKTA_USER).get_json()
-    off = okta.patch(f"/Users/{created['id']}", [{"op": "replace", "value": {"active": False}}])
+    off = okta.request("PATCH", f"/Users/{created['id']}", sample("okta-patch-deactivate"))
     assert off.status_code == 200 and off.get_json()["active"] is False
     found = okta.filter_users('userName eq "test.user@okta.local"')
     assert found["totalResults"] == 1 and found["Resources"][0]["active"] is False
-    on = okta.patch(f"/Users/{created['id']}", [{"op": "replace", "value": {"active": True}}])
+    on = okta.request("PATCH", f"/Users/{created['id']}", sample("okta-patch-reactivate"))
     assert on.get_json()["active"] is True
 
 
@@ -88,31 +75,24 @@ def test_group_push_lookup_create_rename_and_members(client, okta):
         headers=okta.headers,
     )
     assert lookup.get_json()["totalResults"] == 0
-    group = okta.post(
-        "/Groups", {"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []}
-    ).get_json()
-    rename = okta.patch(
+    group = okta.post("/Groups", sample("okta-create-group")).get_json()
+    rename = okta.request(
+        "PATCH",
         f"/Groups/{group['id']}",
-        [{"op": "replace", "value": {"id": group["id"], "displayName": "Test SCIMv2 renamed"}}],
+        sample("okta-patch-group-rename", group=group["id"], display_name="Test SCIMv2 renamed"),
     )
     assert rename.status_code in (200, 204)
     members = okta.request(
         "PATCH",
         f"/Groups/{group['id']}",
-        {
-            "schemas": [PATCH_OP],
-            "Operations": [
-                {"op": "remove", "path": f'members[value eq "{alice}"]'},
-                {
-                    "op": "add",
-                    "path": "members",
-                    "value": [
-                        {"value": alice, "display": "alice"},
-                        {"value": bob, "display": "bob"},
-                    ],
-                },
-            ],
-        },
+        sample(
+            "okta-patch-group-members",
+            removed=alice,
+            first=alice,
+            first_display="alice",
+            second=bob,
+            second_display="bob",
+        ),
     )
     assert members.status_code == 204
     body = okta.get(f"/Groups/{group['id']}").get_json()

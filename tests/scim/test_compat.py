@@ -29,6 +29,8 @@ from scim_server.scim.schema import ENTERPRISE_USER
 from scim_server.scim.schema import PATCH_OP
 from scim_server.scim.schema import PRODUCT_USER
 from scim_server.scim.schema import load_registry
+from tests.idp_samples import sample
+from tests.idp_samples import sample_operations
 
 REGISTRY = load_registry()
 USER = REGISTRY.user
@@ -100,7 +102,7 @@ def test_an_unknown_op_is_left_for_parse_patch_to_reject():
 
 def test_entra_disable_with_string_false():
     """docs/idp-dialects.md §2.5, verbatim: {"op":"Replace","path":"active","value":"False"}."""
-    operation = {"op": "Replace", "path": "active", "value": "False"}
+    operation = sample_operations("entra-patch-replace-active-string-bool")[0]
     assert normalised(operation) == [{"op": "replace", "path": "active", "value": False}]
     assert apply(user_doc(), operation)["active"] is False
 
@@ -115,7 +117,8 @@ def test_string_booleans_in_any_case_become_booleans(sent, expected):
 
 def test_entra_add_on_active_with_a_string_is_a_replace():
     """docs/idp-dialects.md §2.5: Entra sends "Add" for active; add on single-valued replaces."""
-    assert apply(user_doc(), {"op": "Add", "path": "active", "value": "False"})["active"] is False
+    operation = sample_operations("entra-patch-add-active-string-bool")[0]
+    assert apply(user_doc(), operation)["active"] is False
 
 
 def test_string_booleans_inside_a_path_less_value():
@@ -166,15 +169,7 @@ def test_string_booleans_in_extension_objects_of_a_path_less_value_are_coerced()
 # 3. path-less values keyed by attribute paths
 # ---------------------------------------------------------------------------
 
-ENTRA_PATHLESS = {
-    "op": "replace",
-    "value": {
-        "displayName": "Bjfe",
-        "name.givenName": "Kkom",
-        "name.familyName": "Unua",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
-    },
-}
+ENTRA_PATHLESS = sample_operations("entra-patch-pathless-replace-path-keys")[0]
 
 
 def test_entra_path_less_replace_with_path_keys_is_split_into_operations():
@@ -222,11 +217,7 @@ def test_a_null_path_key_in_a_path_less_add_adds_nothing():
 
 def test_entra_tutorial_manager_with_unqualified_path_and_list_value():
     """docs/idp-dialects.md §2.6 (tutorial Example 5), verbatim shape."""
-    operation = {
-        "op": "Add",
-        "path": "manager",
-        "value": [{"$ref": "http://example.com/scim/v2/Users/00aa", "value": "00aa"}],
-    }
+    operation = sample_operations("entra-patch-add-manager-tutorial")[0]
     assert normalised(operation) == [
         {
             "op": "add",
@@ -301,26 +292,23 @@ def test_manager_rules_do_not_touch_groups():
 def test_entra_legacy_member_removal_removes_only_the_listed_members():
     """docs/idp-dialects.md §2.5, verbatim:
     {"op":"Remove","path":"members","value":[{"value":…}]}."""
-    operations = normalised(
-        {"op": "Remove", "path": "members", "value": [{"value": "id1"}, {"value": "id2"}]},
-        rtype=GROUP,
-    )
-    assert operations == [
+    sent = sample_operations("entra-patch-remove-members-legacy", first="id1", second="id2")
+    normalised_ops = normalised(*sent, rtype=GROUP)
+    assert normalised_ops == [
         {"op": "remove", "path": 'members[value eq "id1"]'},
         {"op": "remove", "path": 'members[value eq "id2"]'},
     ]
-    parsed = parse_patch(body(*operations), GROUP, max_operations=10)
+    parsed = parse_patch(body(*normalised_ops), GROUP, max_operations=10)
     member_ops, other_ops = split_member_operations(parsed, GROUP)
     assert other_ops == []
     assert all(op.path is not None and op.path.value_filter is not None for op in member_ops)
 
 
 def test_entra_tutorial_member_removal_with_null_ref():
-    operations = normalised(
-        {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": "f648f8d5"}]},
-        rtype=GROUP,
-    )
-    assert operations == [{"op": "remove", "path": 'members[value eq "f648f8d5"]'}]
+    sent = sample_operations("entra-patch-remove-member-null-ref", member="f648f8d5")
+    assert normalised(*sent, rtype=GROUP) == [
+        {"op": "remove", "path": 'members[value eq "f648f8d5"]'}
+    ]
 
 
 def test_legacy_member_removal_never_empties_the_group_on_a_document():
@@ -366,7 +354,8 @@ def test_value_list_removal_works_for_other_multi_valued_attributes():
 
 def test_okta_group_rename_drops_the_read_only_id():
     """docs/idp-dialects.md §1.6, verbatim."""
-    operation = {"op": "replace", "value": {"id": "abf4dd94-…", "displayName": "Test SCIMv2"}}
+    rename = {"group": "abf4dd94-…", "display_name": "Test SCIMv2"}
+    operation = sample_operations("okta-patch-group-rename", **rename)[0]
     assert normalised(operation, rtype=GROUP) == [
         {"op": "replace", "value": {"displayName": "Test SCIMv2"}}
     ]
@@ -381,8 +370,8 @@ def test_schemas_and_meta_are_dropped_from_path_less_values():
 
 def test_okta_deactivate_passes_through_unchanged():
     """docs/idp-dialects.md §1.5, verbatim."""
-    operation = {"op": "replace", "value": {"active": False}}
-    assert normalised(operation) == [operation]
+    operation = sample_operations("okta-patch-deactivate")[0]
+    assert normalised(operation) == [{"op": "replace", "value": {"active": False}}]
     assert apply(user_doc(), operation)["active"] is False
 
 
@@ -408,11 +397,8 @@ def test_a_single_object_for_a_filtered_or_single_valued_path_is_not_wrapped():
 def test_entra_group_member_add_shape_is_kept():
     """docs/idp-dialects.md §2.5:
     {"op":"Add","path":"members","value":[{"$ref":null,"value":…}]}."""
-    operations = normalised(
-        {"op": "Add", "path": "members", "value": [{"$ref": None, "value": "f648f8d5"}]},
-        rtype=GROUP,
-    )
-    assert operations == [
+    sent = sample_operations("entra-patch-add-member-null-ref", member="f648f8d5")
+    assert normalised(*sent, rtype=GROUP) == [
         {"op": "add", "path": "members", "value": [{"$ref": None, "value": "f648f8d5"}]}
     ]
 
@@ -502,36 +488,9 @@ def test_normalise_patch_on_any_json_returns_a_body_and_parsing_raises_only_scim
 # normalise_resource (create and replace bodies)
 # ---------------------------------------------------------------------------
 
-ENTRA_CREATE = {
-    "schemas": [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-    ],
-    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-    "userName": "Test_User_00aa",
-    "active": True,
-    "emails": [{"primary": True, "type": "work", "value": "Test_User_11bb@testuser.com"}],
-    "meta": {"resourceType": "User"},
-    "name": {
-        "formatted": "givenName familyName",
-        "familyName": "familyName",
-        "givenName": "givenName",
-    },
-    "roles": [],
-}
+ENTRA_CREATE = sample("entra-create-user")
 
-OKTA_CREATE = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    "userName": "test.user@okta.local",
-    "name": {"givenName": "Test", "familyName": "User"},
-    "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work"}],
-    "displayName": "Test User",
-    "locale": "en-US",
-    "externalId": "00ujl29u0le5T6Aj10h7",
-    "groups": [],
-    "password": "1mz050nq",
-    "active": True,
-}
+OKTA_CREATE = sample("okta-create-user")
 
 
 def test_entra_create_body_drops_meta_and_keeps_the_rest():

@@ -14,8 +14,8 @@ from scim_server.sdk import Services
 from scim_server.services.signin import jit
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import User
-from tests.api.test_jit import create_connection
-from tests.api.test_jit import verify_domain
+from tests.api.admin.test_jit import create_connection
+from tests.api.admin.test_jit import verify_domain
 from tests.conftest import PLATFORM_KEY
 from tests.scim_client import Admin
 

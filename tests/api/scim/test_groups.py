@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from tests.scim_client import GROUP
 from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
+from tests.sql_statements import statements_during
 
 
 def member_ids(scim, group_id):
@@ -153,20 +153,6 @@ def test_groups_of_another_organisation_are_404(client, org, other_org):
     assert_scim_error(Scim(client, other_org.token).get(f"/Groups/{group['id']}"), 404)
 
 
-def _statements_for(app, connection, action):
-    seen = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(connection, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(connection, "before_cursor_execute", listener)
-    return seen
-
-
 @pytest.mark.parametrize("size", [3, 120])
 def test_one_member_change_never_reads_the_member_list(scim, app, connection, size):
     members = [scim.create_user()["id"] for _ in range(size)]
@@ -185,7 +171,7 @@ def test_one_member_change_never_reads_the_member_list(scim, app, connection, si
             == 204
         )
 
-    statements = _statements_for(app, connection, add_and_remove)
+    statements = statements_during(connection, add_and_remove)
     reads = [
         s
         for s in statements

@@ -10,7 +10,7 @@ from tests.scim_client import PRODUCT
 from tests.scim_client import Scim
 from tests.scim_client import assert_scim_error
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 
 
 def test_service_provider_config_advertises_enforced_limits(client, app):

@@ -1,26 +1,21 @@
-"""Drift guards: cheap checks that the layers, the registry and the routes still agree.
+"""Drift guards: cheap checks that the registry and the routes still agree.
 
-(a) Import rules (docs/architecture.md §5), read from each module's ``ast``: ``scim/``
-    stays pure (no flask, storage, services, api, ``Session``), ``services/`` never imports
-    flask.
-(b) Every attribute of the registry is filterable, or its being unfilterable is written down:
+(The import rules between layers live in ``test_imports.py`` beside this file.)
+
+(a) Every attribute of the registry is filterable, or its being unfilterable is written down:
     in ``attr_map.UNFILTERABLE`` or, for members/groups sub-attributes, reported by the
     resolver, and in ``NOT_FILTERABLE`` below, so none can silently become unfilterable.
-(c) ``/Schemas`` serves exactly the schema files; every ResourceType has a route and every
+(b) ``/Schemas`` serves exactly the schema files; every ResourceType has a route and every
     SCIM collection route is a ResourceType or discovery.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-import scim_server
 from scim_server.scim.errors import InvalidFilterError
 from scim_server.scim.filter import MultiValued
 from scim_server.scim.schema import DEFAULT_SCHEMA_DIR
@@ -33,125 +28,7 @@ from scim_server.storage.attr_map import user_resolver
 from tests.scim_client import LIST
 from tests.scim_client import Scim
 
-PACKAGE = Path(scim_server.__file__).resolve().parent
-ROOT = PACKAGE.parent
-
-# --- (a) import rules --------------------------------------------------------------------
-
-FLASK = ("flask", "flask_*")
-SCIM_FORBIDDEN = (
-    *FLASK,
-    "scim_server.storage",
-    "scim_server.services",
-    "scim_server.api",
-    "sqlalchemy.orm.Session",
-)
-SERVICES_FORBIDDEN = FLASK
-# docs/architecture.md §5: "scim/ imports only the standard library, marshmallow,
-# scim2-filter-parser and sqlalchemy"; sly is scim2-filter-parser's own parser generator,
-# extended in paths.py.
-SCIM_THIRD_PARTY = {"marshmallow", "scim2_filter_parser", "sly", "sqlalchemy"}
-
-
-def module_name(path: Path) -> str:
-    parts = path.resolve().relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imported_names(source: str, module: str, *, is_package: bool = False) -> set[str]:
-    """Every module (and ``module.name`` for ``from module import name``) a source imports.
-
-    Relative imports are resolved against ``module``; a dotted ``….Session`` attribute, as in
-    ``sqlalchemy.orm.Session`` after ``import sqlalchemy.orm``, counts as imported too.
-    """
-    package = module if is_package else module.rpartition(".")[0]
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Attribute) and node.attr == "Session":
-            names.add(dotted(node))
-    return {n for n in names if n}
-
-
-def dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
-
-
-def matches(name: str, rule: str) -> bool:
-    if rule.endswith("*"):
-        return name.startswith(rule[:-1])
-    return name == rule or name.startswith(rule + ".")
-
-
-def violations(directory: str, forbidden: tuple[str, ...]) -> list[str]:
-    found = []
-    for path in sorted((PACKAGE / directory).rglob("*.py")):
-        names = imported_names(
-            path.read_text(encoding="utf-8"), module_name(path), is_package=path.stem == "__init__"
-        )
-        found += [
-            f"{path.relative_to(ROOT)}: {n}"
-            for n in sorted(names)
-            for rule in forbidden
-            if matches(n, rule)
-        ]
-    return found
-
-
-def test_imported_names_sees_every_form():
-    source = (
-        "import flask\nfrom flask import g\nfrom ..storage import models\n"
-        "from .paths import parse_path\nfrom sqlalchemy.orm import Session as S\n"
-        "import sqlalchemy.orm\nx: sqlalchemy.orm.Session\n"
-    )
-    names = imported_names(source, "scim_server.scim.example")
-    assert {"flask", "flask.g", "scim_server.storage.models", "scim_server.scim.paths"} <= names
-    assert "sqlalchemy.orm.Session" in names
-    bad = [n for n in names for rule in SCIM_FORBIDDEN if matches(n, rule)]
-    assert "scim_server.storage.models" in bad and "sqlalchemy.orm.Session" in bad
-    assert imported_names("from . import errors", "scim_server.scim", is_package=True) >= {
-        "scim_server.scim.errors"
-    }
-
-
-def test_scim_package_stays_pure():
-    assert violations("scim", SCIM_FORBIDDEN) == []
-
-
-def test_scim_package_imports_only_the_allowed_libraries():
-    outside = []
-    for path in sorted((PACKAGE / "scim").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                tops = [alias.name.split(".")[0] for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                tops = [node.module.split(".")[0]]
-            else:
-                continue
-            allowed = {*sys.stdlib_module_names, *SCIM_THIRD_PARTY, "scim_server"}
-            outside += [f"{path.name}: {top}" for top in tops if top not in allowed]
-    assert outside == []
-
-
-def test_services_never_import_flask():
-    assert violations("services", SERVICES_FORBIDDEN) == []
-
-
-# --- (b) every registry attribute is filterable, or says why not ---------------------------
+# --- (a) every registry attribute is filterable, or says why not ---------------------------
 
 # attr_map.UNFILTERABLE, plus the members/groups sub-attributes the resolver refuses.
 NOT_FILTERABLE = {
@@ -257,7 +134,7 @@ def test_every_filterable_sub_attribute_runs_in_sql(client, org, name):
     assert api_mismatches(client, org, name, multi_valued_subs=True) == []
 
 
-# --- (c) discovery serves the files; ResourceTypes and routes match -------------------------
+# --- (b) discovery serves the files; ResourceTypes and routes match -------------------------
 
 # Files in schemas/ that are not schema documents, and why /Schemas does not serve them.
 NOT_SCHEMAS = {
