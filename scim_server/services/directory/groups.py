@@ -113,15 +113,8 @@ def create_group(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> ScimGrou
     )
     db.add(group)
     flush_unique(db, "Group", attribute="displayName")
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.GROUP_CREATED,
-        target_type="scim_group",
-        target_id=group.id,
-        after={"displayName": group.display_name},
-    )
+    after = {"displayName": group.display_name}
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_CREATED, group, after=after)
     _add_members(db, ctx, group, doc.get("members") or [])
     return group
 
@@ -185,15 +178,8 @@ def delete_group(
     )
     db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     remove_member_everywhere(db, ctx.org.id, ctx.directory_id, group.id, actor=ctx.actor)
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.GROUP_DELETED,
-        target_type="scim_group",
-        target_id=group.id,
-        before={"displayName": group.display_name},
-    )
+    before = {"displayName": group.display_name}
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_DELETED, group, before=before)
     db.delete(group)
 
 
@@ -220,13 +206,9 @@ def remove_member_everywhere(
             .values(version=ScimGroup.version + 1, updated_at=utcnow())
             .execution_options(synchronize_session="fetch")
         )
+    rows = [{"target_id": gid, "after": {"member": member_id}} for gid in group_ids]
     record_many(
-        db,
-        org_id,
-        actor,
-        EventType.GROUP_MEMBER_REMOVED,
-        target_type="scim_group",
-        rows=[{"target_id": gid, "after": {"member": member_id}} for gid in group_ids],
+        db, org_id, actor, EventType.GROUP_MEMBER_REMOVED, target_type="scim_group", rows=rows
     )
 
 
@@ -377,14 +359,8 @@ def _record_members(
     db: Session, ctx: ScimContext, group: ScimGroup, kind: EventType, member_ids: list[str]
 ) -> None:
     _bump_user_versions(db, member_ids)
-    record_many(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        kind,
-        target_type="scim_group",
-        rows=[{"target_id": group.id, "after": {"member": m}} for m in member_ids],
-    )
+    rows = [{"target_id": group.id, "after": {"member": m}} for m in member_ids]
+    record_many(db, ctx.org.id, ctx.actor, kind, target_type="scim_group", rows=rows)
 
 
 def _bump_user_versions(db: Session, member_ids: list[str]) -> None:
@@ -408,16 +384,8 @@ def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup, doc: dict
     before = {"displayName": group.display_name, "externalId": group.external_id}
     group.display_name, group.external_id, group.attributes = name, external_id, attributes
     flush_unique(db, "Group", attribute="displayName")
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.GROUP_UPDATED,
-        target_type="scim_group",
-        target_id=group.id,
-        before=before,
-        after={"displayName": name, "externalId": external_id},
-    )
+    after = {"displayName": name, "externalId": external_id}
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_UPDATED, group, before=before, after=after)
     return True
 
 

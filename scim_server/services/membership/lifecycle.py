@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 from dataclasses import replace
 
+from scim_server.services.audit import EventType
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
@@ -40,6 +41,11 @@ class MemberState:
     @property
     def ended(self) -> bool:
         return self.end_reason is not None
+
+
+# A rule's answer: the new state, the event to record (None: no change), whether it ends
+# the membership.
+Step = tuple[MemberState, EventType | None, bool]
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class Transition:
 
     before: MemberState
     after: MemberState
-    event: str | None  # the audit event type; None for a no-op, which records nothing
+    event: EventType | None  # the audit event type; None for a no-op, which records nothing
     revoke_sessions: bool = False  # E went true -> false (§2.6)
     clear_grants: bool = False  # removal: snapshot grants into the event, then clear
     tombstone_scim: bool = False  # the SCIM view answers 404 from now on
@@ -143,7 +149,7 @@ def transition(
     if trigger is Trigger.JOINED:
         if state is not None:
             raise Refused("already_member", "A membership already exists.")
-        return _finish(None, (MemberState(), "membership.created", False), facts)
+        return _finish(None, (MemberState(), EventType.MEMBERSHIP_CREATED, False), facts)
     if trigger is Trigger.INVITATION_ACCEPTED:
         return _finish(state, _invitation_accepted(state, directory_connected), facts)
     if state is None:
@@ -152,9 +158,7 @@ def transition(
     return _finish(state, rule(state, has_live_scim), facts)
 
 
-def _finish(
-    before: MemberState | None, result: tuple[MemberState, str | None, bool], facts: AccessFacts
-) -> Transition:
+def _finish(before: MemberState | None, result: Step, facts: AccessFacts) -> Transition:
     after, event, removal = result
     prior = before or MemberState(end_reason="none")
     if event is None:
@@ -170,74 +174,80 @@ def _finish(
     )
 
 
-def _directory_created(
-    state: MemberState | None, active: bool, link_state: str
-) -> tuple[MemberState, str | None, bool]:
+def _directory_created(state: MemberState | None, active: bool, link_state: str) -> Step:
     """P1–P7: a new membership, or a re-add that revives an ended one with O unchanged."""
     d = DirectoryState.ACTIVE if active else DirectoryState.INACTIVE
     if state is None:
-        return MemberState(d, AdminOverride.NONE, None, link_state), "user.created", False
+        return MemberState(d, AdminOverride.NONE, None, link_state), EventType.USER_CREATED, False
     if not state.ended:
         raise Refused("already_member", "A live membership already exists (row P4).")
     revived = MemberState(d, state.admin_override, None, state.link_state)
-    return revived, "user.relinked", False
+    return revived, EventType.USER_RELINKED, False
 
 
-def _activated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _activated(state: MemberState, _scim: bool) -> Step:
     """U3–U5: D=active; an admin's override holds (sticky)."""
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE:
         return state, None, False  # U4: Entra's periodic PATCH
     after = replace(state, directory_state=DirectoryState.ACTIVE)
     if state.admin_override == AdminOverride.DISABLED:
-        return after, "membership.override_held", False  # U5
+        return after, EventType.MEMBERSHIP_OVERRIDE_HELD, False  # U5
     if state.directory_state == DirectoryState.UNMANAGED:
-        return after, "membership.directory_managed", False
-    return after, "user.reactivated", False  # U3
+        return after, EventType.MEMBERSHIP_DIRECTORY_MANAGED, False
+    return after, EventType.USER_REACTIVATED, False  # U3
 
 
-def _deactivated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _deactivated(state: MemberState, _scim: bool) -> Step:
     """U1–U2."""
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
         return state, None, False
-    return replace(state, directory_state=DirectoryState.INACTIVE), "user.deactivated", False
+    return (
+        replace(state, directory_state=DirectoryState.INACTIVE),
+        EventType.USER_DEACTIVATED,
+        False,
+    )
 
 
-def _deleted(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _deleted(state: MemberState, _scim: bool) -> Step:
     """X1: end the membership, keep O; grants are snapshotted and cleared."""
     _require_live(state)
     after = replace(state, directory_state=DirectoryState.REMOVED, end_reason="directory_removed")
-    return after, "user.deleted", True
+    return after, EventType.USER_DELETED, True
 
 
-def _disconnected(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _disconnected(state: MemberState, _scim: bool) -> Step:
     """K1: directory-active members keep access as unmanaged; inactive ones end."""
     if state.ended or state.directory_state == DirectoryState.UNMANAGED:
         return state, None, False
     if state.directory_state == DirectoryState.ACTIVE:
         after = replace(state, directory_state=DirectoryState.UNMANAGED)
-        return after, "membership.directory_disconnected", False
+        return after, EventType.MEMBERSHIP_DIRECTORY_DISCONNECTED, False
     after = replace(state, end_reason="directory_disconnected")
-    return after, "membership.directory_disconnected", True
+    return after, EventType.MEMBERSHIP_DIRECTORY_DISCONNECTED, True
 
 
-def _admin_disabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_disabled(state: MemberState, _scim: bool) -> Step:
     """A1–A2: live or ended memberships can be disabled; that blocks any later revival."""
     if state.admin_override == AdminOverride.DISABLED:
         return state, None, False
     after = replace(state, admin_override=AdminOverride.DISABLED)
-    return after, "membership.override_set", False
+    return after, EventType.MEMBERSHIP_OVERRIDE_SET, False
 
 
-def _admin_enabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_enabled(state: MemberState, _scim: bool) -> Step:
     """A3: clear the override; E follows D (an inactive member stays without access)."""
     if state.admin_override == AdminOverride.NONE:
         return state, None, False
-    return replace(state, admin_override=AdminOverride.NONE), "membership.override_cleared", False
+    return (
+        replace(state, admin_override=AdminOverride.NONE),
+        EventType.MEMBERSHIP_OVERRIDE_CLEARED,
+        False,
+    )
 
 
-def _admin_edited(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_edited(state: MemberState, _scim: bool) -> Step:
     """A4: grants are editable unless the directory says inactive (O=disabled may edit)."""
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
@@ -246,10 +256,10 @@ def _admin_edited(state: MemberState, _scim: bool) -> tuple[MemberState, str | N
             "The directory has deactivated this member; their roles cannot be edited "
             "until the directory reactivates them (they can still be removed).",
         )
-    return state, "membership.grants_updated", False
+    return state, EventType.MEMBERSHIP_GRANTS_UPDATED, False
 
 
-def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_removed(state: MemberState, has_live_scim: bool) -> Step:
     """A5–A6: a directory-active member is the directory's to remove."""
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE and has_live_scim:
@@ -258,24 +268,26 @@ def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState
             "This member is managed by the identity provider: unassign them there, "
             "or disable them here.",
         )
-    return replace(state, end_reason="admin_removed"), "membership.removed", True
+    return replace(state, end_reason="admin_removed"), EventType.MEMBERSHIP_REMOVED, True
 
 
-def _invitation_accepted(
-    state: MemberState | None, directory_connected: bool
-) -> tuple[MemberState, str | None, bool]:
+def _invitation_accepted(state: MemberState | None, directory_connected: bool) -> Step:
     """I1–I5: an invitation is an admin's explicit decision, so it may revive a former
     member, but never around an admin disable, a directory deactivation, or a directory
     that deleted the person and is still connected."""
     if state is None:
-        return MemberState(), "membership.created", False  # I1
+        return MemberState(), EventType.MEMBERSHIP_CREATED, False  # I1
     if state.admin_override == AdminOverride.DISABLED:
         raise Refused("membership_disabled", "An admin has disabled this member.")  # I3
     if not state.ended:
         if state.directory_state == DirectoryState.INACTIVE:
             raise Refused("membership_inactive", "The directory has deactivated this member.")
         if state.link_state == LinkState.PENDING_CLAIM:
-            return replace(state, link_state=LinkState.LINKED), "membership.link_claimed", False
+            return (
+                replace(state, link_state=LinkState.LINKED),
+                EventType.MEMBERSHIP_LINK_CLAIMED,
+                False,
+            )
         return state, None, False  # I5: already a member; grants untouched
     if state.end_reason == "directory_removed" and directory_connected:
         raise Refused(
@@ -283,15 +295,15 @@ def _invitation_accepted(
             "The identity provider removed this person; it must add them back.",
         )
     revived = MemberState(DirectoryState.UNMANAGED, state.admin_override, None, LinkState.LINKED)
-    return revived, "membership.revived", False  # I2
+    return revived, EventType.MEMBERSHIP_REVIVED, False  # I2
 
 
-def _link_claimed(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _link_claimed(state: MemberState, _scim: bool) -> Step:
     """J7: the person signed in through this org's SSO with the membership's verified email."""
     _require_live(state)
     if state.link_state != LinkState.PENDING_CLAIM:
         return state, None, False
-    return replace(state, link_state=LinkState.LINKED), "membership.link_claimed", False
+    return replace(state, link_state=LinkState.LINKED), EventType.MEMBERSHIP_LINK_CLAIMED, False
 
 
 def _require_live(state: MemberState) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
+from scim_server.services.audit import Target
 from scim_server.services.audit import record
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
@@ -39,18 +40,9 @@ def revoke_member_sessions(
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
-        record(
-            db,
-            membership.org_id,
-            actor,
-            EventType.SESSION_REVOKED,
-            target_type="membership",
-            target_id=membership.id,
-            membership_id=membership.id,
-            user_id=membership.user_id,
-            after={"revoked": count},
-            reason=reason,
-        )
+        after = {"revoked": count}
+        event = EventType.SESSION_REVOKED
+        record(db, membership.org_id, actor, event, membership, after=after, reason=reason)
     return count
 
 
@@ -87,17 +79,8 @@ def create_session(
     )
     db.add(session)
     db.flush()
-    record(
-        db,
-        org_id,
-        actor,
-        EventType.SESSION_CREATED,
-        target_type="session",
-        target_id=session.id,
-        membership_id=m.id,
-        user_id=user_id,
-        after={"method": method, "sso_connection_id": sso_connection_id},
-    )
+    after = {"method": method, "sso_connection_id": sso_connection_id}
+    record(db, org_id, actor, EventType.SESSION_CREATED, session, membership=m, after=after)
     return session
 
 
@@ -130,16 +113,7 @@ def end_session(db: Session, session_id: str, *, actor: Actor) -> None:
         raise NotFound(f"No session {session_id}.")
     if session.revoked_at is None:
         session.revoked_at, session.revoked_reason = utcnow(), "signed_out"
-        record(
-            db,
-            session.org_id,
-            actor,
-            EventType.SESSION_REVOKED,
-            target_type="session",
-            target_id=session.id,
-            user_id=session.user_id,
-            reason="signed_out",
-        )
+        record(db, session.org_id, actor, EventType.SESSION_REVOKED, session, reason="signed_out")
 
 
 def revoke_connection_sessions(
@@ -158,16 +132,9 @@ def revoke_connection_sessions(
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
-        record(
-            db,
-            org_id,
-            actor,
-            EventType.SESSION_REVOKED,
-            target_type="sso_connection",
-            target_id=connection_id or org_id,
-            after={"revoked": count},
-            reason=reason,
-        )
+        target = Target("sso_connection", connection_id or org_id)
+        after = {"revoked": count}
+        record(db, org_id, actor, EventType.SESSION_REVOKED, target, after=after, reason=reason)
     return count
 
 

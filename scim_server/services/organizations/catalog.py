@@ -38,15 +38,7 @@ def create_role(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     role = Role(org_id=org.id, name=name, builtin=False, privileged=False)
     db.add(role)
     flush_unique(db, "role", attribute="name")
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.ROLE_CREATED,
-        target_type="role",
-        target_id=role.id,
-        after={"name": name},
-    )
+    record(db, org.id, actor, EventType.ROLE_CREATED, role, after={"name": name})
     return role
 
 
@@ -58,15 +50,7 @@ def create_site(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     site = Site(org_id=org.id, name=_name(body))
     db.add(site)
     flush_unique(db, "site", attribute="name")
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.SITE_CREATED,
-        target_type="site",
-        target_id=site.id,
-        after={"name": site.name},
-    )
+    record(db, org.id, actor, EventType.SITE_CREATED, site, after={"name": site.name})
     return site
 
 

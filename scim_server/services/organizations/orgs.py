@@ -51,15 +51,7 @@ def create_org(db: Session, name: str, *, actor: Actor) -> Organization:
     db.add(org)
     db.flush()
     db.add(Directory(org_id=org.id))
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.ORGANIZATION_CREATED,
-        target_type="organization",
-        target_id=org.id,
-        after={"name": name},
-    )
+    record(db, org.id, actor, EventType.ORGANIZATION_CREATED, org, after={"name": name})
     db.flush()
     return org
 
@@ -85,15 +77,8 @@ def create_token(
     )
     db.add(token)
     db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.TOKEN_CREATED,
-        target_type="token",
-        target_id=token.id,
-        after={"kind": kind, "prefix": token.prefix},
-    )
+    after = {"kind": kind, "prefix": token.prefix}
+    record(db, org.id, actor, EventType.TOKEN_CREATED, token, after=after)
     return IssuedToken(token.id, kind, secret)
 
 
@@ -109,14 +94,7 @@ def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
         raise NotFound(f"No token {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record(
-            db,
-            token.org_id,
-            actor,
-            EventType.TOKEN_REVOKED,
-            target_type="token",
-            target_id=token.id,
-        )
+        record(db, token.org_id, actor, EventType.TOKEN_REVOKED, token)
     return token
 
 
@@ -162,16 +140,7 @@ def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor
         org.name = changes["name"].strip()
     after = org_json(org)
     if after != before:
-        record(
-            db,
-            org.id,
-            actor,
-            EventType.ORGANIZATION_UPDATED,
-            target_type="organization",
-            target_id=org.id,
-            before=before,
-            after=after,
-        )
+        record(db, org.id, actor, EventType.ORGANIZATION_UPDATED, org, before=before, after=after)
 
 
 def org_json(org: Organization) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.emails import is_public_mail_domain
 from scim_server.services.emails import normalize_domain
@@ -71,15 +72,7 @@ def claim(db: Session, org: Organization, text: str, *, actor: Actor) -> OrgDoma
     row = OrgDomain(org_id=org.id, domain=domain, verification_token=secrets.token_hex(16))
     db.add(row)
     db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        "domain.claimed",
-        target_type="domain",
-        target_id=row.id,
-        after={"domain": domain},
-    )
+    record(db, org.id, actor, EventType.DOMAIN_CLAIMED, row, after={"domain": domain})
     return row
 
 
@@ -117,16 +110,8 @@ def verify(
     except IntegrityError:
         db.expire(row)
         raise _taken(row.domain) from None
-    record(
-        db,
-        org.id,
-        actor,
-        "domain.verified",
-        target_type="domain",
-        target_id=row.id,
-        after={"domain": row.domain, "method": row.verified_method},
-        reason=manual_reason,
-    )
+    after = {"domain": row.domain, "method": row.verified_method}
+    record(db, org.id, actor, EventType.DOMAIN_VERIFIED, row, after=after, reason=manual_reason)
     return row
 
 

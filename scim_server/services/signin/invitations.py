@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import normalize_email
@@ -121,15 +122,8 @@ def create(
         raise ProvisioningError(
             "invitation_pending", "A pending invitation for this email exists."
         ) from None
-    record(
-        db,
-        org.id,
-        by.actor,
-        "invitation.created",
-        target_type="invitation",
-        target_id=invitation.id,
-        after=_audit(invitation),
-    )
+    after = _audit(invitation)
+    record(db, org.id, by.actor, EventType.INVITATION_CREATED, invitation, after=after)
     return Issued(invitation, token)
 
 
@@ -142,16 +136,9 @@ def revoke(db: Session, org: Organization, invitation_id: str, *, actor: Actor) 
         utcnow(),
         actor.id,
     )
-    record(
-        db,
-        org.id,
-        actor,
-        "invitation.revoked",
-        target_type="invitation",
-        target_id=invitation.id,
-        before={"status": "pending"},
-        after={"status": "revoked"},
-    )
+    before, after = {"status": "pending"}, {"status": "revoked"}
+    event = EventType.INVITATION_REVOKED
+    record(db, org.id, actor, event, invitation, before=before, after=after)
     return invitation
 
 
@@ -164,15 +151,8 @@ def resend(
     token = _mint(pepper, invitation)
     invitation.expires_at = utcnow() + timedelta(seconds=invitation.ttl_seconds)
     invitation.failed_attempts = 0
-    record(
-        db,
-        org.id,
-        actor,
-        "invitation.resent",
-        target_type="invitation",
-        target_id=invitation.id,
-        after={"expires_at": invitation.expires_at.isoformat()},
-    )
+    after = {"expires_at": invitation.expires_at.isoformat()}
+    record(db, org.id, actor, EventType.INVITATION_RESENT, invitation, after=after)
     return Issued(invitation, token)
 
 
@@ -223,15 +203,8 @@ def check_acceptance(db: Session, invitation: Invitation, user: dict[str, Any]) 
     if person is not None:
         if not (person.email_normalized == invitation.email_normalized and person.email_verified):
             invitation.failed_attempts += 1
-            record(
-                db,
-                invitation.org_id,
-                Actor("invitation", invitation.id),
-                "invitation.email_mismatch",
-                target_type="invitation",
-                target_id=invitation.id,
-                user_id=person.id,
-            )
+            by, event = Actor("invitation", invitation.id), EventType.INVITATION_EMAIL_MISMATCH
+            record(db, invitation.org_id, by, event, invitation, user_id=person.id)
             raise ProvisioningError(
                 "invitation_email_mismatch",
                 f"This invitation is for {_mask(invitation.email)}; switch to that account.",
@@ -308,17 +281,9 @@ def accept(db: Session, invitation: Invitation, user: dict[str, Any]) -> Accepte
         outcome = "already_member"  # I5: grants untouched
     if outcome == "accepted":
         scim_ids.mint(db, m, person)
-    record(
-        db,
-        org.id,
-        actor,
-        "invitation.accepted",
-        target_type="invitation",
-        target_id=invitation.id,
-        membership_id=m.id,
-        user_id=person.id,
-        after={"outcome": outcome},
-    )
+    after = {"outcome": outcome}
+    event = EventType.INVITATION_ACCEPTED
+    record(db, org.id, actor, event, invitation, membership=m, after=after)
     return Accepted(outcome, person.id, m.id, org.id, created)
 
 
@@ -421,15 +386,7 @@ def _settle_pending(
         current.status = "expired"
     elif replace:
         current.status, current.revoked_at, current.revoked_by = "revoked", utcnow(), actor.id
-        record(
-            db,
-            org.id,
-            actor,
-            "invitation.revoked",
-            target_type="invitation",
-            target_id=current.id,
-            reason="replaced",
-        )
+        record(db, org.id, actor, EventType.INVITATION_REVOKED, current, reason="replaced")
     else:
         raise ProvisioningError(
             "invitation_pending",

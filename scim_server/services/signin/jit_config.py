@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
+from scim_server.services.audit import Target
 from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
@@ -54,15 +56,8 @@ def add_email_domain(db: Session, org: Organization, text: Any, *, actor: Actor)
     row = _verified_domain(db, org, text)
     if not row.jit_enabled:
         row.jit_enabled = True
-        record(
-            db,
-            org.id,
-            actor,
-            "jit.email_domain_added",
-            target_type="domain",
-            target_id=row.id,
-            after={"emailDomain": row.domain},
-        )
+        after = {"emailDomain": row.domain}
+        record(db, org.id, actor, EventType.JIT_EMAIL_DOMAIN_ADDED, row, after=after)
     return {"organizationId": org.id, "emailDomain": row.domain}
 
 
@@ -71,15 +66,8 @@ def replace_email_domains(db: Session, org: Organization, texts: Any, *, actor: 
     for row in db.scalars(select(OrgDomain).where(OrgDomain.org_id == org.id)):
         if row.jit_enabled != (row.domain in wanted):
             row.jit_enabled = row.domain in wanted
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.email_domains_replaced",
-        target_type="organization",
-        target_id=org.id,
-        after={"emailDomains": sorted(wanted)},
-    )
+    after = {"emailDomains": sorted(wanted)}
+    record(db, org.id, actor, EventType.JIT_EMAIL_DOMAINS_REPLACED, org, after=after)
 
 
 def remove_email_domain(db: Session, org: Organization, text: str, *, actor: Actor) -> None:
@@ -92,15 +80,8 @@ def remove_email_domain(db: Session, org: Organization, text: str, *, actor: Act
     if row is None:
         raise NotFound(f"{domain} is not a JIT email domain here.")
     row.jit_enabled = False
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.email_domain_removed",
-        target_type="domain",
-        target_id=row.id,
-        before={"emailDomain": domain},
-    )
+    before = {"emailDomain": domain}
+    record(db, org.id, actor, EventType.JIT_EMAIL_DOMAIN_REMOVED, row, before=before)
 
 
 def _verified_domain(db: Session, org: Organization, text: Any) -> OrgDomain:
@@ -147,15 +128,8 @@ def set_sso_connectors(
             conn.jit_enabled = True
         elif replace:
             conn.jit_enabled = False
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.sso_connectors_set",
-        target_type="organization",
-        target_id=org.id,
-        after={"ssoConnectorIds": sorted(wanted), "replace": replace},
-    )
+    after = {"ssoConnectorIds": sorted(wanted), "replace": replace}
+    record(db, org.id, actor, EventType.JIT_SSO_CONNECTORS_SET, org, after=after)
 
 
 def remove_sso_connector(
@@ -165,14 +139,7 @@ def remove_sso_connector(
     if conn is None or conn.org_id != org.id or not conn.jit_enabled:
         raise NotFound(f"{connection_id} is not a JIT SSO connector here.")
     conn.jit_enabled = False
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.sso_connector_removed",
-        target_type="sso_connection",
-        target_id=conn.id,
-    )
+    record(db, org.id, actor, EventType.JIT_SSO_CONNECTOR_REMOVED, conn)
 
 
 # --- roles --------------------------------------------------------------------------------
@@ -200,15 +167,8 @@ def set_roles(db: Session, org: Organization, ids: Any, *, replace: bool, actor:
     db.execute(delete(JitRole).where(JitRole.org_id == org.id))
     for role_id in combined:
         db.add(JitRole(org_id=org.id, role_id=role_id))
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.roles_set",
-        target_type="organization",
-        target_id=org.id,
-        after={"organizationRoleIds": sorted(combined)},
-    )
+    after = {"organizationRoleIds": sorted(combined)}
+    record(db, org.id, actor, EventType.JIT_ROLES_SET, org, after=after)
 
 
 def remove_role(db: Session, org: Organization, role_id: str, *, actor: Actor) -> None:
@@ -216,7 +176,7 @@ def remove_role(db: Session, org: Organization, role_id: str, *, actor: Actor) -
     if found is None:
         raise NotFound(f"{role_id} is not a JIT role here.")
     db.delete(found)
-    record(db, org.id, actor, "jit.role_removed", target_type="role", target_id=role_id)
+    record(db, org.id, actor, EventType.JIT_ROLE_REMOVED, Target("role", role_id))
 
 
 # --- email-domain JIT at sign-in -----------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
@@ -51,15 +52,8 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
     _apply_settings(conn, body)
     db.add(conn)
     db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        "sso_connection.created",
-        target_type="sso_connection",
-        target_id=conn.id,
-        after=connection_json(conn),
-    )
+    after = connection_json(conn)
+    record(db, org.id, actor, EventType.SSO_CONNECTION_CREATED, conn, after=after)
     return conn
 
 
@@ -78,16 +72,8 @@ def update(
     _apply_settings(conn, body)
     after = connection_json(conn)
     if after != before:
-        record(
-            db,
-            org.id,
-            actor,
-            "sso_connection.updated",
-            target_type="sso_connection",
-            target_id=conn.id,
-            before=before,
-            after=after,
-        )
+        event = EventType.SSO_CONNECTION_UPDATED
+        record(db, org.id, actor, event, conn, before=before, after=after)
     return conn
 
 
@@ -98,15 +84,8 @@ def disable(
     conn = get(db, org, connection_id)
     if conn.enabled:
         conn.enabled, conn.disabled_at = False, utcnow()
-        record(
-            db,
-            org.id,
-            actor,
-            "sso_connection.disabled",
-            target_type="sso_connection",
-            target_id=conn.id,
-            after={"revoke_all_org_sessions": revoke_all},
-        )
+        after = {"revoke_all_org_sessions": revoke_all}
+        record(db, org.id, actor, EventType.SSO_CONNECTION_DISABLED, conn, after=after)
     return revoke_connection_sessions(
         db, org.id, None if revoke_all else conn.id, reason="sso_connection_disabled", actor=actor
     )
@@ -117,14 +96,7 @@ def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) 
     conn = get(db, org, connection_id)
     if not conn.enabled:
         conn.enabled, conn.disabled_at = True, None
-        record(
-            db,
-            org.id,
-            actor,
-            "sso_connection.enabled",
-            target_type="sso_connection",
-            target_id=conn.id,
-        )
+        record(db, org.id, actor, EventType.SSO_CONNECTION_ENABLED, conn)
     return conn
 
 
