@@ -13,6 +13,7 @@ from scim_server.api.admin.json_io import limit_arg
 from scim_server.api.admin.json_io import reply
 from scim_server.db import get_session
 from scim_server.services import audit
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import seats
 from scim_server.services.organizations import catalog
@@ -29,7 +30,7 @@ def create_organization() -> Response:
     payload = body()
     name = payload.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     db = get_session()
     actor = auth.acting().actor
     org = orgs.create_org(db, name.strip(), actor=actor)
@@ -93,7 +94,7 @@ def list_events(org_id: str) -> Response:
         )
     except audit.InvalidCursor:
         raise ProvisioningError(
-            "cursor_invalid", "'after' is the next_cursor of the previous page."
+            ErrorCode.CURSOR_INVALID, "'after' is the next_cursor of the previous page."
         ) from None
     return reply({"events": [audit.event_json(e) for e in events], "next_cursor": cursor})
 
@@ -129,7 +130,8 @@ def disconnect_directory(org_id: str) -> Response:
     """K1 needs an explicit confirmation: it ends directory management for everyone."""
     if body().get("confirm") is not True:
         raise ProvisioningError(
-            "confirmation_required", 'Send {"confirm": true} to disconnect the SCIM directory.'
+            ErrorCode.CONFIRMATION_REQUIRED,
+            'Send {"confirm": true} to disconnect the SCIM directory.',
         )
     org = auth.organization(org_id)
     changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting().actor)

@@ -11,6 +11,7 @@ from scim_server.api.admin import auth
 from scim_server.api.admin.json_io import body
 from scim_server.api.admin.json_io import reply
 from scim_server.db import get_session
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import sessions
 from scim_server.services.signin import jit_config
@@ -39,12 +40,14 @@ def create_session() -> Response:
     payload = body()
     for key in ("user_id", "organization_id", "method"):
         if not isinstance(payload.get(key), str):
-            raise ProvisioningError("validation_error", f"'{key}' is required.")
+            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' is required.")
     if payload["method"] not in METHODS:
-        raise ProvisioningError("validation_error", f"'method' is one of {', '.join(METHODS)}.")
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, f"'method' is one of {', '.join(METHODS)}."
+        )
     connection = payload.get("sso_connection_id")
     if connection is not None and not isinstance(connection, str):
-        raise ProvisioningError("validation_error", "'sso_connection_id' must be a string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'sso_connection_id' must be a string.")
     session = jit_config.sign_in(
         get_session(),
         user_id=payload["user_id"],

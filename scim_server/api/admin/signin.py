@@ -15,6 +15,7 @@ from scim_server.api.admin.json_io import reply
 from scim_server.db import commit_despite_error
 from scim_server.db import get_session
 from scim_server.services.audit import Actor
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import sessions
 from scim_server.services.organizations.catalog import role_json
@@ -39,7 +40,7 @@ def _string(payload: dict[str, Any], key: str, *, required: bool = True) -> str 
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise ProvisioningError("validation_error", f"'{key}' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' must be a non-empty string.")
     return value
 
 
@@ -53,10 +54,10 @@ def sso_login() -> Response:
     payload = body()
     raw = payload.get("claims")
     if not isinstance(raw, dict):
-        raise ProvisioningError("validation_error", "'claims' must be an object.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'claims' must be an object.")
     verified = raw.get("email_verified")
     if verified is not None and not isinstance(verified, bool):
-        raise ProvisioningError("validation_error", "'email_verified' must be a boolean.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'email_verified' must be a boolean.")
     claims = jit.Claims(
         issuer=str(_string(raw, "iss")),
         subject=str(_string(raw, "sub")),
@@ -125,7 +126,7 @@ def verify_domain(org_id: str, domain: str) -> Response:
         auth.require_platform()
         reason = _string(payload, "reason")
     elif payload.get("method", "dns") != "dns":
-        raise ProvisioningError("validation_error", "'method' is 'dns' or 'manual'.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'method' is 'dns' or 'manual'.")
     row = domains.verify(
         get_session(),
         org,
@@ -166,7 +167,9 @@ def update_connection(org_id: str, connection_id: str) -> Response:
 def disable_connection(org_id: str, connection_id: str) -> Response:
     revoke_all = body().get("revoke_all_org_sessions", False)
     if not isinstance(revoke_all, bool):
-        raise ProvisioningError("validation_error", "'revoke_all_org_sessions' is a boolean.")
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, "'revoke_all_org_sessions' is a boolean."
+        )
     org = auth.organization(org_id)
     db = get_session()
     revoked = sso_connections.disable(
@@ -349,13 +352,13 @@ def accept_invitation() -> Response:
     token = str(_string(payload, "token"))
     user = payload.get("user") or {}
     if not isinstance(user, dict):
-        raise ProvisioningError("validation_error", "'user' must be an object.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'user' must be an object.")
     db = get_session()
     try:
         invitation = invitations.find_by_token(db, token, pepper=_pepper())
         invitations.check_acceptance(db, invitation, user)
     except ProvisioningError as error:
-        if error.code in ("invitation_invalid", "invitation_email_mismatch"):
+        if error.code in (ErrorCode.INVITATION_INVALID, ErrorCode.INVITATION_EMAIL_MISMATCH):
             commit_despite_error()  # the failed attempt is counted, the invitation lives
         raise
     result = invitations.accept(db, invitation, user)

@@ -23,8 +23,6 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
-from scim_server.scim.errors import InvalidPathError
-from scim_server.scim.errors import InvalidValueError
 from scim_server.scim.filter import Column
 from scim_server.scim.filter import Target
 from scim_server.scim.filter import compile_ast
@@ -41,6 +39,8 @@ from scim_server.services.directory.preconditions import flush_unique
 from scim_server.services.directory.scim_documents import group_to_scim
 from scim_server.services.directory.scim_documents import stored_attributes
 from scim_server.services.errors import Conflict
+from scim_server.services.errors import InvalidInput
+from scim_server.services.errors import InvalidPath
 from scim_server.services.errors import InvalidReference
 from scim_server.services.errors import NotFound
 from scim_server.storage.attr_map import id_reference
@@ -215,14 +215,14 @@ def remove_member_everywhere(
 def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup, op: PatchOperation) -> bool:
     path = op.path
     if path is not None and path.sub_attribute is not None:
-        raise InvalidPathError(
+        raise InvalidPath(
             "Members cannot be changed one sub-attribute at a time; "
             "add or remove the member instead."
         )
     value_filter = path.value_filter if path is not None else None
     if op.op == "add":
         if value_filter is not None:
-            raise InvalidPathError("'add' takes the path 'members' without a filter.")
+            raise InvalidPath("'add' takes the path 'members' without a filter.")
         return _add_members(db, ctx, group, _as_list(op.value))
     if op.op == "remove":
         return _remove_members(db, ctx, group, value_filter)
@@ -246,7 +246,7 @@ def _member_ids(values: list[Any]) -> list[str]:
             or not isinstance(item.get("value"), str)
             or not item["value"]
         ):
-            raise InvalidValueError(f"Each member needs a string 'value' (an id); got {item!r}.")
+            raise InvalidInput(f"Each member needs a string 'value' (an id); got {item!r}.")
         ids.append(item["value"])
     return list(dict.fromkeys(ids))
 
@@ -287,7 +287,7 @@ def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[A
         return False
     kinds = _resolve_members(db, ctx, ids)
     if group.id in kinds:
-        raise InvalidValueError("A group cannot be a member of itself.")
+        raise InvalidInput("A group cannot be a member of itself.")
     insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     added: list[str] = []
     now = utcnow()
@@ -349,7 +349,7 @@ def _member_row_resolver(ctx: ScimContext) -> Any:
     def resolve(urn: str | None, name: str, sub: str | None) -> Target:
         attr = members.sub(name)
         if urn or sub or attr is None or attr.name not in columns:
-            raise InvalidPathError(f"Member filters may test 'value' or 'type', not '{name}'.")
+            raise InvalidPath(f"Member filters may test 'value' or 'type', not '{name}'.")
         return Column(columns[attr.name], id_reference(attr))
 
     return resolve

@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from dataclasses import replace
 
 from scim_server.services.audit import EventType
+from scim_server.services.errors import ErrorCode
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
 
 # Precedence of denial reasons (lifecycle.md §2.3): the first is the primary code.
 DENIAL_ORDER = (
-    "organization_inactive",
-    "user_disabled",
-    "membership_removed",
-    "membership_inactive",
-    "membership_disabled",
-    "membership_pending_claim",
+    ErrorCode.ORGANIZATION_INACTIVE,
+    ErrorCode.USER_DISABLED,
+    ErrorCode.MEMBERSHIP_REMOVED,
+    ErrorCode.MEMBERSHIP_INACTIVE,
+    ErrorCode.MEMBERSHIP_DISABLED,
+    ErrorCode.MEMBERSHIP_PENDING_CLAIM,
 )
 
 
@@ -76,7 +77,7 @@ class Trigger(enum.StrEnum):
 class Refused(Exception):
     """The table refuses this event in this state; ``code`` is a lifecycle.md error code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -98,15 +99,16 @@ class Transition:
         return self.event is not None
 
 
-def denial_reasons(state: MemberState, facts: AccessFacts = AccessFacts()) -> list[str]:
+def denial_reasons(state: MemberState, facts: AccessFacts = AccessFacts()) -> list[ErrorCode]:
     """Why access is denied, in precedence order; empty means E is true."""
     reasons = {
-        "organization_inactive": not facts.org_active,
-        "user_disabled": facts.user_disabled,
-        "membership_removed": state.ended or state.directory_state == DirectoryState.REMOVED,
-        "membership_inactive": state.directory_state == DirectoryState.INACTIVE,
-        "membership_disabled": state.admin_override == AdminOverride.DISABLED,
-        "membership_pending_claim": state.link_state == LinkState.PENDING_CLAIM,
+        ErrorCode.ORGANIZATION_INACTIVE: not facts.org_active,
+        ErrorCode.USER_DISABLED: facts.user_disabled,
+        ErrorCode.MEMBERSHIP_REMOVED: state.ended
+        or state.directory_state == DirectoryState.REMOVED,
+        ErrorCode.MEMBERSHIP_INACTIVE: state.directory_state == DirectoryState.INACTIVE,
+        ErrorCode.MEMBERSHIP_DISABLED: state.admin_override == AdminOverride.DISABLED,
+        ErrorCode.MEMBERSHIP_PENDING_CLAIM: state.link_state == LinkState.PENDING_CLAIM,
     }
     return [code for code in DENIAL_ORDER if reasons[code]]
 
@@ -148,12 +150,12 @@ def transition(
         return _finish(state, _directory_created(state, active, link_state), facts)
     if trigger is Trigger.JOINED:
         if state is not None:
-            raise Refused("already_member", "A membership already exists.")
+            raise Refused(ErrorCode.ALREADY_MEMBER, "A membership already exists.")
         return _finish(None, (MemberState(), EventType.MEMBERSHIP_CREATED, False), facts)
     if trigger is Trigger.INVITATION_ACCEPTED:
         return _finish(state, _invitation_accepted(state, directory_connected), facts)
     if state is None:
-        raise Refused("membership_not_found", "There is no membership to change.")
+        raise Refused(ErrorCode.MEMBERSHIP_NOT_FOUND, "There is no membership to change.")
     rule = _RULES[trigger]
     return _finish(state, rule(state, has_live_scim), facts)
 
@@ -180,7 +182,7 @@ def _directory_created(state: MemberState | None, active: bool, link_state: str)
     if state is None:
         return MemberState(d, AdminOverride.NONE, None, link_state), EventType.USER_CREATED, False
     if not state.ended:
-        raise Refused("already_member", "A live membership already exists (row P4).")
+        raise Refused(ErrorCode.ALREADY_MEMBER, "A live membership already exists (row P4).")
     revived = MemberState(d, state.admin_override, None, state.link_state)
     return revived, EventType.USER_RELINKED, False
 
@@ -252,7 +254,7 @@ def _admin_edited(state: MemberState, _scim: bool) -> Step:
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
         raise Refused(
-            "membership_inactive",
+            ErrorCode.MEMBERSHIP_INACTIVE,
             "The directory has deactivated this member; their roles cannot be edited "
             "until the directory reactivates them (they can still be removed).",
         )
@@ -264,7 +266,7 @@ def _admin_removed(state: MemberState, has_live_scim: bool) -> Step:
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE and has_live_scim:
         raise Refused(
-            "managed_by_directory",
+            ErrorCode.MANAGED_BY_DIRECTORY,
             "This member is managed by the identity provider: unassign them there, "
             "or disable them here.",
         )
@@ -278,10 +280,12 @@ def _invitation_accepted(state: MemberState | None, directory_connected: bool) -
     if state is None:
         return MemberState(), EventType.MEMBERSHIP_CREATED, False  # I1
     if state.admin_override == AdminOverride.DISABLED:
-        raise Refused("membership_disabled", "An admin has disabled this member.")  # I3
+        raise Refused(ErrorCode.MEMBERSHIP_DISABLED, "An admin has disabled this member.")  # I3
     if not state.ended:
         if state.directory_state == DirectoryState.INACTIVE:
-            raise Refused("membership_inactive", "The directory has deactivated this member.")
+            raise Refused(
+                ErrorCode.MEMBERSHIP_INACTIVE, "The directory has deactivated this member."
+            )
         if state.link_state == LinkState.PENDING_CLAIM:
             return (
                 replace(state, link_state=LinkState.LINKED),
@@ -291,7 +295,7 @@ def _invitation_accepted(state: MemberState | None, directory_connected: bool) -
         return state, None, False  # I5: already a member; grants untouched
     if state.end_reason == "directory_removed" and directory_connected:
         raise Refused(
-            "managed_by_directory",
+            ErrorCode.MANAGED_BY_DIRECTORY,
             "The identity provider removed this person; it must add them back.",
         )
     revived = MemberState(DirectoryState.UNMANAGED, state.admin_override, None, LinkState.LINKED)
@@ -308,7 +312,7 @@ def _link_claimed(state: MemberState, _scim: bool) -> Step:
 
 def _require_live(state: MemberState) -> None:
     if state.ended:
-        raise Refused("membership_removed", "The membership has ended.")
+        raise Refused(ErrorCode.MEMBERSHIP_REMOVED, "The membership has ended.")
 
 
 _RULES = {

@@ -10,8 +10,9 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import Target
 from scim_server.services.audit import record
+from scim_server.services.errors import AccessRefused
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
-from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.access import effective
 from scim_server.storage.models import Membership
 from scim_server.storage.models import SignInSession
@@ -60,14 +61,10 @@ def create_session(
         select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
     ).first()
     if m is None:
-        raise ProvisioningError(
-            "membership_not_found", "This person is not a member here.", status=403
-        )
+        raise AccessRefused(ErrorCode.MEMBERSHIP_NOT_FOUND, "This person is not a member here.")
     allowed, reasons = effective(db, m)
     if not allowed:
-        raise ProvisioningError(
-            reasons[0], f"No access to this organization: {reasons[0]}.", status=403
-        )
+        raise AccessRefused(reasons[0], f"No access to this organization: {reasons[0]}.")
     if sso_connection_id is not None:
         _require_usable_connection(db, org_id, sso_connection_id)
     session = SignInSession(
@@ -142,10 +139,6 @@ def _require_usable_connection(db: Session, org_id: str, connection_id: str) -> 
     """Row S1: no new sign-in through a disabled connection (or another org's)."""
     conn = db.get(SsoConnection, connection_id)
     if conn is None or conn.org_id != org_id:
-        raise ProvisioningError(
-            "sso_connection_not_found", "No such SSO connection here.", status=403
-        )
+        raise AccessRefused(ErrorCode.SSO_CONNECTION_NOT_FOUND, "No such SSO connection here.")
     if not conn.enabled:
-        raise ProvisioningError(
-            "sso_connection_disabled", "This SSO connection is disabled.", status=403
-        )
+        raise AccessRefused(ErrorCode.SSO_CONNECTION_DISABLED, "This SSO connection is disabled.")

@@ -12,6 +12,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory.preconditions import flush_unique
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
@@ -30,11 +31,11 @@ def create_role(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     name = _name(body)
     if body.get("privileged", False) is not False:
         raise ProvisioningError(
-            "role_invalid",
+            ErrorCode.ROLE_INVALID,
             "Custom roles carry no admin rights; use the built-in Owner or Admin role for those.",
         )
     if name.lower() in BUILTIN_ROLES:
-        raise ProvisioningError("role_invalid", f"'{name}' is a built-in role.")
+        raise ProvisioningError(ErrorCode.ROLE_INVALID, f"'{name}' is a built-in role.")
     role = Role(org_id=org.id, name=name, builtin=False, privileged=False)
     db.add(role)
     flush_unique(db, "role", attribute="name")
@@ -70,5 +71,5 @@ def site_json(site: Site) -> dict[str, Any]:
 def _name(body: dict[str, Any]) -> str:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     return name.strip()

@@ -16,6 +16,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
@@ -132,11 +133,13 @@ def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor
             isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         )
         if not valid or (kind is int and value is not None and value < 0):
-            raise ProvisioningError("validation_error", f"'{key}' has an invalid value.")
+            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' has an invalid value.")
         setattr(org, key, value)
     if changes.get("name") is not None:
         if not isinstance(changes["name"], str) or not changes["name"].strip():
-            raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+            raise ProvisioningError(
+                ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string."
+            )
         org.name = changes["name"].strip()
     after = org_json(org)
     if after != before:

@@ -19,6 +19,7 @@ from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.emails import is_public_mail_domain
 from scim_server.services.emails import normalize_domain
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage import queries
@@ -64,7 +65,7 @@ def claim(db: Session, org: Organization, text: str, *, actor: Actor) -> OrgDoma
     domain = normalize_domain(text)
     if is_public_mail_domain(domain):
         raise ProvisioningError(
-            "domain_invalid", f"{domain} is a public mail provider and cannot be claimed."
+            ErrorCode.DOMAIN_INVALID, f"{domain} is a public mail provider and cannot be claimed."
         )
     existing = _find(db, org, domain)
     if existing is not None:
@@ -95,9 +96,8 @@ def verify(
         published = resolver.txt(record_name(row.domain))
         if expected_value(row) not in published:
             raise ProvisioningError(
-                "domain_not_verified",
+                ErrorCode.DOMAIN_NOT_VERIFIED,
                 f"No TXT record {expected_value(row)!r} at {record_name(row.domain)} yet.",
-                status=409,
             )
     if queries.domain_owner(db, row.domain) not in (None, org.id):
         raise _taken(row.domain)
@@ -116,7 +116,9 @@ def verify(
 
 
 def _taken(domain: str) -> ProvisioningError:
-    return ProvisioningError("domain_taken", f"{domain} is verified by another organization.")
+    return ProvisioningError(
+        ErrorCode.DOMAIN_TAKEN, f"{domain} is verified by another organization."
+    )
 
 
 def list_domains(db: Session, org: Organization) -> list[OrgDomain]:

@@ -21,6 +21,8 @@ from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_domain
+from scim_server.services.errors import AccessRefused
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
@@ -86,14 +88,15 @@ def remove_email_domain(db: Session, org: Organization, text: str, *, actor: Act
 
 def _verified_domain(db: Session, org: Organization, text: Any) -> OrgDomain:
     if not isinstance(text, str):
-        raise ProvisioningError("validation_error", "'emailDomain' must be a string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'emailDomain' must be a string.")
     domain = normalize_domain(text)
     row = db.scalars(
         select(OrgDomain).where(OrgDomain.org_id == org.id, OrgDomain.domain == domain)
     ).first()
     if row is None or row.verified_at is None:
         raise ProvisioningError(
-            "domain_invalid", f"Verify {domain} for this organization before using it for JIT."
+            ErrorCode.DOMAIN_INVALID,
+            f"Verify {domain} for this organization before using it for JIT.",
         )
     return row
 
@@ -121,7 +124,7 @@ def set_sso_connectors(
     missing = wanted - set(rows)
     if missing:
         raise ProvisioningError(
-            "validation_error", f"No SSO connector {', '.join(sorted(missing))}."
+            ErrorCode.VALIDATION_ERROR, f"No SSO connector {', '.join(sorted(missing))}."
         )
     for conn_id, conn in rows.items():
         if conn_id in wanted:
@@ -161,7 +164,7 @@ def set_roles(db: Session, org: Organization, ids: Any, *, replace: bool, actor:
     combined = {r.id for r in [*current, *wanted]}
     if len(combined) > 1:
         raise ProvisioningError(
-            "validation_error",
+            ErrorCode.VALIDATION_ERROR,
             "A member holds one role, so an organization has at most one JIT role.",
         )
     db.execute(delete(JitRole).where(JitRole.org_id == org.id))
@@ -203,13 +206,9 @@ def join_by_email_domain(
     if enabled is None:
         return None
     if queries.directory_active(db, org.id):
-        raise ProvisioningError(
-            "not_provisioned", "Your account has not been provisioned.", status=403
-        )
+        raise AccessRefused(ErrorCode.NOT_PROVISIONED, "Your account has not been provisioned.")
     if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
-        raise ProvisioningError(
-            "membership_conflict", "You belong to another organization.", status=403
-        )
+        raise AccessRefused(ErrorCode.MEMBERSHIP_CONFLICT, "You belong to another organization.")
     seats.require_free_seat(db, org)
     chosen = roles(db, org)
     role = (
@@ -227,7 +226,7 @@ def join_by_email_domain(
 
 def _list(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ProvisioningError("validation_error", f"'{name}' must be a list of strings.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{name}' must be a list of strings.")
     return value
 
 
