@@ -19,9 +19,12 @@ from werkzeug.exceptions import HTTPException
 from scim_server.scim.errors import ScimError
 from scim_server.scim.errors import UniquenessError
 from scim_server.scim.schema import ERROR
+from scim_server.services.errors import AccessRefused
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import DomainError
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import InvalidInput
+from scim_server.services.errors import InvalidPath
 from scim_server.services.errors import InvalidReference
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import PreconditionFailed
@@ -38,90 +41,120 @@ _SCIM_TABLE: dict[type[DomainError], tuple[int, str | None]] = {
     ProvisioningError: (409, None),
     InvalidReference: (400, "invalidValue"),
     InvalidInput: (400, "invalidValue"),
+    InvalidPath: (400, "invalidPath"),
 }
 
 
-# Management API: the HTTP status of each stable error code (docs/lifecycle.md §8).
-API_STATUS: dict[str, int] = {
+# Management API: the HTTP status of every error code (docs/lifecycle.md §8), the
+# one place a code meets a number. A test fails when ErrorCode and this table differ.
+API_STATUS: dict[ErrorCode, int] = {
     **dict.fromkeys(
         (
-            "invalid_json",
-            "validation_error",
-            "cursor_invalid",
-            "state_invalid",
-            "force_not_supported",
-            "confirmation_required",
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.INVALID_JSON,
+            ErrorCode.VALIDATION_ERROR,
+            ErrorCode.INVALID_REFERENCE,
+            ErrorCode.CURSOR_INVALID,
+            ErrorCode.STATE_INVALID,
+            ErrorCode.FORCE_NOT_SUPPORTED,
+            ErrorCode.CONFIRMATION_REQUIRED,
         ),
         400,
     ),
-    "login_required": 401,
-    "unauthorized": 401,
-    "precondition_failed": 412,
+    ErrorCode.LOGIN_REQUIRED: 401,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.PRECONDITION_FAILED: 412,
     **dict.fromkeys(
         (
-            "cannot_disable_self",
-            "insufficient_role",
-            "role_not_assignable",
-            "platform_key_required",
-            "membership_disabled",
-            "invitation_email_mismatch",
-            "email_verification_required",
+            ErrorCode.CANNOT_DISABLE_SELF,
+            ErrorCode.INSUFFICIENT_ROLE,
+            ErrorCode.ROLE_NOT_ASSIGNABLE,
+            ErrorCode.PLATFORM_KEY_REQUIRED,
+            ErrorCode.MEMBERSHIP_DISABLED,
+            ErrorCode.INVITATION_EMAIL_MISMATCH,
+            ErrorCode.EMAIL_VERIFICATION_REQUIRED,
+            # Only ever a refused sign-in (AccessRefused), which is 403 anyway:
+            ErrorCode.MEMBERSHIP_PENDING_CLAIM,
+            ErrorCode.ORGANIZATION_INACTIVE,
+            ErrorCode.USER_DISABLED,
+            ErrorCode.SSO_CONNECTION_DISABLED,
+            ErrorCode.SSO_IDENTITY_CONFLICT,
+            ErrorCode.JIT_DISABLED,
+            ErrorCode.NOT_PROVISIONED,
+            ErrorCode.EMAIL_MISSING,
+            ErrorCode.EMAIL_NOT_VERIFIED,
+            ErrorCode.EMAIL_DOMAIN_NOT_VERIFIED,
+            ErrorCode.ACCOUNT_LINK_REQUIRED,
         ),
         403,
     ),
     **dict.fromkeys(
         (
-            "membership_not_found",
-            "invitation_invalid",
-            "not_found",
-            "session_not_found",
-            "sso_connection_not_found",
+            ErrorCode.MEMBERSHIP_NOT_FOUND,
+            ErrorCode.INVITATION_INVALID,
+            ErrorCode.NOT_FOUND,
+            ErrorCode.SSO_CONNECTION_NOT_FOUND,
         ),
         404,
     ),
     **dict.fromkeys(
         (
-            "last_owner",
-            "membership_inactive",
-            "membership_removed",
-            "managed_by_directory",
-            "seat_limit_reached",
-            "already_member",
-            "invitation_pending",
-            "invitation_not_pending",
-            "membership_conflict",
-            "conflict",
-            "domain_taken",
-            "domain_not_verified",
+            ErrorCode.LAST_OWNER,
+            ErrorCode.MEMBERSHIP_INACTIVE,
+            ErrorCode.MEMBERSHIP_REMOVED,
+            ErrorCode.MANAGED_BY_DIRECTORY,
+            ErrorCode.SEAT_LIMIT_REACHED,
+            ErrorCode.ALREADY_MEMBER,
+            ErrorCode.INVITATION_PENDING,
+            ErrorCode.INVITATION_NOT_PENDING,
+            ErrorCode.MEMBERSHIP_CONFLICT,
+            ErrorCode.CONFLICT,
+            ErrorCode.DOMAIN_TAKEN,
+            ErrorCode.DOMAIN_NOT_VERIFIED,
         ),
         409,
     ),
-    "invitation_expired": 410,
+    ErrorCode.INVITATION_EXPIRED: 410,
     **dict.fromkeys(
         (
-            "role_invalid",
-            "scope_invalid",
-            "sites_invalid",
-            "invitation_role_invalid",
-            "ttl_invalid",
-            "email_invalid",
-            "domain_invalid",
-            "jit_role_invalid",
+            ErrorCode.ROLE_INVALID,
+            ErrorCode.SCOPE_INVALID,
+            ErrorCode.SITES_INVALID,
+            ErrorCode.INVITATION_ROLE_INVALID,
+            ErrorCode.TTL_INVALID,
+            ErrorCode.EMAIL_INVALID,
+            ErrorCode.DOMAIN_INVALID,
+            ErrorCode.JIT_ROLE_INVALID,
         ),
         422,
     ),
-    "rate_limited": 429,
+    ErrorCode.RATE_LIMITED: 429,
 }
+
+# A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and
+# may be one that answers otherwise elsewhere (membership_not_found is 404 on admin routes).
+SIGN_IN_REFUSED_STATUS = 403
 
 
 # Codes for the domain errors that carry none, spelled like the routing errors' codes.
-_DOMAIN_CODES: dict[type[DomainError], str] = {
-    NotFound: "not_found",
-    Conflict: "conflict",
-    PreconditionFailed: "precondition_failed",
-    InvalidReference: "invalid_reference",
-    InvalidInput: "validation_error",
+_DOMAIN_CODES: dict[type[DomainError], ErrorCode] = {
+    NotFound: ErrorCode.NOT_FOUND,
+    Conflict: ErrorCode.CONFLICT,
+    PreconditionFailed: ErrorCode.PRECONDITION_FAILED,
+    InvalidReference: ErrorCode.INVALID_REFERENCE,
+    InvalidInput: ErrorCode.VALIDATION_ERROR,
+    InvalidPath: ErrorCode.VALIDATION_ERROR,
 }
+
+
+def api_status(error: DomainError) -> tuple[int, ErrorCode]:
+    """The management API's (status, code) for a domain error, from the tables above."""
+    if isinstance(error, AccessRefused):
+        return SIGN_IN_REFUSED_STATUS, error.code
+    if isinstance(error, ProvisioningError):
+        return API_STATUS[error.code], error.code
+    code = _DOMAIN_CODES.get(type(error), ErrorCode.BAD_REQUEST)
+    return API_STATUS[code], code
 
 
 def scim_error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
@@ -167,16 +200,16 @@ def handle_scim_error(error: ScimError) -> Response:
     _log(error.status, error.scim_type, error.detail)
     if _is_scim_request():
         return scim_error_response(error.status, error.detail, error.scim_type)
-    return api_error_response(error.status, error.scim_type or "bad_request", error.detail)
+    code = error.scim_type or ErrorCode.BAD_REQUEST
+    return api_error_response(error.status, code, error.detail)
 
 
 def handle_domain_error(error: DomainError) -> Response:
-    status, scim_type = _domain_status(error)
     if _is_scim_request():
+        status, scim_type = _domain_status(error)
         _log(status, scim_type, error.message)
         return scim_error_response(status, error.message, scim_type)
-    code = getattr(error, "code", None) or _DOMAIN_CODES.get(type(error), "bad_request")
-    status = getattr(error, "status", None) or API_STATUS.get(code, status)
+    status, code = api_status(error)
     _log(status, code, error.message)
     return api_error_response(status, code, error.message)
 

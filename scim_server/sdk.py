@@ -44,6 +44,7 @@ from scim_server import config as app_config
 from scim_server.db import make_engine
 from scim_server.services.audit import Actor
 from scim_server.services.errors import DomainError
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import admin
@@ -403,7 +404,9 @@ class Services:
         A follower that keeps passing ``next_cursor`` back never misses an event.
         """
         if isinstance(limit, bool) or not 1 <= limit <= MAX_EVENTS:
-            raise ProvisioningError("validation_error", f"'limit' is from 1 to {MAX_EVENTS}.")
+            raise ProvisioningError(
+                ErrorCode.VALIDATION_ERROR, f"'limit' is from 1 to {MAX_EVENTS}."
+            )
         with self._transaction() as tx:
             org: Organization = orgs.get_org(tx.db, org_id)
             rows, cursor = event_feed.page(tx.db, org, after=after, limit=limit)

@@ -62,8 +62,16 @@ class MultiValued:
 Target = Column | MultiValued
 
 
+class UnresolvedAttribute(LookupError):
+    """What a resolver raises for a path it cannot map to SQL (unknown or unfilterable).
+
+    Resolvers live in storage, which speaks no SCIM errors; the translator turns this into
+    ``InvalidFilterError`` with the resolver's message.
+    """
+
+
 class Resolver(Protocol):
-    """Maps an attribute path to SQL; raises InvalidFilterError for unknown attributes."""
+    """Maps an attribute path to SQL; raises UnresolvedAttribute for unknown attributes."""
 
     def __call__(self, urn: str | None, name: str, sub: str | None) -> Target: ...
 
@@ -77,7 +85,10 @@ def compile_filter(text: str, resolve: Resolver) -> Condition:
 
 def compile_ast(node: ast.AST, resolve: Resolver) -> Condition:
     """Translate an already parsed filter, e.g. the ``[...]`` of a PATCH path."""
-    return _Translator(resolve).filter(node)
+    try:
+        return _Translator(resolve).filter(node)
+    except UnresolvedAttribute as error:
+        raise InvalidFilterError(str(error)) from None
 
 
 class _Translator:

@@ -17,19 +17,39 @@ from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 
+from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
+from scim_server.storage.models import Invitation
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import OrgDomain
+from scim_server.storage.models import Role
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import SignInSession
+from scim_server.storage.models import Site
+from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
 
 
 class EventType(enum.StrEnum):
-    """``subject.past_tense_action``: the names the management API's feed shows."""
+    """``subject.past_tense_action``: every type the management API's feed shows.
 
+    The values are the wire names (the feed, its consumers and the OpenAPI document rely
+    on them); a new event type is added here, never spelled as a string at a call site.
+    """
+
+    # The SCIM directory's view of a person (lifecycle rows P*, U*, X1)
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     USER_DELETED = "user.deleted"
     USER_RELINKED = "user.relinked"
+    # Memberships (admin actions, JIT, invitations, directory disconnect)
+    MEMBERSHIP_CREATED = "membership.created"
+    MEMBERSHIP_REVIVED = "membership.revived"
+    MEMBERSHIP_LINK_CLAIMED = "membership.link_claimed"
     MEMBERSHIP_OVERRIDE_HELD = "membership.override_held"
     MEMBERSHIP_OVERRIDE_SET = "membership.override_set"
     MEMBERSHIP_OVERRIDE_CLEARED = "membership.override_cleared"
@@ -37,19 +57,43 @@ class EventType(enum.StrEnum):
     MEMBERSHIP_REMOVED = "membership.removed"
     MEMBERSHIP_DIRECTORY_MANAGED = "membership.directory_managed"
     MEMBERSHIP_DIRECTORY_DISCONNECTED = "membership.directory_disconnected"
+    # Sign-in sessions
     SESSION_CREATED = "session.created"
+    SESSION_REVOKED = "session.revoked"
+    # The organisation, its catalog and its API tokens
+    ORGANIZATION_CREATED = "organization.created"
     ORGANIZATION_UPDATED = "organization.updated"
+    ORGANIZATION_OWNER_MISSING = "organization.owner_missing"
     ROLE_CREATED = "role.created"
     SITE_CREATED = "site.created"
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
+    # SCIM groups
     GROUP_CREATED = "group.created"
     GROUP_UPDATED = "group.updated"
     GROUP_DELETED = "group.deleted"
     GROUP_MEMBER_ADDED = "group.member_added"
     GROUP_MEMBER_REMOVED = "group.member_removed"
-    SESSION_REVOKED = "session.revoked"
-    TOKEN_CREATED = "token.created"
-    TOKEN_REVOKED = "token.revoked"
-    ORGANIZATION_CREATED = "organization.created"
+    # Sign-in configuration: SSO connections, domains, JIT settings
+    SSO_CONNECTION_CREATED = "sso_connection.created"
+    SSO_CONNECTION_UPDATED = "sso_connection.updated"
+    SSO_CONNECTION_DISABLED = "sso_connection.disabled"
+    SSO_CONNECTION_ENABLED = "sso_connection.enabled"
+    DOMAIN_CLAIMED = "domain.claimed"
+    DOMAIN_VERIFIED = "domain.verified"
+    JIT_EMAIL_DOMAIN_ADDED = "jit.email_domain_added"
+    JIT_EMAIL_DOMAINS_REPLACED = "jit.email_domains_replaced"
+    JIT_EMAIL_DOMAIN_REMOVED = "jit.email_domain_removed"
+    JIT_SSO_CONNECTORS_SET = "jit.sso_connectors_set"
+    JIT_SSO_CONNECTOR_REMOVED = "jit.sso_connector_removed"
+    JIT_ROLES_SET = "jit.roles_set"
+    JIT_ROLE_REMOVED = "jit.role_removed"
+    # Invitations
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_EMAIL_MISMATCH = "invitation.email_mismatch"
 
 
 @dataclass(frozen=True)
@@ -65,30 +109,78 @@ class Actor:
         return cls("system", None)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A target named by type and id, for events about something not loaded as a row."""
+
+    type: str
+    id: str
+
+
+Subject = (
+    Membership
+    | ScimUser
+    | ScimGroup
+    | SignInSession
+    | Organization
+    | ApiToken
+    | Role
+    | Site
+    | OrgDomain
+    | Invitation
+    | SsoConnection
+    | Target
+)
+
+# The ``target_type`` the feed shows for each kind of row an event is about.
+_TARGET_TYPES: dict[type[Any], str] = {
+    Membership: "membership",
+    ScimUser: "scim_user",
+    ScimGroup: "scim_group",
+    SignInSession: "session",
+    Organization: "organization",
+    ApiToken: "token",
+    Role: "role",
+    Site: "site",
+    OrgDomain: "domain",
+    Invitation: "invitation",
+    SsoConnection: "sso_connection",
+}
+
+
 def record(
     db: Session,
     org_id: str,
     actor: Actor,
-    type: str,
+    type: EventType,
+    subject: Subject,
     *,
-    target_type: str,
-    target_id: str,
-    membership_id: str | None = None,
+    membership: Membership | None = None,
     user_id: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
+    """Add one event about ``subject``, in the caller's transaction.
+
+    The target comes from the subject; so do ``membership_id`` and ``user_id`` when the
+    subject is a membership (or a session, for ``user_id``). ``membership`` names the
+    membership an event about another row concerns; ``user_id`` names the person when
+    no membership does.
+    """
+    target_type, target_id, membership_id, subject_user_id = _describe(subject)
+    if membership is not None:
+        membership_id, subject_user_id = membership.id, membership.user_id
     db.add(
         Event(
             org_id=org_id,
-            type=type,
+            type=str(type),
             actor_type=actor.type,
             actor_id=actor.id,
             target_type=target_type,
             target_id=target_id,
             membership_id=membership_id,
-            user_id=user_id,
+            user_id=user_id or subject_user_id,
             before=before,
             after=after,
             reason=reason,
@@ -96,6 +188,17 @@ def record(
             at=utcnow(),
         )
     )
+
+
+def _describe(subject: Subject) -> tuple[str, str, str | None, str | None]:
+    """(target_type, target_id, membership_id, user_id) as the subject implies them."""
+    if isinstance(subject, Target):
+        return subject.type, subject.id, None, None
+    if isinstance(subject, Membership):
+        return "membership", subject.id, subject.id, subject.user_id
+    if isinstance(subject, SignInSession):
+        return "session", subject.id, None, subject.user_id
+    return _TARGET_TYPES[type(subject)], subject.id, None, None
 
 
 def record_many(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 
 # Public mail providers: nobody can claim them, so they never grant JIT or auto-linking.
@@ -62,25 +63,27 @@ def normalize_domain(text: str) -> str:
     try:
         ascii_form = cleaned.encode("idna").decode("ascii")
     except UnicodeError:
-        raise ProvisioningError("domain_invalid", f"{text!r} is not a domain name.") from None
+        raise ProvisioningError(
+            ErrorCode.DOMAIN_INVALID, f"{text!r} is not a domain name."
+        ) from None
     labels = ascii_form.split(".")
     if len(labels) < 2 or not all(labels) or len(ascii_form) > 253:
-        raise ProvisioningError("domain_invalid", f"{text!r} is not a domain name.")
+        raise ProvisioningError(ErrorCode.DOMAIN_INVALID, f"{text!r} is not a domain name.")
     return ascii_form
 
 
 def normalize_email(text: str) -> str:
     """Lower-case and NFC the local part, IDNA the domain; raises ``email_invalid``."""
     if not isinstance(text, str) or text.count("@") != 1:
-        raise ProvisioningError("email_invalid", "Not an email address.")
+        raise ProvisioningError(ErrorCode.EMAIL_INVALID, "Not an email address.")
     local, domain = text.strip().split("@")
     local = unicodedata.normalize("NFC", local).lower()
     if not local:
-        raise ProvisioningError("email_invalid", "Not an email address.")
+        raise ProvisioningError(ErrorCode.EMAIL_INVALID, "Not an email address.")
     try:
         return f"{local}@{normalize_domain(domain)}"
     except ProvisioningError:
-        raise ProvisioningError("email_invalid", "Not an email address.") from None
+        raise ProvisioningError(ErrorCode.EMAIL_INVALID, "Not an email address.") from None
 
 
 def domain_of(email: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 
 
@@ -19,7 +20,7 @@ def string_field(payload: Mapping[str, Any], key: str, *, required: bool = True)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise ProvisioningError("validation_error", f"'{key}' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' must be a non-empty string.")
     return value
 
 

@@ -17,11 +17,11 @@ from sqlalchemy import exists
 from sqlalchemy import literal
 from sqlalchemy import select
 
-from scim_server.scim.errors import InvalidFilterError
 from scim_server.scim.filter import Column
 from scim_server.scim.filter import Condition
 from scim_server.scim.filter import MultiValued
 from scim_server.scim.filter import Target
+from scim_server.scim.filter import UnresolvedAttribute
 from scim_server.scim.schema import PRODUCT_USER
 from scim_server.scim.schema import AttributeDef
 from scim_server.scim.schema import ResourceType
@@ -121,7 +121,7 @@ def _members(
             "type": GroupMember.member_type if key == "group_id" else literal("direct"),
         }
         if sub_attr.name not in columns:
-            raise InvalidFilterError(
+            raise UnresolvedAttribute(
                 f"Filtering on '{attr.name}.{sub_attr.name}' is not supported."
             )
         return Column(columns[sub_attr.name], sub_attr)
@@ -142,17 +142,17 @@ class _Resolver:
     def __call__(self, urn: str | None, name: str, sub: str | None) -> Target:
         attr = self.rtype.attribute(name, urn)
         if attr is None:
-            raise InvalidFilterError(f"Unknown attribute '{_show(urn, name, sub)}'.")
+            raise UnresolvedAttribute(f"Unknown attribute '{_show(urn, name, sub)}'.")
         sub_attr = attr.sub(sub) if sub else None
         if sub and sub_attr is None:
-            raise InvalidFilterError(f"Unknown attribute '{_show(urn, name, sub)}'.")
+            raise UnresolvedAttribute(f"Unknown attribute '{_show(urn, name, sub)}'.")
         dotted = (sub_attr or attr).dotted
         if dotted in UNFILTERABLE:
-            raise InvalidFilterError(f"'{dotted}' cannot be filtered: {UNFILTERABLE[dotted]}.")
+            raise UnresolvedAttribute(f"'{dotted}' cannot be filtered: {UNFILTERABLE[dotted]}.")
         if attr.multi_valued:
             return self.multi(attr)
         if attr.is_complex and sub_attr is None:
-            raise InvalidFilterError(f"'{attr.name}' is complex: name a sub-attribute.")
+            raise UnresolvedAttribute(f"'{attr.name}' is complex: name a sub-attribute.")
         key = (
             dotted.lower()
             if attr.schema in (self.rtype.core.id, "common")
@@ -161,7 +161,7 @@ class _Resolver:
         if key in self.columns:
             return Column(self.columns[key], sub_attr or attr)
         if attr.schema == PRODUCT_USER:
-            raise InvalidFilterError(f"'{dotted}' cannot be filtered.")
+            raise UnresolvedAttribute(f"'{dotted}' cannot be filtered.")
         path = [attr.name] if sub_attr is None else [attr.name, sub_attr.name]
         if attr.schema not in (self.rtype.core.id, "common"):
             path.insert(0, attr.schema)

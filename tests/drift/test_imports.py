@@ -86,14 +86,7 @@ KNOWN: dict[tuple[str, str, str], str] = {}
 RAISE_FREE = ("scim_server.services", "scim_server.storage")
 RAISE_FIX = "directory services still raise SCIM errors; issue 8 moves them to domain errors"
 # (file, SCIM error class) → why it is still raised there.
-KNOWN_RAISES = {
-    ("scim_server/services/directory/groups.py", "InvalidPathError"): RAISE_FIX,
-    ("scim_server/services/directory/groups.py", "InvalidValueError"): RAISE_FIX,
-    ("scim_server/services/directory/search.py", "InvalidValueError"): RAISE_FIX,
-    ("scim_server/storage/attr_map.py", "InvalidFilterError"): (
-        "the filter resolver's contract with scim/filter.py; no change is planned yet"
-    ),
-}
+KNOWN_RAISES: dict[tuple[str, str], str] = {}
 
 
 def rel_to(path: Path, root: Path) -> str:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from scim_server.scim.errors import InvalidFilterError
 from scim_server.scim.filter import MultiValued
+from scim_server.scim.filter import UnresolvedAttribute
 from scim_server.scim.schema import DEFAULT_SCHEMA_DIR
 from scim_server.scim.schema import AttributeDef
 from scim_server.scim.schema import ResourceType
@@ -68,7 +68,7 @@ def filterable(rtype: ResourceType, urn: str | None, attr: AttributeDef) -> bool
         target = resolve(urn, parent.name, attr.name)
         if isinstance(target, MultiValued):
             target.sub(attr)  # members/groups refuse sub-attributes they have no column for
-    except InvalidFilterError:
+    except UnresolvedAttribute:
         return False
     return True
 

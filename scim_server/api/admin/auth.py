@@ -23,6 +23,7 @@ from scim_server import secrets
 from scim_server.db import get_session
 from scim_server.errors import api_error_response
 from scim_server.services.audit import Actor
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.admin import AdminActor
@@ -65,7 +66,7 @@ def _verify(secret: str) -> AdminPrincipal | None:
 @admin_auth.error_handler
 def _auth_error(status: int) -> Response:
     response = api_error_response(
-        status, "unauthorized", "A management key is required: Authorization: Bearer <key>."
+        status, ErrorCode.UNAUTHORIZED, "A management key is required: Authorization: Bearer <key>."
     )
     response.headers["WWW-Authenticate"] = 'Bearer realm="management"'
     return response
@@ -94,7 +95,7 @@ def require_platform() -> None:
     if request.method == "OPTIONS":  # a CORS preflight carries no credentials
         return
     if not principal().is_platform:
-        raise ProvisioningError("platform_key_required", "This needs the platform key.")
+        raise ProvisioningError(ErrorCode.PLATFORM_KEY_REQUIRED, "This needs the platform key.")
 
 
 def organization(org_id: str) -> Organization:

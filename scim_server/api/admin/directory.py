@@ -8,6 +8,7 @@ from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.organizations import orgs
 
@@ -20,7 +21,8 @@ def disconnect_directory(org_id: str) -> Response:
     for everyone."""
     if body().get("confirm") is not True:
         raise ProvisioningError(
-            "confirmation_required", 'Send {"confirm": true} to disconnect the SCIM directory.'
+            ErrorCode.CONFIRMATION_REQUIRED,
+            'Send {"confirm": true} to disconnect the SCIM directory.',
         )
     org = auth.organization(org_id)
     changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting().actor)

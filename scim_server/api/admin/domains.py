@@ -10,6 +10,7 @@ from scim_server.api.admin.http import body
 from scim_server.api.admin.http import reply
 from scim_server.api.admin.http import required_string
 from scim_server.db import get_session
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.signin import domains
 from scim_server.services.signin.representation import domain_json
@@ -41,7 +42,7 @@ def verify_domain(org_id: str, domain: str) -> Response:
         auth.require_platform()
         reason = required_string(payload, "reason")
     elif payload.get("method", "dns") != "dns":
-        raise ProvisioningError("validation_error", "'method' is 'dns' or 'manual'.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'method' is 'dns' or 'manual'.")
     row = domains.verify(
         get_session(),
         org,

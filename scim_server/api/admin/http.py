@@ -15,6 +15,7 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.inputs import required_string
 from scim_server.services.inputs import string_field
@@ -30,9 +31,11 @@ def body() -> dict[str, Any]:
     try:
         parsed = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise ProvisioningError("invalid_json", f"The body is not valid JSON: {error}.") from None
+        raise ProvisioningError(
+            ErrorCode.INVALID_JSON, f"The body is not valid JSON: {error}."
+        ) from None
     if not isinstance(parsed, dict):
-        raise ProvisioningError("invalid_json", "The body must be a JSON object.")
+        raise ProvisioningError(ErrorCode.INVALID_JSON, "The body must be a JSON object.")
     return parsed
 
 
@@ -50,7 +53,7 @@ def limit_arg(default: int = 100, maximum: int = 1000) -> int:
     if raw is None or raw == "":
         return default
     if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
-        raise ProvisioningError("validation_error", "'limit' must be a positive integer.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'limit' must be a positive integer.")
     return min(int(raw), maximum)
 
 

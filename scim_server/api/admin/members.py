@@ -10,6 +10,7 @@ from scim_server.api.admin.http import body
 from scim_server.api.admin.http import limit_arg
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import admin
 from scim_server.services.membership.representation import describe
@@ -44,7 +45,7 @@ def get_member(org_id: str, user_id: str) -> Response:
 def disable(org_id: str, user_id: str) -> Response:
     reason = body().get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise ProvisioningError("validation_error", "'reason' must be a string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'reason' must be a string.")
     db = get_session()
     org = auth.organization(org_id)
     m = admin.disable(db, org, user_id, reason=reason, by=auth.acting())
@@ -55,7 +56,7 @@ def disable(org_id: str, user_id: str) -> Response:
 def enable(org_id: str, user_id: str) -> Response:
     if "force" in body():
         raise ProvisioningError(
-            "force_not_supported",
+            ErrorCode.FORCE_NOT_SUPPORTED,
             "There is no force-enable: an admin cannot keep someone the directory deprovisioned.",
         )
     db = get_session()
@@ -70,7 +71,7 @@ def edit(org_id: str, user_id: str) -> Response:
     unknown = set(changes) - {"role", "scope", "sites"}
     if unknown or not changes:
         raise ProvisioningError(
-            "validation_error",
+            ErrorCode.VALIDATION_ERROR,
             "Send any of 'role', 'scope', 'sites'"
             + (f"; unknown: {', '.join(sorted(unknown))}." if unknown else "."),
         )

@@ -8,6 +8,7 @@ from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import sessions
 from scim_server.services.membership.representation import session_check_json
@@ -23,10 +24,10 @@ def create_session() -> Response:
     payload = body()
     for key in ("user_id", "organization_id", "method"):
         if not isinstance(payload.get(key), str):
-            raise ProvisioningError("validation_error", f"'{key}' is required.")
+            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' is required.")
     connection = payload.get("sso_connection_id")
     if connection is not None and not isinstance(connection, str):
-        raise ProvisioningError("validation_error", "'sso_connection_id' must be a string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'sso_connection_id' must be a string.")
     session = jit_config.sign_in(
         get_session(),
         user_id=payload["user_id"],

@@ -8,6 +8,7 @@ from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.signin import sso_connections
 from scim_server.services.signin.representation import connection_json
@@ -41,7 +42,9 @@ def update_connection(org_id: str, connection_id: str) -> Response:
 def disable_connection(org_id: str, connection_id: str) -> Response:
     revoke_all = body().get("revoke_all_org_sessions", False)
     if not isinstance(revoke_all, bool):
-        raise ProvisioningError("validation_error", "'revoke_all_org_sessions' is a boolean.")
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, "'revoke_all_org_sessions' is a boolean."
+        )
     org = auth.organization(org_id)
     conn, revoked = sso_connections.disable(
         get_session(), org, connection_id, revoke_all=revoke_all, actor=auth.acting().actor

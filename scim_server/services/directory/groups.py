@@ -21,8 +21,6 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
-from scim_server.scim.errors import InvalidPathError
-from scim_server.scim.errors import InvalidValueError
 from scim_server.scim.filter import Column
 from scim_server.scim.filter import Target
 from scim_server.scim.filter import compile_ast
@@ -39,6 +37,8 @@ from scim_server.services.directory.preconditions import flush_unique
 from scim_server.services.directory.scim_documents import group_to_scim
 from scim_server.services.directory.scim_documents import stored_attributes
 from scim_server.services.errors import Conflict
+from scim_server.services.errors import InvalidInput
+from scim_server.services.errors import InvalidPath
 from scim_server.services.errors import InvalidReference
 from scim_server.services.errors import NotFound
 from scim_server.storage import tombstones
@@ -110,15 +110,8 @@ def create_group(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> ScimGrou
     )
     db.add(group)
     flush_unique(db, "Group", attribute="displayName")
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.GROUP_CREATED,
-        target_type="scim_group",
-        target_id=group.id,
-        after={"displayName": group.display_name},
-    )
+    after = {"displayName": group.display_name}
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_CREATED, group, after=after)
     _add_members(db, ctx, group, doc.get("members") or [])
     return group
 
@@ -182,15 +175,8 @@ def delete_group(
     )
     db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     remove_member_everywhere(db, ctx.org.id, ctx.directory_id, group.id, actor=ctx.actor)
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.GROUP_DELETED,
-        target_type="scim_group",
-        target_id=group.id,
-        before={"displayName": group.display_name},
-    )
+    before = {"displayName": group.display_name}
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_DELETED, group, before=before)
     db.delete(group)
 
 
@@ -212,14 +198,14 @@ def remove_member_everywhere(
 def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup, op: PatchOperation) -> bool:
     path = op.path
     if path is not None and path.sub_attribute is not None:
-        raise InvalidPathError(
+        raise InvalidPath(
             "Members cannot be changed one sub-attribute at a time; "
             "add or remove the member instead."
         )
     value_filter = path.value_filter if path is not None else None
     if op.op == "add":
         if value_filter is not None:
-            raise InvalidPathError("'add' takes the path 'members' without a filter.")
+            raise InvalidPath("'add' takes the path 'members' without a filter.")
         return _add_members(db, ctx, group, _as_list(op.value))
     if op.op == "remove":
         return _remove_members(db, ctx, group, value_filter)
@@ -243,7 +229,7 @@ def _member_ids(values: list[Any]) -> list[str]:
             or not isinstance(item.get("value"), str)
             or not item["value"]
         ):
-            raise InvalidValueError(f"Each member needs a string 'value' (an id); got {item!r}.")
+            raise InvalidInput(f"Each member needs a string 'value' (an id); got {item!r}.")
         ids.append(item["value"])
     return list(dict.fromkeys(ids))
 
@@ -284,7 +270,7 @@ def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[A
         return False
     kinds = _resolve_members(db, ctx, ids)
     if group.id in kinds:
-        raise InvalidValueError("A group cannot be a member of itself.")
+        raise InvalidInput("A group cannot be a member of itself.")
     insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     added: list[str] = []
     now = utcnow()
@@ -346,7 +332,7 @@ def _member_row_resolver(ctx: ScimContext) -> Any:
     def resolve(urn: str | None, name: str, sub: str | None) -> Target:
         attr = members.sub(name)
         if urn or sub or attr is None or attr.name not in columns:
-            raise InvalidPathError(f"Member filters may test 'value' or 'type', not '{name}'.")
+            raise InvalidPath(f"Member filters may test 'value' or 'type', not '{name}'.")
         return Column(columns[attr.name], id_reference(attr))
 
     return resolve
@@ -356,14 +342,8 @@ def _record_members(
     db: Session, ctx: ScimContext, group: ScimGroup, kind: EventType, member_ids: list[str]
 ) -> None:
     _bump_user_versions(db, member_ids)
-    record_many(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        kind,
-        target_type="scim_group",
-        rows=[{"target_id": group.id, "after": {"member": m}} for m in member_ids],
-    )
+    rows = [{"target_id": group.id, "after": {"member": m}} for m in member_ids]
+    record_many(db, ctx.org.id, ctx.actor, kind, target_type="scim_group", rows=rows)
 
 
 def _bump_user_versions(db: Session, member_ids: list[str]) -> None:
@@ -387,16 +367,8 @@ def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup, doc: dict
     before = {"displayName": group.display_name, "externalId": group.external_id}
     group.display_name, group.external_id, group.attributes = name, external_id, attributes
     flush_unique(db, "Group", attribute="displayName")
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.GROUP_UPDATED,
-        target_type="scim_group",
-        target_id=group.id,
-        before=before,
-        after={"displayName": name, "externalId": external_id},
-    )
+    after = {"displayName": name, "externalId": external_id}
+    record(db, ctx.org.id, ctx.actor, EventType.GROUP_UPDATED, group, before=before, after=after)
     return True
 
 

@@ -12,10 +12,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scim_server.scim.errors import InvalidValueError
-from scim_server.scim.errors import ScimError
 from scim_server.scim.filter import MultiValued
 from scim_server.scim.filter import Resolver
+from scim_server.scim.filter import UnresolvedAttribute
 from scim_server.scim.filter import compile_filter
 from scim_server.scim.listing import Page
 from scim_server.scim.projection import Projection
@@ -24,6 +23,7 @@ from scim_server.scim.schema import ResourceType
 from scim_server.services.directory import groups as group_service
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.users import UserView
+from scim_server.services.errors import InvalidInput
 from scim_server.storage.attr_map import group_resolver
 from scim_server.storage.attr_map import user_resolver
 from scim_server.storage.models import GroupMember
@@ -147,10 +147,10 @@ def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> SQLColumn
     name, _, sub = rest.partition(".")
     try:
         target = resolve(urn, name, sub or None)
-    except ScimError as error:  # the filter resolver names the problem; say it about sortBy
-        raise InvalidValueError(f"Cannot sort by '{sort_by}': {error}") from None
-    if isinstance(target, MultiValued):
-        return _multi_valued_sort_key(target, sub or "value")
+        if isinstance(target, MultiValued):
+            return _multi_valued_sort_key(target, sub or "value")
+    except UnresolvedAttribute as error:  # the resolver names the problem; say it of sortBy
+        raise InvalidInput(f"Cannot sort by '{sort_by}': {error}") from None
     expr = target.expr
     if (
         target.attr.type in ("string", "reference")
@@ -165,7 +165,7 @@ def _multi_valued_sort_key(target: MultiValued, sub: str) -> SQLColumnExpression
     """RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary (else first) value."""
     sub_attr = target.attr.sub(sub)
     if sub_attr is None or target.attr.name in ("groups", "members"):
-        raise InvalidValueError(f"Cannot sort by '{target.attr.name}.{sub}'.")
+        raise InvalidInput(f"Cannot sort by '{target.attr.name}.{sub}'.")
     column = target.sub(sub_attr).expr
     return (
         select(column)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
 from scim_server.services.audit import EventType
+from scim_server.services.audit import Target
 from scim_server.services.audit import record
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.preconditions import check_if_match
@@ -96,7 +97,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
         raise _live_member_conflict(db, existing) from None
     _check_exclusive(db, ctx, person.id)
     scim_id = new_id()
-    target = ("scim_user", scim_id)
+    target = Target("scim_user", scim_id)
     role_id = queries.builtin_role_id(db, DEFAULT_ROLE)
     if existing is None:
         membership = transitions.create(
@@ -222,25 +223,16 @@ def _store_attributes(
     flush_unique(db, "User", attribute="userName")
     db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
     _write_values(db, row.id, attributes)
-    record(
-        db,
-        ctx.org.id,
-        ctx.actor,
-        EventType.USER_UPDATED,
-        target_type="scim_user",
-        target_id=row.id,
-        membership_id=view.membership.id,
-        user_id=view.membership.user_id,
-        before=before,
-        after={"userName": user_name, "externalId": external_id},
-    )
+    after = {"userName": user_name, "externalId": external_id}
+    membership, event = view.membership, EventType.USER_UPDATED
+    record(db, ctx.org.id, ctx.actor, event, row, membership=membership, before=before, after=after)
 
 
 def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger) -> bool:
     """Run one directory event through the state machine; False for a no-op."""
     m = view.membership
     tr = lifecycle.transition(access.state_of(m), trigger, facts=access.facts_of(db, m))
-    transitions.apply(db, m, tr, actor=ctx.actor, target=("scim_user", view.row.id))
+    transitions.apply(db, m, tr, actor=ctx.actor, target=view.row)
     _flag_seats(db, ctx, tr)
     return tr.changed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from scim_server.services.errors import ErrorCode
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import MemberState
@@ -25,7 +26,7 @@ def facts_of(db: Session, m: Membership) -> AccessFacts:
     )
 
 
-def effective(db: Session, m: Membership) -> tuple[bool, list[str]]:
+def effective(db: Session, m: Membership) -> tuple[bool, list[ErrorCode]]:
     """E and its denial reasons for one membership."""
     reasons = lifecycle.denial_reasons(state_of(m), facts_of(db, m))
     return not reasons, reasons

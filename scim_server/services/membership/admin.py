@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import access
@@ -140,16 +141,20 @@ def _transition(db: Session, m: Membership, trigger: Trigger) -> lifecycle.Trans
 def _guard_owner_action(db: Session, org: Organization, target: Membership, by: AdminActor) -> None:
     """The guards of rows A1 and A6: self, role ceiling, last effective Owner."""
     if by.user_id is not None and by.user_id == target.user_id:
-        raise ProvisioningError("cannot_disable_self", "You cannot disable or remove yourself.")
+        raise ProvisioningError(
+            ErrorCode.CANNOT_DISABLE_SELF, "You cannot disable or remove yourself."
+        )
     target_is_owner = role_name(db, target.role_id) == OWNER
     acting_role = _acting_role(db, org, by)
     if acting_role is not None and acting_role not in ADMIN_ROLES:
-        raise ProvisioningError("insufficient_role", "Only Owners and Admins manage members.")
+        raise ProvisioningError(
+            ErrorCode.INSUFFICIENT_ROLE, "Only Owners and Admins manage members."
+        )
     if target_is_owner and acting_role is not None and acting_role != OWNER:
-        raise ProvisioningError("insufficient_role", "Only an Owner can act on an Owner.")
+        raise ProvisioningError(ErrorCode.INSUFFICIENT_ROLE, "Only an Owner can act on an Owner.")
     if target_is_owner and _is_last_effective_owner(db, org, target):
         raise ProvisioningError(
-            "last_owner",
+            ErrorCode.LAST_OWNER,
             "This is the organization's last effective Owner; appoint another Owner first.",
         )
 
@@ -173,20 +178,22 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
     role = resolve_role(db, org, ref)
     acting = _acting_role(db, org, by)
     if role.name == OWNER and role.builtin and acting is not None and acting != OWNER:
-        raise ProvisioningError("role_not_assignable", "Only an Owner can make someone Owner.")
+        raise ProvisioningError(
+            ErrorCode.ROLE_NOT_ASSIGNABLE, "Only an Owner can make someone Owner."
+        )
     if (
         role_name(db, m.role_id) == OWNER
         and role.name != OWNER
         and _is_last_effective_owner(db, org, m)
     ):
-        raise ProvisioningError("last_owner", "This is the last effective Owner.")
+        raise ProvisioningError(ErrorCode.LAST_OWNER, "This is the last effective Owner.")
     m.role_id = role.id
 
 
 def resolve_role(db: Session, org: Organization, ref: Any) -> Role:
     """A built-in role by name, or this organisation's custom role by id or name."""
     if not isinstance(ref, str) or not ref:
-        raise ProvisioningError("role_invalid", "'role' must be a role name or id.")
+        raise ProvisioningError(ErrorCode.ROLE_INVALID, "'role' must be a role name or id.")
     role = db.scalars(
         select(Role)
         .where(
@@ -196,7 +203,7 @@ def resolve_role(db: Session, org: Organization, ref: Any) -> Role:
         .order_by(Role.builtin.desc())
     ).first()
     if role is None:
-        raise ProvisioningError("role_invalid", f"No role {ref!r} in this organization.")
+        raise ProvisioningError(ErrorCode.ROLE_INVALID, f"No role {ref!r} in this organization.")
     return role
 
 
@@ -208,19 +215,20 @@ def _scope(value: Any) -> dict[str, Any] | None:
         for k, v in value.items()
     ):
         raise ProvisioningError(
-            "scope_invalid", '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.'
+            ErrorCode.SCOPE_INVALID,
+            '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.',
         )
     return value
 
 
 def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise ProvisioningError("sites_invalid", "'sites' must be a list of site ids.")
+        raise ProvisioningError(ErrorCode.SITES_INVALID, "'sites' must be a list of site ids.")
     wanted = list(dict.fromkeys(value))
     found = set(db.scalars(select(Site.id).where(Site.org_id == org.id, Site.id.in_(wanted))))
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise ProvisioningError("sites_invalid", f"No site {', '.join(missing)} here.")
+        raise ProvisioningError(ErrorCode.SITES_INVALID, f"No site {', '.join(missing)} here.")
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
         db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])
@@ -263,7 +271,7 @@ def list_members(
 def _state_filter(state: str) -> Any:
     if state not in MEMBER_STATES:
         raise ProvisioningError(
-            "state_invalid", f"'state' must be one of {', '.join(MEMBER_STATES)}."
+            ErrorCode.STATE_INVALID, f"'state' must be one of {', '.join(MEMBER_STATES)}."
         )
     if state == "disabled":
         return Membership.admin_override == AdminOverride.DISABLED
@@ -283,5 +291,5 @@ def _decode_cursor(cursor: str) -> str:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise ProvisioningError(
-            "cursor_invalid", "The cursor is not one this API issued."
+            ErrorCode.CURSOR_INVALID, "The cursor is not one this API issued."
         ) from None

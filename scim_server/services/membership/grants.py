@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -30,7 +31,9 @@ def available_to(org: Organization) -> ColumnElement[bool]:
     return Role.org_id.is_(None) | (Role.org_id == org.id)
 
 
-def resolve_role(db: Session, org: Organization, ref: Any, *, code: str = "role_invalid") -> Role:
+def resolve_role(
+    db: Session, org: Organization, ref: Any, *, code: ErrorCode = ErrorCode.ROLE_INVALID
+) -> Role:
     """A built-in role by name, or this organisation's custom role by id or name.
 
     ``code`` is the error the caller's API documents for an unknown role.
@@ -59,7 +62,8 @@ def validate_scope(value: Any) -> dict[str, Any] | None:
         for k, v in value.items()
     ):
         raise ProvisioningError(
-            "scope_invalid", '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.'
+            ErrorCode.SCOPE_INVALID,
+            '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.',
         )
     return value
 

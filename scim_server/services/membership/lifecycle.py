@@ -13,18 +13,20 @@ import enum
 from dataclasses import dataclass
 from dataclasses import replace
 
+from scim_server.services.audit import EventType
+from scim_server.services.errors import ErrorCode
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import LinkState
 
 # Precedence of denial reasons (docs/lifecycle.md §2.3): the first is the primary code.
 DENIAL_ORDER = (
-    "organization_inactive",
-    "user_disabled",
-    "membership_removed",
-    "membership_inactive",
-    "membership_disabled",
-    "membership_pending_claim",
+    ErrorCode.ORGANIZATION_INACTIVE,
+    ErrorCode.USER_DISABLED,
+    ErrorCode.MEMBERSHIP_REMOVED,
+    ErrorCode.MEMBERSHIP_INACTIVE,
+    ErrorCode.MEMBERSHIP_DISABLED,
+    ErrorCode.MEMBERSHIP_PENDING_CLAIM,
 )
 
 
@@ -40,6 +42,11 @@ class MemberState:
     @property
     def ended(self) -> bool:
         return self.end_reason is not None
+
+
+# A rule's answer: the new state, the event to record (None: no change), whether it ends
+# the membership.
+Step = tuple[MemberState, EventType | None, bool]
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class Trigger(enum.StrEnum):
 class Refused(Exception):
     """The table refuses this event in this state; ``code`` is a docs/lifecycle.md §8 error code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -82,7 +89,7 @@ class Transition:
 
     before: MemberState
     after: MemberState
-    event: str | None  # the audit event type; None for a no-op, which records nothing
+    event: EventType | None  # the audit event type; None for a no-op, which records nothing
     revoke_sessions: bool = False  # E went true -> false (§2.6)
     clear_grants: bool = False  # removal: snapshot grants into the event, then clear
     tombstone_scim: bool = False  # the SCIM view answers 404 from now on
@@ -92,15 +99,16 @@ class Transition:
         return self.event is not None
 
 
-def denial_reasons(state: MemberState, facts: AccessFacts = AccessFacts()) -> list[str]:
+def denial_reasons(state: MemberState, facts: AccessFacts = AccessFacts()) -> list[ErrorCode]:
     """Why access is denied, in precedence order; empty means E is true."""
     reasons = {
-        "organization_inactive": not facts.org_active,
-        "user_disabled": facts.user_disabled,
-        "membership_removed": state.ended or state.directory_state == DirectoryState.REMOVED,
-        "membership_inactive": state.directory_state == DirectoryState.INACTIVE,
-        "membership_disabled": state.admin_override == AdminOverride.DISABLED,
-        "membership_pending_claim": state.link_state == LinkState.PENDING_CLAIM,
+        ErrorCode.ORGANIZATION_INACTIVE: not facts.org_active,
+        ErrorCode.USER_DISABLED: facts.user_disabled,
+        ErrorCode.MEMBERSHIP_REMOVED: state.ended
+        or state.directory_state == DirectoryState.REMOVED,
+        ErrorCode.MEMBERSHIP_INACTIVE: state.directory_state == DirectoryState.INACTIVE,
+        ErrorCode.MEMBERSHIP_DISABLED: state.admin_override == AdminOverride.DISABLED,
+        ErrorCode.MEMBERSHIP_PENDING_CLAIM: state.link_state == LinkState.PENDING_CLAIM,
     }
     return [code for code in DENIAL_ORDER if reasons[code]]
 
@@ -142,19 +150,17 @@ def transition(
         return _finish(state, _directory_created(state, active, link_state), facts)
     if trigger is Trigger.JOINED:
         if state is not None:
-            raise Refused("already_member", "A membership already exists.")
-        return _finish(None, (MemberState(), "membership.created", False), facts)
+            raise Refused(ErrorCode.ALREADY_MEMBER, "A membership already exists.")
+        return _finish(None, (MemberState(), EventType.MEMBERSHIP_CREATED, False), facts)
     if trigger is Trigger.INVITATION_ACCEPTED:
         return _finish(state, _invitation_accepted(state, directory_connected), facts)
     if state is None:
-        raise Refused("membership_not_found", "There is no membership to change.")
+        raise Refused(ErrorCode.MEMBERSHIP_NOT_FOUND, "There is no membership to change.")
     rule = _RULES[trigger]
     return _finish(state, rule(state, has_live_scim), facts)
 
 
-def _finish(
-    before: MemberState | None, result: tuple[MemberState, str | None, bool], facts: AccessFacts
-) -> Transition:
+def _finish(before: MemberState | None, result: Step, facts: AccessFacts) -> Transition:
     after, event, removal = result
     prior = before or MemberState(end_reason="none")
     if event is None:
@@ -170,139 +176,149 @@ def _finish(
     )
 
 
-def _directory_created(
-    state: MemberState | None, active: bool, link_state: str
-) -> tuple[MemberState, str | None, bool]:
+def _directory_created(state: MemberState | None, active: bool, link_state: str) -> Step:
     """docs/lifecycle.md rows P1–P7: a new membership, or a re-add that revives an ended one
     with O unchanged."""
     d = DirectoryState.ACTIVE if active else DirectoryState.INACTIVE
     if state is None:
-        return MemberState(d, AdminOverride.NONE, None, link_state), "user.created", False
+        return MemberState(d, AdminOverride.NONE, None, link_state), EventType.USER_CREATED, False
     if not state.ended:
-        raise Refused("already_member", "A live membership already exists (row P4).")
+        raise Refused(ErrorCode.ALREADY_MEMBER, "A live membership already exists (row P4).")
     revived = MemberState(d, state.admin_override, None, state.link_state)
-    return revived, "user.relinked", False
+    return revived, EventType.USER_RELINKED, False
 
 
-def _activated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _activated(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md rows U3–U5: D=active; an admin's override holds (sticky)."""
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE:
         return state, None, False  # U4: Entra's periodic PATCH
     after = replace(state, directory_state=DirectoryState.ACTIVE)
     if state.admin_override == AdminOverride.DISABLED:
-        return after, "membership.override_held", False  # U5
+        return after, EventType.MEMBERSHIP_OVERRIDE_HELD, False  # U5
     if state.directory_state == DirectoryState.UNMANAGED:
-        return after, "membership.directory_managed", False
-    return after, "user.reactivated", False  # U3
+        return after, EventType.MEMBERSHIP_DIRECTORY_MANAGED, False
+    return after, EventType.USER_REACTIVATED, False  # U3
 
 
-def _deactivated(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _deactivated(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md rows U1–U2: D=inactive; deactivating twice is a no-op."""
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
         return state, None, False
-    return replace(state, directory_state=DirectoryState.INACTIVE), "user.deactivated", False
+    return (
+        replace(state, directory_state=DirectoryState.INACTIVE),
+        EventType.USER_DEACTIVATED,
+        False,
+    )
 
 
-def _deleted(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _deleted(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md row X1: end the membership, keep O; grants are snapshotted and cleared."""
     _require_live(state)
     after = replace(state, directory_state=DirectoryState.REMOVED, end_reason="directory_removed")
-    return after, "user.deleted", True
+    return after, EventType.USER_DELETED, True
 
 
-def _disconnected(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _disconnected(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md row K1: directory-active members keep access as unmanaged; inactive
     ones end."""
     if state.ended or state.directory_state == DirectoryState.UNMANAGED:
         return state, None, False
     if state.directory_state == DirectoryState.ACTIVE:
         after = replace(state, directory_state=DirectoryState.UNMANAGED)
-        return after, "membership.directory_disconnected", False
+        return after, EventType.MEMBERSHIP_DIRECTORY_DISCONNECTED, False
     after = replace(state, end_reason="directory_disconnected")
-    return after, "membership.directory_disconnected", True
+    return after, EventType.MEMBERSHIP_DIRECTORY_DISCONNECTED, True
 
 
-def _admin_disabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_disabled(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md rows A1–A2: live or ended memberships can be disabled; that blocks
     any later revival."""
     if state.admin_override == AdminOverride.DISABLED:
         return state, None, False
     after = replace(state, admin_override=AdminOverride.DISABLED)
-    return after, "membership.override_set", False
+    return after, EventType.MEMBERSHIP_OVERRIDE_SET, False
 
 
-def _admin_enabled(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_enabled(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md row A3: clear the override; E follows D (an inactive member stays
     without access)."""
     if state.admin_override == AdminOverride.NONE:
         return state, None, False
-    return replace(state, admin_override=AdminOverride.NONE), "membership.override_cleared", False
+    return (
+        replace(state, admin_override=AdminOverride.NONE),
+        EventType.MEMBERSHIP_OVERRIDE_CLEARED,
+        False,
+    )
 
 
-def _admin_edited(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_edited(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md row A4: grants are editable unless the directory says inactive
     (O=disabled may edit)."""
     _require_live(state)
     if state.directory_state == DirectoryState.INACTIVE:
         raise Refused(
-            "membership_inactive",
+            ErrorCode.MEMBERSHIP_INACTIVE,
             "The directory has deactivated this member; their roles cannot be edited "
             "until the directory reactivates them (they can still be removed).",
         )
-    return state, "membership.grants_updated", False
+    return state, EventType.MEMBERSHIP_GRANTS_UPDATED, False
 
 
-def _admin_removed(state: MemberState, has_live_scim: bool) -> tuple[MemberState, str | None, bool]:
+def _admin_removed(state: MemberState, has_live_scim: bool) -> Step:
     """docs/lifecycle.md rows A5–A6: a directory-active member is the directory's to remove."""
     _require_live(state)
     if state.directory_state == DirectoryState.ACTIVE and has_live_scim:
         raise Refused(
-            "managed_by_directory",
+            ErrorCode.MANAGED_BY_DIRECTORY,
             "This member is managed by the identity provider: unassign them there, "
             "or disable them here.",
         )
-    return replace(state, end_reason="admin_removed"), "membership.removed", True
+    return replace(state, end_reason="admin_removed"), EventType.MEMBERSHIP_REMOVED, True
 
 
-def _invitation_accepted(
-    state: MemberState | None, directory_connected: bool
-) -> tuple[MemberState, str | None, bool]:
+def _invitation_accepted(state: MemberState | None, directory_connected: bool) -> Step:
     """docs/lifecycle.md rows I1–I5: an invitation is an admin's explicit decision, so it may
     revive a former member, but never around an admin disable, a directory deactivation, or a
     directory that deleted the person and is still connected."""
     if state is None:
-        return MemberState(), "membership.created", False  # I1
+        return MemberState(), EventType.MEMBERSHIP_CREATED, False  # I1
     if state.admin_override == AdminOverride.DISABLED:
-        raise Refused("membership_disabled", "An admin has disabled this member.")  # I3
+        raise Refused(ErrorCode.MEMBERSHIP_DISABLED, "An admin has disabled this member.")  # I3
     if not state.ended:
         if state.directory_state == DirectoryState.INACTIVE:
-            raise Refused("membership_inactive", "The directory has deactivated this member.")
+            raise Refused(
+                ErrorCode.MEMBERSHIP_INACTIVE, "The directory has deactivated this member."
+            )
         if state.link_state == LinkState.PENDING_CLAIM:
-            return replace(state, link_state=LinkState.LINKED), "membership.link_claimed", False
+            return (
+                replace(state, link_state=LinkState.LINKED),
+                EventType.MEMBERSHIP_LINK_CLAIMED,
+                False,
+            )
         return state, None, False  # I5: already a member; grants untouched
     if state.end_reason == "directory_removed" and directory_connected:
         raise Refused(
-            "managed_by_directory",
+            ErrorCode.MANAGED_BY_DIRECTORY,
             "The identity provider removed this person; it must add them back.",
         )
     revived = MemberState(DirectoryState.UNMANAGED, state.admin_override, None, LinkState.LINKED)
-    return revived, "membership.revived", False  # I2
+    return revived, EventType.MEMBERSHIP_REVIVED, False  # I2
 
 
-def _link_claimed(state: MemberState, _scim: bool) -> tuple[MemberState, str | None, bool]:
+def _link_claimed(state: MemberState, _scim: bool) -> Step:
     """docs/lifecycle.md row J7: the person signed in through this org's SSO with the
     membership's verified email."""
     _require_live(state)
     if state.link_state != LinkState.PENDING_CLAIM:
         return state, None, False
-    return replace(state, link_state=LinkState.LINKED), "membership.link_claimed", False
+    return replace(state, link_state=LinkState.LINKED), EventType.MEMBERSHIP_LINK_CLAIMED, False
 
 
 def _require_live(state: MemberState) -> None:
     if state.ended:
-        raise Refused("membership_removed", "The membership has ended.")
+        raise Refused(ErrorCode.MEMBERSHIP_REMOVED, "The membership has ended.")
 
 
 _RULES = {

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage import access_sql
 from scim_server.storage.models import Invitation
@@ -64,7 +65,7 @@ def require_free_seat(db: Session, org: Organization) -> None:
     seats = count(db, org)
     if seats.limit is not None and seats.used >= seats.limit:
         raise ProvisioningError(
-            "seat_limit_reached",
+            ErrorCode.SEAT_LIMIT_REACHED,
             f"All {seats.limit} seats are taken ({seats.members} members, "
             f"{seats.pending_invitations} pending invitations).",
         )

@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
+from scim_server.services.audit import Target
 from scim_server.services.audit import record
+from scim_server.services.errors import AccessRefused
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
-from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.access import effective
 from scim_server.storage import queries
 from scim_server.storage.models import Membership
@@ -39,18 +41,9 @@ def revoke_member_sessions(
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
-        record(
-            db,
-            membership.org_id,
-            actor,
-            EventType.SESSION_REVOKED,
-            target_type="membership",
-            target_id=membership.id,
-            membership_id=membership.id,
-            user_id=membership.user_id,
-            after={"revoked": count},
-            reason=reason,
-        )
+        after = {"revoked": count}
+        event = EventType.SESSION_REVOKED
+        record(db, membership.org_id, actor, event, membership, after=after, reason=reason)
     return count
 
 
@@ -66,14 +59,10 @@ def create_session(
     """Register a sign-in; refused with the primary denial code without effective access."""
     m = queries.membership_of(db, org_id, user_id)
     if m is None:
-        raise ProvisioningError(
-            "membership_not_found", "This person is not a member here.", status=403
-        )
+        raise AccessRefused(ErrorCode.MEMBERSHIP_NOT_FOUND, "This person is not a member here.")
     allowed, reasons = effective(db, m)
     if not allowed:
-        raise ProvisioningError(
-            reasons[0], f"No access to this organization: {reasons[0]}.", status=403
-        )
+        raise AccessRefused(reasons[0], f"No access to this organization: {reasons[0]}.")
     if sso_connection_id is not None:
         _require_usable_connection(db, org_id, sso_connection_id)
     session = SignInSession(
@@ -85,17 +74,8 @@ def create_session(
     )
     db.add(session)
     db.flush()
-    record(
-        db,
-        org_id,
-        actor,
-        EventType.SESSION_CREATED,
-        target_type="session",
-        target_id=session.id,
-        membership_id=m.id,
-        user_id=user_id,
-        after={"method": method, "sso_connection_id": sso_connection_id},
-    )
+    after = {"method": method, "sso_connection_id": sso_connection_id}
+    record(db, org_id, actor, EventType.SESSION_CREATED, session, membership=m, after=after)
     return session
 
 
@@ -125,16 +105,7 @@ def end_session(db: Session, session_id: str, *, actor: Actor) -> None:
         raise NotFound(f"No session {session_id}.")
     if session.revoked_at is None:
         session.revoked_at, session.revoked_reason = utcnow(), "signed_out"
-        record(
-            db,
-            session.org_id,
-            actor,
-            EventType.SESSION_REVOKED,
-            target_type="session",
-            target_id=session.id,
-            user_id=session.user_id,
-            reason="signed_out",
-        )
+        record(db, session.org_id, actor, EventType.SESSION_REVOKED, session, reason="signed_out")
 
 
 def revoke_connection_sessions(
@@ -154,16 +125,9 @@ def revoke_connection_sessions(
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
-        record(
-            db,
-            org_id,
-            actor,
-            EventType.SESSION_REVOKED,
-            target_type="sso_connection",
-            target_id=connection_id or org_id,
-            after={"revoked": count},
-            reason=reason,
-        )
+        target = Target("sso_connection", connection_id or org_id)
+        after = {"revoked": count}
+        record(db, org_id, actor, EventType.SESSION_REVOKED, target, after=after, reason=reason)
     return count
 
 
@@ -171,10 +135,6 @@ def _require_usable_connection(db: Session, org_id: str, connection_id: str) -> 
     """Row S1: no new sign-in through a disabled connection (or another org's)."""
     conn = db.get(SsoConnection, connection_id)
     if conn is None or conn.org_id != org_id:
-        raise ProvisioningError(
-            "sso_connection_not_found", "No such SSO connection here.", status=403
-        )
+        raise AccessRefused(ErrorCode.SSO_CONNECTION_NOT_FOUND, "No such SSO connection here.")
     if not conn.enabled:
-        raise ProvisioningError(
-            "sso_connection_disabled", "This SSO connection is disabled.", status=403
-        )
+        raise AccessRefused(ErrorCode.SSO_CONNECTION_DISABLED, "This SSO connection is disabled.")

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
+from scim_server.services.audit import Subject
+from scim_server.services.audit import Target
 from scim_server.services.audit import record
 from scim_server.services.audit import record_many
 from scim_server.services.errors import Conflict
@@ -50,7 +52,7 @@ def apply(
     *,
     actor: Actor,
     reason: str | None = None,
-    target: tuple[str, str] | None = None,
+    target: Subject | None = None,
 ) -> None:
     """Write ``tr`` to ``m`` with its effects and its event; a no-op writes nothing."""
     if not tr.changed:
@@ -68,18 +70,17 @@ def apply(
     if tr.revoke_sessions:
         revoke_member_sessions(db, m, reason=_revocation_reason(tr), actor=actor)
         _alert_if_ownerless(db, m, actor)
-    target_type, target_id = target or ("membership", m.id)
+    subject = target or m
+    after = snapshot(m)
     record(
         db,
         m.org_id,
         actor,
         tr.event,
-        target_type=target_type,
-        target_id=target_id,
-        membership_id=m.id,
-        user_id=m.user_id,
+        subject,
+        membership=m,
         before=before,
-        after=snapshot(m),
+        after=after,
         reason=reason,
     )
 
@@ -123,12 +124,15 @@ def _bump_version(db: Session, scim_id: str) -> None:
 
 
 def _revocation_reason(tr: Transition) -> str:
-    return {
-        "user.deactivated": "directory_deactivated",
-        "user.deleted": "directory_removed",
-        "membership.override_set": "admin_disabled",
-        "membership.removed": "admin_removed",
-    }.get(tr.event or "", tr.event or "access_lost")
+    reasons = {
+        EventType.USER_DEACTIVATED: "directory_deactivated",
+        EventType.USER_DELETED: "directory_removed",
+        EventType.MEMBERSHIP_OVERRIDE_SET: "admin_disabled",
+        EventType.MEMBERSHIP_REMOVED: "admin_removed",
+    }
+    if tr.event is None:
+        return "access_lost"
+    return reasons.get(tr.event, str(tr.event))
 
 
 def create(
@@ -140,7 +144,7 @@ def create(
     role_id: str | None,
     tr: Transition,
     actor: Actor,
-    target: tuple[str, str] | None = None,
+    target: Subject | None = None,
 ) -> Membership:
     """Insert a new membership in the state ``tr`` leads to, with its creation event."""
     assert tr.event is not None
@@ -163,18 +167,7 @@ def create(
             "This person became a member of the organization in a parallel request.",
             attribute="emails",
         ) from None
-    target_type, target_id = target or ("membership", m.id)
-    record(
-        db,
-        org_id,
-        actor,
-        tr.event,
-        target_type=target_type,
-        target_id=target_id,
-        membership_id=m.id,
-        user_id=user_id,
-        after=snapshot(m),
-    )
+    record(db, org_id, actor, tr.event, target or m, membership=m, after=snapshot(m))
     return m
 
 
@@ -190,18 +183,7 @@ def record_change(
     """Record a grants edit (row A4), whose before/after the caller computed."""
     assert tr.event is not None
     m.updated_at = utcnow()
-    record(
-        db,
-        m.org_id,
-        actor,
-        tr.event,
-        target_type="membership",
-        target_id=m.id,
-        membership_id=m.id,
-        user_id=m.user_id,
-        before=before,
-        after=after,
-    )
+    record(db, m.org_id, actor, tr.event, m, before=before, after=after)
 
 
 def _alert_if_ownerless(db: Session, m: Membership, actor: Actor) -> None:
@@ -210,14 +192,6 @@ def _alert_if_ownerless(db: Session, m: Membership, actor: Actor) -> None:
     owner = queries.builtin_role_id(db, "owner")
     if m.role_id != owner or queries.effective_owner_count(db, m.org_id, owner) > 0:
         return
-    record(
-        db,
-        m.org_id,
-        actor,
-        "organization.owner_missing",
-        target_type="organization",
-        target_id=m.org_id,
-        membership_id=m.id,
-        user_id=m.user_id,
-        reason="the last effective Owner lost access",
-    )
+    reason = "the last effective Owner lost access"
+    event, target = EventType.ORGANIZATION_OWNER_MISSING, Target("organization", m.org_id)
+    record(db, m.org_id, actor, event, target, membership=m, reason=reason)

@@ -12,6 +12,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory.preconditions import flush_unique
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.grants import RANK
 from scim_server.services.membership.grants import available_to
@@ -32,23 +33,15 @@ def create_role(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     name = _name(body)
     if body.get("privileged", False) is not False:
         raise ProvisioningError(
-            "role_invalid",
+            ErrorCode.ROLE_INVALID,
             "Custom roles carry no admin rights; use the built-in Owner or Admin role for those.",
         )
     if name.lower() in BUILTIN_ROLES:
-        raise ProvisioningError("role_invalid", f"'{name}' is a built-in role.")
+        raise ProvisioningError(ErrorCode.ROLE_INVALID, f"'{name}' is a built-in role.")
     role = Role(org_id=org.id, name=name, builtin=False, privileged=False)
     db.add(role)
     flush_unique(db, "role", attribute="name")
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.ROLE_CREATED,
-        target_type="role",
-        target_id=role.id,
-        after={"name": name},
-    )
+    record(db, org.id, actor, EventType.ROLE_CREATED, role, after={"name": name})
     return role
 
 
@@ -60,20 +53,12 @@ def create_site(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     site = Site(org_id=org.id, name=_name(body))
     db.add(site)
     flush_unique(db, "site", attribute="name")
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.SITE_CREATED,
-        target_type="site",
-        target_id=site.id,
-        after={"name": site.name},
-    )
+    record(db, org.id, actor, EventType.SITE_CREATED, site, after={"name": site.name})
     return site
 
 
 def _name(body: dict[str, Any]) -> str:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     return name.strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from scim_server.services import audit
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Event
 from scim_server.storage.models import Organization
@@ -22,5 +23,5 @@ def page(
         return audit.feed(db, org.id, after=after, limit=limit)
     except audit.InvalidCursor:
         raise ProvisioningError(
-            "cursor_invalid", "'after' is the next_cursor of the previous page."
+            ErrorCode.CURSOR_INVALID, "'after' is the next_cursor of the previous page."
         ) from None

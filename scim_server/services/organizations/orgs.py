@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
@@ -47,7 +48,7 @@ def provision(
     """A new organisation with its directory, its settings (``update_org``'s), its first
     SCIM token and its first management key: everything a host needs to connect an IdP."""
     if not isinstance(name, str) or not name.strip():
-        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     org = create_org(db, name.strip(), actor=actor)
     update_org(db, org, settings, actor=actor)
     scim = tokens.create_token(db, org, "scim", pepper=pepper, actor=actor)
@@ -61,15 +62,7 @@ def create_org(db: Session, name: str, *, actor: Actor) -> Organization:
     db.add(org)
     db.flush()
     db.add(Directory(org_id=org.id))
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.ORGANIZATION_CREATED,
-        target_type="organization",
-        target_id=org.id,
-        after={"name": name},
-    )
+    record(db, org.id, actor, EventType.ORGANIZATION_CREATED, org, after={"name": name})
     db.flush()
     return org
 
@@ -105,24 +98,17 @@ def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor
             isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         )
         if not valid or (kind is int and value is not None and value < 0):
-            raise ProvisioningError("validation_error", f"'{key}' has an invalid value.")
+            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' has an invalid value.")
         setattr(org, key, value)
     if changes.get("name") is not None:
         if not isinstance(changes["name"], str) or not changes["name"].strip():
-            raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+            raise ProvisioningError(
+                ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string."
+            )
         org.name = changes["name"].strip()
     after = org_json(org)
     if after != before:
-        record(
-            db,
-            org.id,
-            actor,
-            EventType.ORGANIZATION_UPDATED,
-            target_type="organization",
-            target_id=org.id,
-            before=before,
-            after=after,
-        )
+        record(db, org.id, actor, EventType.ORGANIZATION_UPDATED, org, before=before, after=after)
 
 
 def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int:

@@ -55,15 +55,8 @@ def create_token(
     )
     db.add(token)
     db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        EventType.TOKEN_CREATED,
-        target_type="token",
-        target_id=token.id,
-        after={"kind": kind, "prefix": token.prefix},
-    )
+    after = {"kind": kind, "prefix": token.prefix}
+    record(db, org.id, actor, EventType.TOKEN_CREATED, token, after=after)
     return IssuedToken(token.id, kind, secret)
 
 
@@ -79,14 +72,7 @@ def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
         raise NotFound(f"No token {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record(
-            db,
-            token.org_id,
-            actor,
-            EventType.TOKEN_REVOKED,
-            target_type="token",
-            target_id=token.id,
-        )
+        record(db, token.org_id, actor, EventType.TOKEN_REVOKED, token)
     return token
 
 

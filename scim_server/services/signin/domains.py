@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.emails import is_public_mail_domain
 from scim_server.services.emails import normalize_domain
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage import queries
@@ -62,7 +64,7 @@ def claim(db: Session, org: Organization, text: str, *, actor: Actor) -> OrgDoma
     domain = normalize_domain(text)
     if is_public_mail_domain(domain):
         raise ProvisioningError(
-            "domain_invalid", f"{domain} is a public mail provider and cannot be claimed."
+            ErrorCode.DOMAIN_INVALID, f"{domain} is a public mail provider and cannot be claimed."
         )
     existing = _find(db, org, domain)
     if existing is not None:
@@ -70,15 +72,7 @@ def claim(db: Session, org: Organization, text: str, *, actor: Actor) -> OrgDoma
     row = OrgDomain(org_id=org.id, domain=domain, verification_token=secrets.token_hex(16))
     db.add(row)
     db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        "domain.claimed",
-        target_type="domain",
-        target_id=row.id,
-        after={"domain": domain},
-    )
+    record(db, org.id, actor, EventType.DOMAIN_CLAIMED, row, after={"domain": domain})
     return row
 
 
@@ -101,9 +95,8 @@ def verify(
         published = resolver.txt(record_name(row.domain))
         if expected_value(row) not in published:
             raise ProvisioningError(
-                "domain_not_verified",
+                ErrorCode.DOMAIN_NOT_VERIFIED,
                 f"No TXT record {expected_value(row)!r} at {record_name(row.domain)} yet.",
-                status=409,
             )
     if queries.domain_owner(db, row.domain) not in (None, org.id):
         raise _taken(row.domain)
@@ -116,21 +109,15 @@ def verify(
     except IntegrityError:
         db.expire(row)
         raise _taken(row.domain) from None
-    record(
-        db,
-        org.id,
-        actor,
-        "domain.verified",
-        target_type="domain",
-        target_id=row.id,
-        after={"domain": row.domain, "method": row.verified_method},
-        reason=manual_reason,
-    )
+    after = {"domain": row.domain, "method": row.verified_method}
+    record(db, org.id, actor, EventType.DOMAIN_VERIFIED, row, after=after, reason=manual_reason)
     return row
 
 
 def _taken(domain: str) -> ProvisioningError:
-    return ProvisioningError("domain_taken", f"{domain} is verified by another organization.")
+    return ProvisioningError(
+        ErrorCode.DOMAIN_TAKEN, f"{domain} is verified by another organization."
+    )
 
 
 def list_domains(db: Session, org: Organization) -> list[OrgDomain]:

@@ -26,9 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import normalize_email
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import access
@@ -86,7 +88,7 @@ class Invitee:
         """The ``user`` object of an accept call; absent or empty is a sign-up."""
         raw = raw or {}
         if not isinstance(raw, dict):
-            raise ProvisioningError("validation_error", "'user' must be an object.")
+            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'user' must be an object.")
         return cls(
             id=None if raw.get("id") is None else str(raw["id"]),
             email=None if raw.get("email") is None else str(raw["email"]),
@@ -116,7 +118,7 @@ def create(
     ttl = _ttl(body.get("expires_in", DEFAULT_TTL))
     delivery = body.get("delivery", "email")
     if delivery not in ("email", "link"):
-        raise ProvisioningError("validation_error", "'delivery' is 'email' or 'link'.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'delivery' is 'email' or 'link'.")
     _check_invitee(db, org, email)
     seats.require_free_seat(db, org)
     _settle_pending(db, org, email, replace=body.get("replace") is True, actor=by.actor)
@@ -142,17 +144,10 @@ def create(
             db.flush()
     except IntegrityError:
         raise ProvisioningError(
-            "invitation_pending", "A pending invitation for this email exists."
+            ErrorCode.INVITATION_PENDING, "A pending invitation for this email exists."
         ) from None
-    record(
-        db,
-        org.id,
-        by.actor,
-        "invitation.created",
-        target_type="invitation",
-        target_id=invitation.id,
-        after=_audit(invitation),
-    )
+    after = _audit(invitation)
+    record(db, org.id, by.actor, EventType.INVITATION_CREATED, invitation, after=after)
     return Issued(invitation, token)
 
 
@@ -165,16 +160,9 @@ def revoke(db: Session, org: Organization, invitation_id: str, *, actor: Actor) 
         utcnow(),
         actor.id,
     )
-    record(
-        db,
-        org.id,
-        actor,
-        "invitation.revoked",
-        target_type="invitation",
-        target_id=invitation.id,
-        before={"status": "pending"},
-        after={"status": "revoked"},
-    )
+    before, after = {"status": "pending"}, {"status": "revoked"}
+    event = EventType.INVITATION_REVOKED
+    record(db, org.id, actor, event, invitation, before=before, after=after)
     return invitation
 
 
@@ -187,15 +175,8 @@ def resend(
     token = _mint(pepper, invitation)
     invitation.expires_at = utcnow() + timedelta(seconds=invitation.ttl_seconds)
     invitation.failed_attempts = 0
-    record(
-        db,
-        org.id,
-        actor,
-        "invitation.resent",
-        target_type="invitation",
-        target_id=invitation.id,
-        after={"expires_at": invitation.expires_at.isoformat()},
-    )
+    after = {"expires_at": invitation.expires_at.isoformat()}
+    record(db, org.id, actor, EventType.INVITATION_RESENT, invitation, after=after)
     return Issued(invitation, token)
 
 
@@ -217,7 +198,7 @@ def find_by_token(db: Session, token: str, *, pepper: str) -> Invitation:
     stored = invitation.secret_hash if invitation is not None else _hash(pepper, "x", "y")
     if invitation is not None and invitation.failed_attempts >= MAX_FAILED_ATTEMPTS:
         raise ProvisioningError(
-            "rate_limited",
+            ErrorCode.RATE_LIMITED,
             "Too many failed attempts on this invitation; ask for it to be sent again.",
         )
     if invitation is None or not hmac.compare_digest(stored, expected):
@@ -264,38 +245,32 @@ def check_acceptance(db: Session, invitation: Invitation, user: Invitee) -> None
         raise _invalid()
     if _expired(db, invitation):
         raise ProvisioningError(
-            "invitation_expired", "This invitation has expired; ask for a new one."
+            ErrorCode.INVITATION_EXPIRED, "This invitation has expired; ask for a new one."
         )
     person = _person(db, user)
     if person is not None:
         if not (person.email_normalized == invitation.email_normalized and person.email_verified):
             invitation.failed_attempts += 1
-            record(
-                db,
-                invitation.org_id,
-                Actor("invitation", invitation.id),
-                "invitation.email_mismatch",
-                target_type="invitation",
-                target_id=invitation.id,
-                user_id=person.id,
-            )
+            by, event = Actor("invitation", invitation.id), EventType.INVITATION_EMAIL_MISMATCH
+            record(db, invitation.org_id, by, event, invitation, user_id=person.id)
             raise ProvisioningError(
-                "invitation_email_mismatch",
+                ErrorCode.INVITATION_EMAIL_MISMATCH,
                 f"This invitation is for {_mask(invitation.email)}; switch to that account.",
             )
         return
     if user.email is not None and normalize_email(user.email) != invitation.email_normalized:
         raise ProvisioningError(
-            "invitation_email_mismatch", f"This invitation is for {_mask(invitation.email)}."
+            ErrorCode.INVITATION_EMAIL_MISMATCH,
+            f"This invitation is for {_mask(invitation.email)}.",
         )
     existing = db.scalar(
         select(User.id).where(User.email_normalized == invitation.email_normalized)
     )
     if existing is not None:
-        raise ProvisioningError("login_required", "Sign in to your account to accept.")
+        raise ProvisioningError(ErrorCode.LOGIN_REQUIRED, "Sign in to your account to accept.")
     if invitation.delivery != "email":
         raise ProvisioningError(
-            "email_verification_required", "Verify your email address before accepting.", status=403
+            ErrorCode.EMAIL_VERIFICATION_REQUIRED, "Verify your email address before accepting."
         )
 
 
@@ -311,7 +286,9 @@ def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
         return Accepted("already_member", m.user_id, m.id, m.org_id, False)
     org = db.get_one(Organization, invitation.org_id)
     if db.get(Role, invitation.role_id) is None:
-        raise ProvisioningError("invitation_role_invalid", "The invited role no longer exists.")
+        raise ProvisioningError(
+            ErrorCode.INVITATION_ROLE_INVALID, "The invited role no longer exists."
+        )
     person = _person(db, user)
     m = queries.membership_of(db, org.id, person.id) if person else None
     tr = _gate(db, org, m)
@@ -321,7 +298,9 @@ def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
         and m is None
         and queries.live_membership_elsewhere(db, org.id, person.id)
     ):
-        raise ProvisioningError("membership_conflict", "You belong to another organization.")
+        raise ProvisioningError(
+            ErrorCode.MEMBERSHIP_CONFLICT, "You belong to another organization."
+        )
     _compare_and_set(db, invitation, person.id if person else None)
     created = person is None
     if person is None:
@@ -352,17 +331,9 @@ def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
         outcome = "already_member"  # row I5: grants untouched
     if outcome == "accepted":
         scim_ids.mint(db, m, person)
-    record(
-        db,
-        org.id,
-        actor,
-        "invitation.accepted",
-        target_type="invitation",
-        target_id=invitation.id,
-        membership_id=m.id,
-        user_id=person.id,
-        after={"outcome": outcome},
-    )
+    after = {"outcome": outcome}
+    event = EventType.INVITATION_ACCEPTED
+    record(db, org.id, actor, event, invitation, membership=m, after=after)
     return Accepted(outcome, person.id, m.id, org.id, created)
 
 
@@ -394,7 +365,7 @@ def _compare_and_set(db: Session, invitation: Invitation, user_id: str | None) -
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.refresh(invitation)
         if invitation.status == "pending":
-            raise ProvisioningError("invitation_expired", "This invitation has expired.")
+            raise ProvisioningError(ErrorCode.INVITATION_EXPIRED, "This invitation has expired.")
         raise _invalid()
     db.refresh(invitation)
 
@@ -412,7 +383,9 @@ def _sign_up(db: Session, invitation: Invitation, user: Invitee) -> User:
         with db.begin_nested():
             db.flush()
     except IntegrityError:
-        raise ProvisioningError("login_required", "Sign in to your account to accept.") from None
+        raise ProvisioningError(
+            ErrorCode.LOGIN_REQUIRED, "Sign in to your account to accept."
+        ) from None
     return person
 
 
@@ -421,7 +394,7 @@ def _person(db: Session, user: Invitee) -> User | None:
         return None
     person = db.get(User, user.id)
     if person is None:
-        raise ProvisioningError("validation_error", "'user.id' names no account.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'user.id' names no account.")
     return person
 
 
@@ -432,7 +405,7 @@ def _check_invitee(db: Session, org: Organization, email: str) -> None:
     if m is not None:
         tr = _gate(db, org, m)
         if not tr.changed and m.ended_at is None:
-            raise ProvisioningError("already_member", "This person is already a member.")
+            raise ProvisioningError(ErrorCode.ALREADY_MEMBER, "This person is already a member.")
     if (
         person is not None
         and org.exclusive_membership
@@ -440,7 +413,7 @@ def _check_invitee(db: Session, org: Organization, email: str) -> None:
         and queries.live_membership_elsewhere(db, org.id, person.id)
     ):
         raise ProvisioningError(
-            "membership_conflict", "This person belongs to another organization."
+            ErrorCode.MEMBERSHIP_CONFLICT, "This person belongs to another organization."
         )
 
 
@@ -463,18 +436,10 @@ def _settle_pending(
         current.status = "expired"
     elif replace:
         current.status, current.revoked_at, current.revoked_by = "revoked", utcnow(), actor.id
-        record(
-            db,
-            org.id,
-            actor,
-            "invitation.revoked",
-            target_type="invitation",
-            target_id=current.id,
-            reason="replaced",
-        )
+        record(db, org.id, actor, EventType.INVITATION_REVOKED, current, reason="replaced")
     else:
         raise ProvisioningError(
-            "invitation_pending",
+            ErrorCode.INVITATION_PENDING,
             "A pending invitation for this email exists; send replace=true to replace it.",
         )
     db.flush()
@@ -492,7 +457,9 @@ def _role(db: Session, org: Organization, ref: Any) -> Role:
         else None
     )
     if role is None:
-        raise ProvisioningError("invitation_role_invalid", f"No role {ref!r} in this organization.")
+        raise ProvisioningError(
+            ErrorCode.INVITATION_ROLE_INVALID, f"No role {ref!r} in this organization."
+        )
     return role
 
 
@@ -505,10 +472,12 @@ def _check_assignable(db: Session, org: Organization, role: Role, by: AdminActor
     allowed, _ = access.effective(db, m) if m else (False, [])
     if mine not in ("owner", "admin") or not allowed:
         raise ProvisioningError(
-            "role_not_assignable", "Only effective Owners and Admins invite people."
+            ErrorCode.ROLE_NOT_ASSIGNABLE, "Only effective Owners and Admins invite people."
         )
     if RANK.get(role.name if role.builtin else "member", 2) > RANK[mine]:
-        raise ProvisioningError("role_not_assignable", f"You cannot invite someone as {role.name}.")
+        raise ProvisioningError(
+            ErrorCode.ROLE_NOT_ASSIGNABLE, f"You cannot invite someone as {role.name}."
+        )
 
 
 def _scope(value: Any) -> dict[str, Any] | None:
@@ -517,13 +486,15 @@ def _scope(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict) or not all(
         isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values()
     ):
-        raise ProvisioningError("scope_invalid", "'scope' maps names to lists of strings.")
+        raise ProvisioningError(ErrorCode.SCOPE_INVALID, "'scope' maps names to lists of strings.")
     return value
 
 
 def _ttl(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_TTL <= value <= MAX_TTL:
-        raise ProvisioningError("ttl_invalid", "'expires_in' is seconds, from 3600 to 2592000.")
+        raise ProvisioningError(
+            ErrorCode.TTL_INVALID, "'expires_in' is seconds, from 3600 to 2592000."
+        )
     return int(value)
 
 
@@ -554,11 +525,13 @@ def shown_status(db: Session, invitation: Invitation) -> str:
 
 def _require_pending(db: Session, invitation: Invitation) -> None:
     if invitation.status != "pending" or _expired(db, invitation):
-        raise ProvisioningError("invitation_not_pending", "This invitation is no longer pending.")
+        raise ProvisioningError(
+            ErrorCode.INVITATION_NOT_PENDING, "This invitation is no longer pending."
+        )
 
 
 def _invalid() -> ProvisioningError:
-    return ProvisioningError("invitation_invalid", "This invitation link is not valid.")
+    return ProvisioningError(ErrorCode.INVITATION_INVALID, "This invitation link is not valid.")
 
 
 def _mask(email: str) -> str:

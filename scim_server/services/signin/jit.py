@@ -41,6 +41,8 @@ from scim_server.services.audit import Actor
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_email
+from scim_server.services.errors import AccessRefused
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.inputs import required_string
 from scim_server.services.inputs import string_field
@@ -82,10 +84,12 @@ class Claims:
         """The claims object a sign-in layer forwards: ``iss`` and ``sub`` are required,
         ``email_verified`` is a boolean when present, a non-string ``name`` is dropped."""
         if not isinstance(raw, dict):
-            raise ProvisioningError("validation_error", "'claims' must be an object.")
+            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'claims' must be an object.")
         verified = raw.get("email_verified")
         if verified is not None and not isinstance(verified, bool):
-            raise ProvisioningError("validation_error", "'email_verified' must be a boolean.")
+            raise ProvisioningError(
+                ErrorCode.VALIDATION_ERROR, "'email_verified' must be a boolean."
+            )
         return cls(
             issuer=required_string(raw, "iss"),
             subject=required_string(raw, "sub"),
@@ -133,8 +137,8 @@ def sign_in_with_sso(db: Session, connection_id: str, claims: Claims, *, actor: 
     return SsoSignIn(result, session)
 
 
-def refuse(code: str, message: str) -> ProvisioningError:
-    return ProvisioningError(code, message, status=403)  # docs/api.md §3.7: 403 + the code
+def refuse(code: ErrorCode, message: str) -> AccessRefused:
+    return AccessRefused(code, message)  # docs/api.md §3.7: 403 + the code
 
 
 def jit_login(db: Session, connection_id: str, claims: Claims, *, actor: Actor) -> JitResult:
@@ -147,7 +151,7 @@ def jit_login(db: Session, connection_id: str, claims: Claims, *, actor: Actor) 
         except IntegrityError:
             if attempt == 2:
                 raise refuse(
-                    "conflict", "Another sign-in changed this account; try again."
+                    ErrorCode.CONFLICT, "Another sign-in changed this account; try again."
                 ) from None
     raise AssertionError("unreachable")
 
@@ -164,12 +168,12 @@ def _lock_subject(db: Session, claims: Claims) -> None:
 def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> JitResult:
     conn = db.get(SsoConnection, connection_id)
     if conn is None:
-        raise refuse("sso_connection_not_found", "No such SSO connection.")
+        raise refuse(ErrorCode.SSO_CONNECTION_NOT_FOUND, "No such SSO connection.")
     org = db.get_one(Organization, conn.org_id)
     if not conn.enabled:
-        raise refuse("sso_connection_disabled", "This SSO connection is disabled.")
+        raise refuse(ErrorCode.SSO_CONNECTION_DISABLED, "This SSO connection is disabled.")
     if not org.active:
-        raise refuse("organization_inactive", "This organization is inactive.")
+        raise refuse(ErrorCode.ORGANIZATION_INACTIVE, "This organization is inactive.")
     identity = db.scalars(
         select(SsoIdentity).where(
             SsoIdentity.issuer == claims.issuer, SsoIdentity.subject == claims.subject
@@ -210,17 +214,20 @@ def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> Jit
 def _check_claims(db: Session, org: Organization, conn: SsoConnection, claims: Claims) -> str:
     """Steps 4–7; returns the normalised email."""
     if not conn.jit_enabled:
-        raise refuse("jit_disabled", "Your account has not been provisioned.")
+        raise refuse(ErrorCode.JIT_DISABLED, "Your account has not been provisioned.")
     if not claims.email:
-        raise refuse("email_missing", "The identity provider sent no email.")
+        raise refuse(ErrorCode.EMAIL_MISSING, "The identity provider sent no email.")
     if claims.email_verified is False or (
         claims.email_verified is None and conn.require_email_verified
     ):
-        raise refuse("email_not_verified", "The identity provider has not verified your email.")
+        raise refuse(
+            ErrorCode.EMAIL_NOT_VERIFIED, "The identity provider has not verified your email."
+        )
     email = normalize_email(claims.email)
     if domains.verified_for(db, org.id, domain_of(email)) is None:
         raise refuse(
-            "email_domain_not_verified", "Your email domain is not verified for this organization."
+            ErrorCode.EMAIL_DOMAIN_NOT_VERIFIED,
+            "Your email domain is not verified for this organization.",
         )
     return email
 
@@ -240,12 +247,13 @@ def _person_for(db: Session, conn: SsoConnection, claims: Claims, email: str) ->
     )
     if other is not None:
         raise refuse(
-            "sso_identity_conflict",
+            ErrorCode.SSO_IDENTITY_CONFLICT,
             "This account is linked to another identity on this connection.",
         )
     if not person.email_verified:
         raise refuse(
-            "account_link_required", "Sign in to your existing account to link this identity."
+            ErrorCode.ACCOUNT_LINK_REQUIRED,
+            "Sign in to your existing account to link this identity.",
         )
     return person, False
 
@@ -265,13 +273,13 @@ def _existing_member(
     (docs/lifecycle.md rows J2–J5, J7)."""
     state = access.state_of(m)
     for code, denied in (
-        ("user_disabled", person.disabled_at is not None),
-        ("membership_disabled", state.admin_override == AdminOverride.DISABLED),
+        (ErrorCode.USER_DISABLED, person.disabled_at is not None),
+        (ErrorCode.MEMBERSHIP_DISABLED, state.admin_override == AdminOverride.DISABLED),
         (
-            "membership_inactive",
+            ErrorCode.MEMBERSHIP_INACTIVE,
             state.directory_state == DirectoryState.INACTIVE and not state.ended,
         ),
-        ("membership_removed", state.ended),
+        (ErrorCode.MEMBERSHIP_REMOVED, state.ended),
     ):
         if denied:
             raise refuse(code, _GATE_MESSAGES[code])
@@ -298,11 +306,11 @@ def _join(
 ) -> Membership:
     """Step 9–10 for a new membership, then row J1."""
     if person.disabled_at is not None:
-        raise refuse("user_disabled", "This account is disabled.")
+        raise refuse(ErrorCode.USER_DISABLED, "This account is disabled.")
     if _link_only(db, org, conn):
-        raise refuse("not_provisioned", "Your account has not been provisioned.")
+        raise refuse(ErrorCode.NOT_PROVISIONED, "Your account has not been provisioned.")
     if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
-        raise refuse("membership_conflict", "You belong to another organization.")
+        raise refuse(ErrorCode.MEMBERSHIP_CONFLICT, "You belong to another organization.")
     role = _default_role(db, conn)
     try:
         seats.require_free_seat(db, org)
@@ -335,11 +343,11 @@ def _link_only(db: Session, org: Organization, conn: SsoConnection) -> bool:
     return queries.directory_active(db, org.id)
 
 
-_GATE_MESSAGES: dict[str, Any] = {
-    "organization_inactive": "This organization is inactive.",
-    "user_disabled": "This account is disabled.",
-    "membership_removed": "Your membership has ended; ask an admin to invite you again.",
-    "membership_inactive": "Your account has been deactivated by your identity provider.",
-    "membership_disabled": "An administrator has disabled your access.",
-    "membership_pending_claim": "Confirm this account with a verified email to continue.",
+_GATE_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.ORGANIZATION_INACTIVE: "This organization is inactive.",
+    ErrorCode.USER_DISABLED: "This account is disabled.",
+    ErrorCode.MEMBERSHIP_REMOVED: "Your membership has ended; ask an admin to invite you again.",
+    ErrorCode.MEMBERSHIP_INACTIVE: "Your account has been deactivated by your identity provider.",
+    ErrorCode.MEMBERSHIP_DISABLED: "An administrator has disabled your access.",
+    ErrorCode.MEMBERSHIP_PENDING_CLAIM: "Confirm this account with a verified email to continue.",
 }

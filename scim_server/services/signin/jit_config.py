@@ -15,10 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
+from scim_server.services.audit import Target
 from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_domain
+from scim_server.services.errors import AccessRefused
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
@@ -57,15 +61,8 @@ def add_email_domain(db: Session, org: Organization, text: Any, *, actor: Actor)
     row = _verified_domain(db, org, text)
     if not row.jit_enabled:
         row.jit_enabled = True
-        record(
-            db,
-            org.id,
-            actor,
-            "jit.email_domain_added",
-            target_type="domain",
-            target_id=row.id,
-            after={"emailDomain": row.domain},
-        )
+        after = {"emailDomain": row.domain}
+        record(db, org.id, actor, EventType.JIT_EMAIL_DOMAIN_ADDED, row, after=after)
     return row
 
 
@@ -74,15 +71,8 @@ def replace_email_domains(db: Session, org: Organization, texts: Any, *, actor: 
     for row in db.scalars(select(OrgDomain).where(OrgDomain.org_id == org.id)):
         if row.jit_enabled != (row.domain in wanted):
             row.jit_enabled = row.domain in wanted
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.email_domains_replaced",
-        target_type="organization",
-        target_id=org.id,
-        after={"emailDomains": sorted(wanted)},
-    )
+    after = {"emailDomains": sorted(wanted)}
+    record(db, org.id, actor, EventType.JIT_EMAIL_DOMAINS_REPLACED, org, after=after)
 
 
 def remove_email_domain(db: Session, org: Organization, text: str, *, actor: Actor) -> None:
@@ -95,27 +85,21 @@ def remove_email_domain(db: Session, org: Organization, text: str, *, actor: Act
     if row is None:
         raise NotFound(f"{domain} is not a JIT email domain here.")
     row.jit_enabled = False
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.email_domain_removed",
-        target_type="domain",
-        target_id=row.id,
-        before={"emailDomain": domain},
-    )
+    before = {"emailDomain": domain}
+    record(db, org.id, actor, EventType.JIT_EMAIL_DOMAIN_REMOVED, row, before=before)
 
 
 def _verified_domain(db: Session, org: Organization, text: Any) -> OrgDomain:
     if not isinstance(text, str):
-        raise ProvisioningError("validation_error", "'emailDomain' must be a string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'emailDomain' must be a string.")
     domain = normalize_domain(text)
     row = db.scalars(
         select(OrgDomain).where(OrgDomain.org_id == org.id, OrgDomain.domain == domain)
     ).first()
     if row is None or row.verified_at is None:
         raise ProvisioningError(
-            "domain_invalid", f"Verify {domain} for this organization before using it for JIT."
+            ErrorCode.DOMAIN_INVALID,
+            f"Verify {domain} for this organization before using it for JIT.",
         )
     return row
 
@@ -143,22 +127,15 @@ def set_sso_connectors(
     missing = wanted - set(rows)
     if missing:
         raise ProvisioningError(
-            "validation_error", f"No SSO connector {', '.join(sorted(missing))}."
+            ErrorCode.VALIDATION_ERROR, f"No SSO connector {', '.join(sorted(missing))}."
         )
     for conn_id, conn in rows.items():
         if conn_id in wanted:
             conn.jit_enabled = True
         elif replace:
             conn.jit_enabled = False
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.sso_connectors_set",
-        target_type="organization",
-        target_id=org.id,
-        after={"ssoConnectorIds": sorted(wanted), "replace": replace},
-    )
+    after = {"ssoConnectorIds": sorted(wanted), "replace": replace}
+    record(db, org.id, actor, EventType.JIT_SSO_CONNECTORS_SET, org, after=after)
 
 
 def remove_sso_connector(
@@ -168,14 +145,7 @@ def remove_sso_connector(
     if conn is None or conn.org_id != org.id or not conn.jit_enabled:
         raise NotFound(f"{connection_id} is not a JIT SSO connector here.")
     conn.jit_enabled = False
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.sso_connector_removed",
-        target_type="sso_connection",
-        target_id=conn.id,
-    )
+    record(db, org.id, actor, EventType.JIT_SSO_CONNECTOR_REMOVED, conn)
 
 
 # --- roles --------------------------------------------------------------------------------
@@ -197,21 +167,14 @@ def set_roles(db: Session, org: Organization, ids: Any, *, replace: bool, actor:
     combined = {r.id for r in [*current, *wanted]}
     if len(combined) > 1:
         raise ProvisioningError(
-            "validation_error",
+            ErrorCode.VALIDATION_ERROR,
             "A member holds one role, so an organization has at most one JIT role.",
         )
     db.execute(delete(JitRole).where(JitRole.org_id == org.id))
     for role_id in combined:
         db.add(JitRole(org_id=org.id, role_id=role_id))
-    record(
-        db,
-        org.id,
-        actor,
-        "jit.roles_set",
-        target_type="organization",
-        target_id=org.id,
-        after={"organizationRoleIds": sorted(combined)},
-    )
+    after = {"organizationRoleIds": sorted(combined)}
+    record(db, org.id, actor, EventType.JIT_ROLES_SET, org, after=after)
 
 
 def remove_role(db: Session, org: Organization, role_id: str, *, actor: Actor) -> None:
@@ -219,7 +182,7 @@ def remove_role(db: Session, org: Organization, role_id: str, *, actor: Actor) -
     if found is None:
         raise NotFound(f"{role_id} is not a JIT role here.")
     db.delete(found)
-    record(db, org.id, actor, "jit.role_removed", target_type="role", target_id=role_id)
+    record(db, org.id, actor, EventType.JIT_ROLE_REMOVED, Target("role", role_id))
 
 
 # --- email-domain JIT at sign-in -----------------------------------------------------------
@@ -246,13 +209,9 @@ def join_by_email_domain(
     if enabled is None:
         return None
     if queries.directory_active(db, org.id):
-        raise ProvisioningError(
-            "not_provisioned", "Your account has not been provisioned.", status=403
-        )
+        raise AccessRefused(ErrorCode.NOT_PROVISIONED, "Your account has not been provisioned.")
     if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
-        raise ProvisioningError(
-            "membership_conflict", "You belong to another organization.", status=403
-        )
+        raise AccessRefused(ErrorCode.MEMBERSHIP_CONFLICT, "You belong to another organization.")
     seats.require_free_seat(db, org)
     chosen = roles(db, org)
     role = (
@@ -270,7 +229,7 @@ def join_by_email_domain(
 
 def _list(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ProvisioningError("validation_error", f"'{name}' must be a list of strings.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{name}' must be a list of strings.")
     return value
 
 
@@ -286,7 +245,7 @@ def sign_in(
     """Register a session after a sign-in; a first sign-in on a JIT email domain joins."""
     if method not in SIGN_IN_METHODS:
         raise ProvisioningError(
-            "validation_error", f"'method' is one of {', '.join(SIGN_IN_METHODS)}."
+            ErrorCode.VALIDATION_ERROR, f"'method' is one of {', '.join(SIGN_IN_METHODS)}."
         )
     org = db.get(Organization, org_id)
     person = db.get(User, user_id)

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
 from scim_server.services.audit import record
+from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.grants import resolve_role
@@ -46,21 +48,14 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
     _reject_unknown(body)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     role = check_default_role(resolve_role(db, org, body.get("default_role", "member")))
     conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=role.id)
     _apply_settings(conn, body)
     db.add(conn)
     db.flush()
-    record(
-        db,
-        org.id,
-        actor,
-        "sso_connection.created",
-        target_type="sso_connection",
-        target_id=conn.id,
-        after=connection_json(conn),
-    )
+    after = connection_json(conn)
+    record(db, org.id, actor, EventType.SSO_CONNECTION_CREATED, conn, after=after)
     return conn
 
 
@@ -74,21 +69,15 @@ def update(
         conn.default_role_id = check_default_role(resolve_role(db, org, body["default_role"])).id
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
-            raise ProvisioningError("validation_error", "'name' must be a non-empty string.")
+            raise ProvisioningError(
+                ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string."
+            )
         conn.name = body["name"].strip()
     _apply_settings(conn, body)
     after = connection_json(conn)
     if after != before:
-        record(
-            db,
-            org.id,
-            actor,
-            "sso_connection.updated",
-            target_type="sso_connection",
-            target_id=conn.id,
-            before=before,
-            after=after,
-        )
+        event = EventType.SSO_CONNECTION_UPDATED
+        record(db, org.id, actor, event, conn, before=before, after=after)
     return conn
 
 
@@ -102,15 +91,8 @@ def disable(
     conn = get(db, org, connection_id)
     if conn.enabled:
         conn.enabled, conn.disabled_at = False, utcnow()
-        record(
-            db,
-            org.id,
-            actor,
-            "sso_connection.disabled",
-            target_type="sso_connection",
-            target_id=conn.id,
-            after={"revoke_all_org_sessions": revoke_all},
-        )
+        after = {"revoke_all_org_sessions": revoke_all}
+        record(db, org.id, actor, EventType.SSO_CONNECTION_DISABLED, conn, after=after)
     revoked = revoke_connection_sessions(
         db, org.id, None if revoke_all else conn.id, reason="sso_connection_disabled", actor=actor
     )
@@ -122,14 +104,7 @@ def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) 
     conn = get(db, org, connection_id)
     if not conn.enabled:
         conn.enabled, conn.disabled_at = True, None
-        record(
-            db,
-            org.id,
-            actor,
-            "sso_connection.enabled",
-            target_type="sso_connection",
-            target_id=conn.id,
-        )
+        record(db, org.id, actor, EventType.SSO_CONNECTION_ENABLED, conn)
     return conn
 
 
@@ -137,7 +112,7 @@ def _reject_unknown(body: dict[str, Any]) -> None:
     unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
     if unknown:
         raise ProvisioningError(
-            "validation_error", f"Unknown fields: {', '.join(sorted(unknown))}."
+            ErrorCode.VALIDATION_ERROR, f"Unknown fields: {', '.join(sorted(unknown))}."
         )
 
 
@@ -145,7 +120,8 @@ def check_default_role(role: Role) -> Role:
     """JIT never grants Owner, Admin or any privileged role (checked here and at login)."""
     if role.privileged or role.name in ("owner", "admin"):
         raise ProvisioningError(
-            "jit_role_invalid", f"'{role.name}' cannot be a JIT default role: it is privileged."
+            ErrorCode.JIT_ROLE_INVALID,
+            f"'{role.name}' cannot be a JIT default role: it is privileged.",
         )
     return role
 
@@ -154,9 +130,13 @@ def _apply_settings(conn: SsoConnection, body: dict[str, Any]) -> None:
     for flag in _FLAGS:
         if flag in body:
             if not isinstance(body[flag], bool):
-                raise ProvisioningError("validation_error", f"'{flag}' must be true or false.")
+                raise ProvisioningError(
+                    ErrorCode.VALIDATION_ERROR, f"'{flag}' must be true or false."
+                )
             setattr(conn, flag, body[flag])
     if "jit_mode" in body:
         if body["jit_mode"] not in JIT_MODES:
-            raise ProvisioningError("validation_error", f"'jit_mode' is one of {JIT_MODES}.")
+            raise ProvisioningError(
+                ErrorCode.VALIDATION_ERROR, f"'jit_mode' is one of {JIT_MODES}."
+            )
         conn.jit_mode = body["jit_mode"]
