@@ -26,19 +26,22 @@ from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
+from scim_server.services.membership.grants import ADMIN_ROLES
+from scim_server.services.membership.grants import OWNER
+from scim_server.services.membership.grants import live_role
+from scim_server.services.membership.grants import resolve_role
+from scim_server.services.membership.grants import role_name
+from scim_server.services.membership.grants import validate_scope
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
-from scim_server.storage.models import Role
 from scim_server.storage.models import Site
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
 
-OWNER = "owner"
-ADMIN_ROLES = ("owner", "admin")
 MEMBER_STATES = ("unmanaged", "active", "inactive", "removed", "disabled", "live")
 
 
@@ -62,10 +65,7 @@ def acting_user_id(db: Session, named: str) -> str | None:
 def get_membership(
     db: Session, org: Organization, user_id: str, *, lock: bool = False
 ) -> Membership:
-    stmt = select(Membership).where(Membership.org_id == org.id, Membership.user_id == user_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    m = db.scalars(stmt).first()
+    m = queries.membership_of(db, org.id, user_id, for_update=lock)
     if m is None:
         raise NotFound(f"No member {user_id} in this organization.")
     return m
@@ -102,7 +102,7 @@ def edit(
     if "role" in changes:
         _assign_role(db, org, m, changes["role"], by)
     if "scope" in changes:
-        m.scope = _scope(changes["scope"])
+        m.scope = validate_scope(changes["scope"])
     if "sites" in changes:
         _assign_sites(db, org, m, changes["sites"])
     after = transitions.snapshot(m)
@@ -163,10 +163,7 @@ def _acting_role(db: Session, org: Organization, by: AdminActor) -> str | None:
     """The acting person's role here, or None for key and support actors."""
     if by.user_id is None:
         return None
-    m = queries.membership_of(db, org.id, by.user_id)
-    if m is None or m.ended_at is not None:
-        return None
-    return role_name(db, m.role_id)
+    return live_role(db, queries.membership_of(db, org.id, by.user_id))
 
 
 def _is_last_effective_owner(db: Session, org: Organization, target: Membership) -> bool:
@@ -190,37 +187,6 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
     m.role_id = role.id
 
 
-def resolve_role(db: Session, org: Organization, ref: Any) -> Role:
-    """A built-in role by name, or this organisation's custom role by id or name."""
-    if not isinstance(ref, str) or not ref:
-        raise ProvisioningError(ErrorCode.ROLE_INVALID, "'role' must be a role name or id.")
-    role = db.scalars(
-        select(Role)
-        .where(
-            (Role.org_id.is_(None)) | (Role.org_id == org.id),
-            (Role.id == ref) | (Role.name == ref),
-        )
-        .order_by(Role.builtin.desc())
-    ).first()
-    if role is None:
-        raise ProvisioningError(ErrorCode.ROLE_INVALID, f"No role {ref!r} in this organization.")
-    return role
-
-
-def _scope(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
-        for k, v in value.items()
-    ):
-        raise ProvisioningError(
-            ErrorCode.SCOPE_INVALID,
-            '\'scope\' maps names to lists of strings, e.g. {"countries": ["FR"]}.',
-        )
-    return value
-
-
 def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
         raise ProvisioningError(ErrorCode.SITES_INVALID, "'sites' must be a list of site ids.")
@@ -232,10 +198,6 @@ def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> 
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
         db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])
-
-
-def role_name(db: Session, role_id: str | None) -> str | None:
-    return db.scalar(select(Role.name).where(Role.id == role_id)) if role_id else None
 
 
 def site_ids(db: Session, m: Membership) -> list[str]:

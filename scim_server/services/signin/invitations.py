@@ -34,15 +34,14 @@ from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import access
+from scim_server.services.membership import grants
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
 from scim_server.services.membership.admin import AdminActor
-from scim_server.services.membership.admin import role_name
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
-from scim_server.storage.models import Directory
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -55,7 +54,6 @@ from scim_server.storage.models import utcnow
 HASH_KID = "v1"
 DEFAULT_TTL = 7 * 24 * 3600
 MIN_TTL, MAX_TTL = 3600, 30 * 24 * 3600
-RANK = {"owner": 4, "admin": 3, "member": 2, "viewer": 1}
 MAX_FAILED_ATTEMPTS = 10  # per invitation; a resend resets the count (§4.6)
 
 
@@ -112,9 +110,11 @@ def create(
 ) -> Issued:
     """Invite ``email`` with a role (and scope); the token is returned this once only."""
     email = normalize_email(body.get("email", ""))
-    role = _role(db, org, body.get("role", "member"))
+    role = grants.resolve_role(
+        db, org, body.get("role", "member"), code=ErrorCode.INVITATION_ROLE_INVALID
+    )
     _check_assignable(db, org, role, by)
-    scope = _scope(body.get("scope"))
+    scope = grants.validate_scope(body.get("scope"))
     ttl = _ttl(body.get("expires_in", DEFAULT_TTL))
     delivery = body.get("delivery", "email")
     if delivery not in ("email", "link"):
@@ -338,8 +338,7 @@ def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
 
 
 def _gate(db: Session, org: Organization, m: Membership | None) -> lifecycle.Transition:
-    directory = db.scalars(select(Directory).where(Directory.org_id == org.id)).first()
-    connected = directory is not None and directory.disconnected_at is None
+    connected = queries.connected_directory(db, org.id) is not None
     try:
         return lifecycle.transition(
             access.state_of(m) if m else None,
@@ -445,49 +444,21 @@ def _settle_pending(
     db.flush()
 
 
-def _role(db: Session, org: Organization, ref: Any) -> Role:
-    role = (
-        db.scalars(
-            select(Role).where(
-                (Role.org_id.is_(None)) | (Role.org_id == org.id),
-                (Role.id == ref) | (Role.name == ref),
-            )
-        ).first()
-        if isinstance(ref, str)
-        else None
-    )
-    if role is None:
-        raise ProvisioningError(
-            ErrorCode.INVITATION_ROLE_INVALID, f"No role {ref!r} in this organization."
-        )
-    return role
-
-
 def _check_assignable(db: Session, org: Organization, role: Role, by: AdminActor) -> None:
     """Only an Owner invites an Owner; nobody invites above their own role."""
     if by.user_id is None:
         return
     m = queries.membership_of(db, org.id, by.user_id)
-    mine = role_name(db, m.role_id) if m and m.ended_at is None else None
+    mine = grants.live_role(db, m)
     allowed, _ = access.effective(db, m) if m else (False, [])
-    if mine not in ("owner", "admin") or not allowed:
+    if mine not in grants.ADMIN_ROLES or not allowed:
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, "Only effective Owners and Admins invite people."
         )
-    if RANK.get(role.name if role.builtin else "member", 2) > RANK[mine]:
+    if grants.rank(role) > grants.RANK[mine]:
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, f"You cannot invite someone as {role.name}."
         )
-
-
-def _scope(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(
-        isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values()
-    ):
-        raise ProvisioningError(ErrorCode.SCOPE_INVALID, "'scope' maps names to lists of strings.")
-    return value
 
 
 def _ttl(value: Any) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scim_server.services.formats import timestamp
-from scim_server.services.membership.admin import role_name
+from scim_server.services.membership.grants import role_name
 from scim_server.services.signin.domains import expected_value
 from scim_server.services.signin.domains import record_name
 from scim_server.services.signin.invitations import Accepted
