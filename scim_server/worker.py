@@ -1,0 +1,108 @@
+"""A gunicorn worker that reads whole requests before it spends a thread on them.
+
+gunicorn's ``sync`` worker gives one process to one connection from the first byte to the
+last, so four clients dribbling a request line one byte at a time leave every other
+client unanswered; ``gthread`` does the same per thread once a connection has sent its
+first byte. This worker keeps gunicorn's arbiter (process supervision, restarts, signals,
+``--workers``) and serves each process's sockets with waitress, which reads request
+headers and bodies in one non-blocking I/O loop and hands only complete requests to its
+thread pool. A slow or idle client then costs one buffered connection slot
+(``worker_connections``), never a thread. Idle keep-alive connections are closed after
+``keepalive`` seconds. docs/architecture.md §6 records the measurements behind the choice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
+
+from gunicorn.workers.base import Worker
+from waitress import wasyncore
+from waitress.server import create_server
+
+# Longest request header block accepted (request line included): a 100-id OR filter in a
+# GET query string fits with room to spare; the app answers 414 for query strings longer
+# than SCIM_MAX_QUERY_BYTES, so this is only the transport's last line.
+MAX_HEADER_BYTES = 64 * 1024
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+class BufferingWorker(Worker):  # type: ignore[misc]
+    """Serve this worker's listening sockets with waitress's buffering I/O loop."""
+
+    alive: bool
+
+    def run(self) -> None:
+        server = create_server(
+            _AccessLog(self.wsgi, self.log),
+            sockets=[listener.sock for listener in self.sockets],
+            threads=self.cfg.threads,
+            connection_limit=self.cfg.worker_connections,
+            channel_timeout=max(1, self.cfg.keepalive),
+            cleanup_interval=max(1, min(30, self.cfg.keepalive)),
+            max_request_header_size=MAX_HEADER_BYTES,
+            max_request_body_size=_body_limit(self.wsgi),
+            asyncore_use_poll=True,
+            ident="scim-server",
+            expose_tracebacks=False,
+        )
+        threading.Thread(target=self._heartbeat, args=(server,), daemon=True).start()
+        server.run()
+
+    def _heartbeat(self, server: Any) -> None:
+        """Tell the arbiter we are alive; on shutdown, finish requests and stop the loop."""
+        while self.alive:
+            self.notify()
+            if self.ppid != os.getppid():
+                self.log.info("Parent changed, shutting down: %s", self)
+                self.alive = False
+                break
+            time.sleep(min(1.0, self.timeout / 2 if self.timeout else 1.0))
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=self.cfg.graceful_timeout)
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+
+
+def _body_limit(app: Any) -> int:
+    """The app's own body limit plus headroom, so the app answers 413 as a SCIM error."""
+    config = getattr(app, "config", {})
+    return int(config.get("MAX_BODY_BYTES", 16 * 1024 * 1024)) + 64 * 1024
+
+
+class _AccessLog:
+    """One gunicorn-style access line per request (waitress writes none)."""
+
+    def __init__(self, app: WsgiApp, log: Any) -> None:
+        self.app = app
+        self.log = log
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        status: list[str] = ["-"]
+
+        def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, exc_info)
+
+        try:
+            return self.app(environ, recording_start_response)
+        except Exception:
+            self.log.error("Error handling request\n%s", traceback.format_exc())
+            raise
+        finally:
+            took = (time.perf_counter() - started) * 1000
+            self.log.info(
+                '%s "%s %s" %s %.1fms',
+                environ.get("REMOTE_ADDR", "-"),
+                environ.get("REQUEST_METHOD", "-"),
+                environ.get("PATH_INFO", "-"),
+                status[0],
+                took,
+            )
