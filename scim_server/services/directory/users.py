@@ -33,6 +33,8 @@ from scim_server.services.directory.scim_documents import primary_email
 from scim_server.services.directory.scim_documents import stored_attributes
 from scim_server.services.directory.scim_documents import user_to_scim
 from scim_server.services.directory.scim_documents import value_rows
+from scim_server.services.emails import canonical_email
+from scim_server.services.emails import domain_of
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import NotFound
@@ -257,7 +259,7 @@ def _landing(
         return membership, db.get_one(User, membership.user_id), membership.link_state
     email = primary_email(doc)
     person = (
-        db.scalars(select(User).where(User.email_normalized == email.lower())).first()
+        db.scalars(select(User).where(User.email_normalized == canonical_email(email))).first()
         if email
         else None
     )
@@ -267,7 +269,9 @@ def _landing(
             return None, created, LinkState.LINKED
         # Another organisation created this person a moment ago: land as row P2 or P3 on it.
         assert email is not None
-        person = db.scalars(select(User).where(User.email_normalized == email.lower())).one()
+        person = db.scalars(
+            select(User).where(User.email_normalized == canonical_email(email))
+        ).one()
     existing = queries.membership_of(db, ctx.org.id, person.id)
     if existing is not None:
         return existing, person, existing.link_state
@@ -284,7 +288,7 @@ def _new_person(
     """
     person = User(
         email=email,
-        email_normalized=email.lower() if email else None,
+        email_normalized=canonical_email(email) if email else None,
         email_verified=email is not None and _domain_verified(db, ctx, email),
         name=display_name(doc),
     )
@@ -330,7 +334,7 @@ def _tombstoned_membership(
 
 def _domain_verified(db: Session, ctx: ScimContext, email: str) -> bool:
     """Rows P2 and P3: only a domain this org verified may link an existing account."""
-    domain = email.rpartition("@")[2].lower()
+    domain = domain_of(canonical_email(email))
     return queries.domain_owner(db, domain) == ctx.org.id
 
 
