@@ -79,8 +79,17 @@ def live_membership_elsewhere(db: Session, org_id: str, user_id: str) -> bool:
     return db.scalar(stmt.limit(1)) is not None
 
 
+# Built-in role ids, remembered per process after the first lookup: migration 0001 seeds
+# them with fixed ids and nothing changes or deletes them, so the memo can never go stale
+# (and every SCIM create or deactivation would otherwise spend a round trip on it).
+_BUILTIN_ROLE_IDS: dict[str, str] = {}
+
+
 def builtin_role_id(db: Session, name: str) -> str:
-    role_id = db.scalar(select(Role.id).where(Role.org_id.is_(None), Role.name == name))
+    if name not in _BUILTIN_ROLE_IDS:
+        builtins = db.execute(select(Role.name, Role.id).where(Role.org_id.is_(None))).all()
+        _BUILTIN_ROLE_IDS.update({row.name: row.id for row in builtins})
+    role_id = _BUILTIN_ROLE_IDS.get(name)
     if role_id is None:
         raise LookupError(f"built-in role {name!r} is missing: run `scim-server db upgrade`")
     return role_id
@@ -104,6 +113,19 @@ def domain_owner(db: Session, domain: str) -> str | None:
             OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
         )
     )
+
+
+def email_holder_and_domain_owner(
+    db: Session, email_normalized: str, domain: str
+) -> tuple[str | None, str | None]:
+    """The id of the person with this email and the organisation that verified ``domain``,
+    in one round trip (a SCIM create needs both)."""
+    holder = select(User.id).where(User.email_normalized == email_normalized)
+    owner = select(OrgDomain.org_id).where(
+        OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
+    )
+    row = db.execute(select(holder.scalar_subquery(), owner.scalar_subquery())).one()
+    return row[0], row[1]
 
 
 def db_now(db: Session) -> Any:
