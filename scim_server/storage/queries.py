@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -20,24 +21,27 @@ from scim_server.storage.models import ScimUser
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
 
+# Built once (every SCIM request on one user runs it): composing the expression per call
+# costs more Python than the indexed lookup itself.
+_LIVE_SCIM_USER = (
+    select(ScimUser, Membership, User)
+    .join(Membership, Membership.id == ScimUser.membership_id)
+    .join(User, User.id == Membership.user_id)
+    .where(
+        ScimUser.id == bindparam("scim_id"),
+        ScimUser.directory_id == bindparam("directory_id"),
+        ScimUser.deleted_at.is_(None),
+    )
+)
+_LIVE_SCIM_USER_FOR_UPDATE = _LIVE_SCIM_USER.with_for_update(of=[ScimUser, Membership])
+
 
 def live_scim_user(
     db: Session, directory_id: str, scim_id: str, *, for_update: bool = False
 ) -> tuple[ScimUser, Membership, User] | None:
     """The live SCIM user with its membership and person; tombstones are not found."""
-    stmt = (
-        select(ScimUser, Membership, User)
-        .join(Membership, Membership.id == ScimUser.membership_id)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            ScimUser.id == scim_id,
-            ScimUser.directory_id == directory_id,
-            ScimUser.deleted_at.is_(None),
-        )
-    )
-    if for_update:
-        stmt = stmt.with_for_update(of=[ScimUser, Membership])
-    row = db.execute(stmt).first()
+    stmt = _LIVE_SCIM_USER_FOR_UPDATE if for_update else _LIVE_SCIM_USER
+    row = db.execute(stmt, {"scim_id": scim_id, "directory_id": directory_id}).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
