@@ -33,9 +33,21 @@ DEFAULTS: dict[str, Any] = {
     "INVITATION_ACCEPT_URL": "/invitations/accept",
     # SQLAlchemy engine echo, for debugging.
     "ECHO_SQL": False,
+    # PostgreSQL connections per worker: pooled, and extra under a burst (see scim_server/db.py).
+    "DB_POOL_SIZE": 4,
+    "DB_MAX_OVERFLOW": 2,
+    # SQLite durability: NORMAL (a power loss may lose the last commits, never corrupts) or
+    # FULL (a disk flush per commit); the trade-off is spelled out in scim_server/db.py.
+    "SQLITE_SYNCHRONOUS": "NORMAL",
 }
 
-_INT_KEYS = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_PATCH_OPERATIONS", "MAX_BODY_BYTES")
+_INT_KEYS = (
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_PATCH_OPERATIONS",
+    "MAX_BODY_BYTES",
+    "DB_POOL_SIZE",
+)
 
 
 class ConfigError(ValueError):
@@ -57,6 +69,13 @@ def validate(config: Any) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"SCIM_{key} must be a positive integer, got {value!r}")
+    overflow = config["DB_MAX_OVERFLOW"]
+    if not isinstance(overflow, int) or isinstance(overflow, bool) or overflow < 0:
+        raise ConfigError(f"SCIM_DB_MAX_OVERFLOW must be an integer >= 0, got {overflow!r}")
+    if config["SQLITE_SYNCHRONOUS"] not in ("NORMAL", "FULL"):
+        raise ConfigError(
+            f"SCIM_SQLITE_SYNCHRONOUS must be NORMAL or FULL, got {config['SQLITE_SYNCHRONOUS']!r}"
+        )
     if config["DEFAULT_PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
         raise ConfigError("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
     url = config["DATABASE_URL"]

@@ -13,7 +13,7 @@ from gunicorn.app.base import BaseApplication
 
 WORKER_CLASS = "scim_server.worker.BufferingWorker"
 # Threads per worker: requests run on these once fully read; SQLite serialises writers
-# anyway, and a PostgreSQL pool of 5 (+10 overflow) per worker covers them.
+# anyway, and the PostgreSQL pool is sized to them (scim_server/db.py, SCIM_DB_POOL_SIZE).
 THREADS = 4
 # Seconds an idle keep-alive connection stays open (IdPs send bursts of requests).
 KEEPALIVE = 30
