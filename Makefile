@@ -11,7 +11,7 @@ export SCIM_DATABASE_URL
 # Extra pytest arguments for both test runs, e.g. `make test PYTEST_ARGS='-k patch -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv run test check clean conformance-report bench
+.PHONY: venv run test check clean conformance-report bench bench-quick
 
 venv: $(VENV)/.installed
 
@@ -38,9 +38,14 @@ test: venv
 conformance-report: venv
 	scripts/conformance-live.sh sqlite --markdown docs/conformance.md
 
-# Latency at 1,000 vs 100,000 users on PostgreSQL; writes docs/benchmark.md.
+# Our server (SQLite, PostgreSQL) side by side with scim2-server and a Flask/SQLAlchemy ceiling,
+# plus gunicorn worker classes; writes docs/benchmark.md. `make bench BENCH_ARGS='--million'`
+# adds 1,000 vs 1,000,000 users on PostgreSQL. bench-quick: 2,000 users, a few minutes.
 bench: venv
 	scripts/bench.sh $(BENCH_ARGS)
+
+bench-quick: venv
+	scripts/bench.sh --quick $(BENCH_ARGS)
 
 check: venv
 	$(VENV)/bin/ruff check scim_server tests conformance

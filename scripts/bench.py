@@ -1,285 +1,154 @@
-"""Benchmark: does a single-resource request cost the same at 1,000 and at N users?
+"""Side-by-side benchmark: our server, the reference peer and the ceiling, in one run.
 
-    make bench                      # 1,000 vs 100,000 users, a 100,000-member group
-    .venv/bin/python scripts/bench.py --database URL --users 1000000 --requests 300
+    make bench-quick                      # 2,000 users, a few minutes
+    make bench                            # 20,000 users
+    make bench BENCH_ARGS='--million'     # also 1,000 vs 1,000,000 users on PostgreSQL
 
-For each size it builds a fresh PostgreSQL database (set-based INSERT … SELECT from
-generate_series, so loading a million users takes a minute, not an hour), serves it with
-``scim-server serve`` (2 gunicorn workers), sends the requests an IdP sends, one at a
-time, and reports median and p95 latency per request kind, plus the workers' memory.
-Results go to stdout and, with --markdown, to a file (docs/benchmark.md).
+(``scripts/bench.sh`` starts a throw-away PostgreSQL cluster and the peer's venv, then runs
+this file.) One Okta/Entra-shaped workload is sent through HTTP to every target:
+
+* ``sqlite``: ``scim-server serve`` on SQLite, as ``make run`` serves (2 workers);
+* ``postgresql``: ``scim-server serve --workers 4`` on PostgreSQL;
+* ``peer``: ``scim2-server`` (PyPI, in memory, one process), pinned in scripts/bench.sh;
+* ``ceiling``: a bare Flask "hello" and a one-row SQLAlchemy lookup under the same gunicorn
+  settings (scripts/bench_ceiling.py).
+
+Phases, each at concurrency 1 and 8 (one keep-alive connection per client thread): POST
+/Users, GET /Users?filter=userName eq, GET /Users/{id}, PATCH active false/true (Entra's
+shape), a list walk (startIndex pages of 100 over the whole directory), one-member
+add/remove on a large group, GET group with excludedAttributes=members. Every response is
+checked (the right user, the right count, the member really added), so a fast wrong answer
+fails its phase instead of winning it. The ``workers`` part (in ``--only``, on by default)
+serves the same SQLite directory again under gunicorn's ``sync``, ``gthread`` and our
+``BufferingWorker`` for GET and PATCH. ``--million`` seeds PostgreSQL set-based at 1,000 and
+1,000,000 users with a 100,000-member group and times the single requests and list pages at
+both sizes, one at a time.
+
+Results go to stdout and, with --markdown, into the generated blocks of docs/benchmark.md;
+the hand-written text around those blocks is kept.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-import statistics
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
-from datetime import UTC
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import requests
-from sqlalchemy import create_engine
-from sqlalchemy import text
+from bench_report import million_block
+from bench_report import side_by_side_block
+from bench_report import workers_block
+from bench_report import write_block
+from bench_targets import ours
+from bench_targets import peer
+from bench_targets import throwaway_postgres
+from bench_workload import Directory
+from bench_workload import Result
+from bench_workload import Sizes
+from bench_workload import Workload
+from bench_workload import at_scale
+from bench_workload import run_ceiling
+from bench_workload import seed_sqlite
+from bench_workload import workers_compare
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.live_server import Live  # noqa: E402
-from tests.live_server import live_server  # noqa: E402
-from tests.live_server import throwaway_database  # noqa: E402
-
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-LOAD = [
-    # people, memberships and SCIM views, all keyed by the number n
-    """INSERT INTO users (id, email, email_normalized, email_verified, created_at)
-       SELECT 'u-' || n, 'user' || n || '@bench.example', 'user' || n || '@bench.example',
-              false, now() FROM generate_series(1, :n) AS n""",
-    """INSERT INTO memberships (id, org_id, user_id, source, directory_state, admin_override,
-              link_state, role_id, access_epoch, created_at, updated_at)
-       SELECT 'm-' || n, :org, 'u-' || n, 'scim', 'active', 'none', 'linked',
-              'builtin-member', 0, now(), now() FROM generate_series(1, :n) AS n""",
-    """INSERT INTO scim_users (id, directory_id, membership_id, user_name, external_id,
-              display_name, attributes, version, created_at, updated_at)
-       SELECT md5('s' || n)::uuid::text, :dir, 'm-' || n, 'user' || n || '@bench.example',
-              'ext-' || n, 'User ' || n,
-              jsonb_build_object('name', jsonb_build_object('givenName', 'User',
-                  'familyName', n::text),
-                  'emails', jsonb_build_array(jsonb_build_object('value',
-                  'user' || n || '@bench.example', 'type', 'work', 'primary', true))),
-              1, now(), now() FROM generate_series(1, :n) AS n""",
-    """INSERT INTO scim_user_values (scim_user_id, attribute, value, value_lower, type,
-              "primary", element)
-       SELECT md5('s' || n)::uuid::text, 'emails', 'user' || n || '@bench.example',
-              'user' || n || '@bench.example', 'work', true,
-              jsonb_build_object('value', 'user' || n || '@bench.example', 'type', 'work',
-                                 'primary', true)
-       FROM generate_series(1, :n) AS n""",
-    """INSERT INTO scim_groups (id, directory_id, display_name, attributes, version,
-              created_at, updated_at)
-       VALUES ('g-big', :dir, 'Everyone', '{}'::jsonb, 1, now(), now())""",
-    """INSERT INTO group_members (group_id, member_id, member_type, added_at)
-       SELECT 'g-big', md5('s' || n)::uuid::text, 'User', now()
-       FROM generate_series(1, :members) AS n""",
-]
-
-
-def scim_id(n: int) -> str:
-    import hashlib
-    import uuid
-
-    return str(uuid.UUID(hashlib.md5(f"s{n}".encode()).hexdigest()))
-
-
-def load(live: Live, users: int, members: int) -> float:
-    engine = create_engine(live.database_url)
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        directory = conn.execute(
-            text("SELECT id FROM directories WHERE org_id = :o"), {"o": live.org_id}
-        ).scalar_one()
-        for statement in LOAD:
-            conn.execute(
-                text(statement),
-                {"n": users, "org": live.org_id, "dir": directory, "members": members},
-            )
-    # Steady state, as autovacuum keeps a live database: statistics and visibility map.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-    return time.perf_counter() - started
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of the gunicorn arbiter and its workers."""
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            status = (proc / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if proc.name == str(pid) or fields.get("PPid", "").strip() == str(pid):
-            total += int(fields.get("VmRSS", "0 kB").split()[0])
-    return total / 1024
-
-
-def timed(n: int, call: Callable[[int], requests.Response], expect: int) -> list[float]:
-    samples = []
-    for i in range(n):
-        started = time.perf_counter()
-        response = call(i)
-        samples.append((time.perf_counter() - started) * 1000)
-        if response.status_code != expect:
-            raise RuntimeError(
-                f"{response.request.method} {response.url}: "
-                f"{response.status_code} {response.text[:300]}"
-            )
-    return samples
-
-
-def scenarios(live: Live, users: int, rng: random.Random) -> dict[str, Callable[[int], Any]]:
-    http = requests.Session()
-    http.headers.update(
-        {"Authorization": f"Bearer {live.token}", "Content-Type": "application/scim+json"}
-    )
-    base = live.base_url
-    pick = lambda: rng.randint(1, users)  # noqa: E731
-    newcomer = iter(range(users + 1, users + 10**7))
-    # Users outside the big group, to add and remove one at a time.
-    spares = [
-        http.post(
-            f"{base}/Users",
-            json={
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": f"spare{i}@bench.example",
-            },
-        ).json()["id"]
-        for i in range(3)
-    ]
-
-    def member_change(i: int) -> requests.Response:
-        op = "add" if i % 2 == 0 else "remove"
-        spare = spares[(i // 2) % len(spares)]
-        body = (
-            {"op": "add", "path": "members", "value": [{"value": spare}]}
-            if op == "add"
-            else {"op": "remove", "path": f'members[value eq "{spare}"]'}
-        )
-        return http.patch(
-            f"{base}/Groups/g-big", json={"schemas": [PATCH_OP], "Operations": [body]}
-        )
-
-    return {
-        "filter userName eq": lambda i: http.get(
-            f"{base}/Users", params={"filter": f'userName eq "USER{pick()}@bench.example"'}
-        ),
-        "filter externalId eq": lambda i: http.get(
-            f"{base}/Users", params={"filter": f'externalId eq "ext-{pick()}"'}
-        ),
-        "filter emails.value eq": lambda i: http.get(
-            f"{base}/Users",
-            params={"filter": f'emails[type eq "work"].value eq "user{pick()}@bench.example"'},
-        ),
-        "GET /Users/{id}": lambda i: http.get(f"{base}/Users/{scim_id(pick())}"),
-        "PATCH user displayName": lambda i: http.patch(
-            f"{base}/Users/{scim_id(pick())}",
-            json={
-                "schemas": [PATCH_OP],
-                "Operations": [{"op": "replace", "path": "displayName", "value": f"n{i}"}],
-            },
-        ),
-        "PATCH user active false/true": lambda i: http.patch(
-            f"{base}/Users/{scim_id(pick())}",
-            json={
-                "schemas": [PATCH_OP],
-                "Operations": [{"op": "replace", "value": {"active": i % 2 == 1}}],
-            },
-        ),
-        "POST user": lambda i: http.post(
-            f"{base}/Users",
-            json={
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": f"user{next(newcomer)}@bench.example",
-            },
-        ),
-        "group add/remove one member": member_change,
-        "GET group excludedAttributes=members": lambda i: http.get(
-            f"{base}/Groups/g-big", params={"excludedAttributes": "members"}
-        ),
-        "list page 1 (count=100)": lambda i: http.get(
-            f"{base}/Users", params={"startIndex": 1, "count": 100}
-        ),
-        "list page at the middle": lambda i: http.get(
-            f"{base}/Users", params={"startIndex": max(1, users // 2), "count": 100}
-        ),
-        "list last page": lambda i: http.get(
-            f"{base}/Users", params={"startIndex": max(1, users - 99), "count": 100}
-        ),
-    }
-
-
-EXPECT = {"POST user": 201, "group add/remove one member": 204}
-
-
-def run(spec: str, users: int, members: int, requests_per: int) -> dict[str, Any]:
-    rng = random.Random(users)
-    with throwaway_database(spec) as url, live_server(url, workers=2) as live:
-        seconds = load(live, users, members)
-        before = rss_mib(live.pid)
-        results = {}
-        for name, call in scenarios(live, users, rng).items():
-            timed(5, call, EXPECT.get(name, 200))  # warm the workers' caches
-            samples = timed(requests_per, call, EXPECT.get(name, 200))
-            results[name] = (statistics.median(samples), statistics.quantiles(samples, n=20)[18])
-        after = rss_mib(live.pid)
-    return {
-        "users": users,
-        "members": members,
-        "load_s": seconds,
-        "results": results,
-        "rss_before": before,
-        "rss_after": after,
-    }
-
-
-def report(small: dict[str, Any], large: dict[str, Any]) -> str:
-    lines = [
-        "# Benchmark",
-        "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `scripts/bench.py` on this project's "
-        "2-core machine: PostgreSQL 15 (throw-away cluster, fsync off), `scim-server serve` "
-        "with 2 gunicorn workers, one request at a time over loopback.",
-        "",
-        f"Sizes: {small['users']:,} users vs {large['users']:,} users; the big group has "
-        f"{large['members']:,} members (loaded in {large['load_s']:.0f} s).",
-        "",
-        f"| request | median @ {small['users']:,} | p95 @ {small['users']:,} | "
-        f"median @ {large['users']:,} | p95 @ {large['users']:,} |",
-        "|---|---|---|---|---|",
-    ]
-    for name, (med, p95) in small["results"].items():
-        big_med, big_p95 = large["results"][name]
-        lines.append(
-            f"| {name} | {med:.1f} ms | {p95:.1f} ms | {big_med:.1f} ms | {big_p95:.1f} ms |"
-        )
-    lines += [
-        "",
-        f"Server memory (arbiter + workers, RSS): {small['rss_before']:.0f} → "
-        f"{small['rss_after']:.0f} MiB at {small['users']:,} users; {large['rss_before']:.0f}"
-        f" → {large['rss_after']:.0f} MiB at {large['users']:,} users.",
-        "",
-        "List pages must report an exact `totalResults` and accept any `startIndex`, so they "
-        "count and skip over the live-listing index (index-only, no joins); that part grows "
-        "with the directory. Every single-resource request is an indexed lookup.",
-        "",
-    ]
-    return "\n".join(lines)
+# --------------------------------------------------------------------------- main
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", required=True, help="a PostgreSQL URL (server to use)")
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--small", type=int, default=1_000)
-    parser.add_argument("--group-members", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--database", help="a PostgreSQL server URL (scripts/bench.sh gives one)")
+    parser.add_argument("--peer", help="the scim2-server executable (scripts/bench.sh gives one)")
+    parser.add_argument("--quick", action="store_true", help="2,000 users, 200 requests")
+    parser.add_argument("--users", type=int, help="users per side-by-side target (20,000)")
+    parser.add_argument("--requests", type=int, help="requests per phase and concurrency (1,000)")
+    parser.add_argument(
+        "--only",
+        default="sqlite,postgresql,peer,ceiling,workers",
+        help="comma-separated parts to run (default: all of them)",
+    )
+    parser.add_argument(
+        "--budget", type=float, help="seconds per phase and level before stopping (60; quick 20)"
+    )
+    parser.add_argument("--million", action="store_true", help="also 1,000 vs 1,000,000 users")
+    parser.add_argument("--million-users", type=int, default=1_000_000)
+    parser.add_argument("--million-members", type=int, default=100_000)
+    parser.add_argument("--million-requests", type=int, default=200)
+    parser.add_argument("--markdown", type=Path, help="the file of generated blocks to update")
+    parser.add_argument("--command", default="", help="the command to print in the report")
     args = parser.parse_args()
-    small = run(args.database, args.small, min(args.small, args.group_members), args.requests)
-    large = run(args.database, args.users, min(args.users, args.group_members), args.requests)
-    text_report = report(small, large)
-    print(text_report)
-    if args.markdown:
-        args.markdown.write_text(text_report)
-    return 0
+    sizes = Sizes(
+        args.users or (2_000 if args.quick else 20_000),
+        args.requests or (200 if args.quick else 1_000),
+        args.budget if args.budget is not None else (20 if args.quick else 60),
+    )
+    command = args.command or " ".join(["scripts/bench.py", *sys.argv[1:]])
+    parts = set(args.only.split(","))
+    if "postgresql" in parts and not args.database:
+        parser.error("the postgresql part needs --database (run scripts/bench.sh)")
+    if "peer" in parts and not args.peer:
+        parser.error("the peer part needs --peer (run scripts/bench.sh)")
+    if sizes.users < 2 * sizes.requests + sizes.requests + 2 or sizes.requests < 10:
+        parser.error("--users must be at least 3 × --requests + 2, --requests at least 10")
+    load_before = f"{os.getloadavg()[0]:.1f}"
+    results: dict[str, Result] = {}
+    started = time.perf_counter()
+
+    directory: Directory | None = None
+    workers: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        if "sqlite" in parts:
+            print("ours on SQLite (scim-server serve, 2 workers)", flush=True)
+            with ours(url, 2) as t:
+                work = Workload(t, sizes, Result("sqlite"))
+                results["sqlite"] = work.run()
+            directory = Directory(url, t.base, t.token or "", work.ids)
+        if "workers" in parts:
+            # Served again after the side by side, so the worker classes see the same
+            # directory; measured here, reported after the side by side.
+            print("worker classes (SQLite)", flush=True)
+            workers = workers_compare(sizes, directory or seed_sqlite(url, sizes))
+    if "postgresql" in parts:
+        print("ours on PostgreSQL (scim-server serve --workers 4)", flush=True)
+        with throwaway_postgres(args.database) as url, ours(url, 4) as t:
+            results["postgresql"] = Workload(t, sizes, Result("postgresql")).run()
+    if "peer" in parts:
+        print("scim2-server", flush=True)
+        with peer(args.peer) as t:
+            results["peer"] = Workload(t, sizes, Result("peer")).run()
+    if "ceiling" in parts:
+        print("ceiling (Flask hello, one-row SQLAlchemy lookup)", flush=True)
+        results["ceiling"] = run_ceiling(sizes, 2)
+    if results:
+        block = side_by_side_block(
+            results, sizes, command, (load_before, f"{os.getloadavg()[0]:.1f}")
+        )
+        print(block)
+        if args.markdown:
+            write_block(args.markdown, "side-by-side", block)
+    if "workers" in parts:
+        block = workers_block(workers, sizes, command)
+        print(block)
+        if args.markdown:
+            write_block(args.markdown, "workers", block)
+    if args.million:
+        if not args.database:
+            parser.error("--million needs --database (run scripts/bench.sh)")
+        members = min(args.million_members, 1_000)
+        small = at_scale(args.database, 1_000, members, args.million_requests)
+        large = at_scale(
+            args.database, args.million_users, args.million_members, args.million_requests
+        )
+        block = million_block(small, large, command)
+        print(block)
+        if args.markdown:
+            write_block(args.markdown, "million", block)
+    print(f"benchmark took {time.perf_counter() - started:.0f} s", flush=True)
+    everything = [*results.values(), *workers.values()]
+    wrong = any(isinstance(s, str) for r in everything for s in r.stats.values())
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,222 @@
+"""docs/benchmark.md: the generated tables, written between markers that keep the prose."""
+
+import os
+import re
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+from bench_http import LEVELS
+from bench_http import Stats
+from bench_workload import PHASES
+from bench_workload import Result
+from bench_workload import Sizes
+
+# --------------------------------------------------------------------------- the report
+
+
+def fmt_rps(stats: Stats | str | None) -> str:
+    if stats is None:
+        return "–"
+    if isinstance(stats, str):
+        return "**wrong**"
+    return f"{stats.rps:,.0f} /s"
+
+
+def fmt_lat(stats: Stats | str | None) -> str:
+    if not isinstance(stats, Stats):
+        return "–"
+    cut = f" (n={stats.requests}, time budget)" if stats.cut else ""
+    return f"{stats.pct(50):.1f} / {stats.pct(95):.1f} / {stats.pct(99):.1f}{cut}"
+
+
+def ratio(a: Stats | str | None, b: Stats | str | None) -> str:
+    if not isinstance(a, Stats) or not isinstance(b, Stats) or not b.rps:
+        return "–"
+    return f"{a.rps / b.rps:.2f}×"
+
+
+def side_by_side_block(
+    results: dict[str, Result], sizes: Sizes, command: str, load: tuple[str, str]
+) -> str:
+    names = [n for n in ("sqlite", "postgresql", "peer") if n in results]
+    heads = {
+        "sqlite": "ours, SQLite, 2 workers",
+        "postgresql": "ours, PostgreSQL, 4 workers",
+        "peer": "scim2-server",
+    }
+    out = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}` "
+        f"({sizes.users:,} users, {sizes.requests:,} requests per phase and concurrency; "
+        f"{os.cpu_count()} CPUs; load average {load[0]} before, {load[1]} after).",
+        "",
+        "Throughput, and latency p50 / p95 / p99 in ms (a list-walk request is one page of "
+        "100; a group change is one add or one remove):",
+        "",
+        "| phase | C | "
+        + " | ".join(f"{heads[n]}" for n in names)
+        + " | "
+        + " | ".join(f"{heads[n]} p50/p95/p99" for n in names)
+        + " |",
+        "|---|---|" + "---|" * (2 * len(names)),
+    ]
+    for phase in PHASES:
+        for level in LEVELS:
+            cells = [fmt_rps(results[n].stats.get((phase, level))) for n in names]
+            lats = [fmt_lat(results[n].stats.get((phase, level))) for n in names]
+            out.append(f"| {phase} | {level} | " + " | ".join(cells + lats) + " |")
+    mem = ", ".join(
+        f"{heads[n]} {results[n].rss_mib:.0f} MiB ({results[n].processes} processes)" for n in names
+    )
+    out += ["", f"Server memory after the workload (RSS of every server process): {mem}.", ""]
+    ceil = results.get("ceiling")
+    if "peer" in results or ceil:
+        out += [
+            "Ratios of throughput (above 1× = faster than the peer; the ceiling is the "
+            "most this stack can answer):",
+            "",
+            "| phase | C | SQLite ÷ peer | PostgreSQL ÷ peer | SQLite ÷ ORM row | "
+            "SQLite ÷ Flask hello |",
+            "|---|---|---|---|---|---|",
+        ]
+        for phase in PHASES:
+            for level in LEVELS:
+                ours_lite = results.get("sqlite", Result("")).stats.get((phase, level))
+                ours_pg = results.get("postgresql", Result("")).stats.get((phase, level))
+                other = results.get("peer", Result("")).stats.get((phase, level))
+                row = ceil.stats.get(("row", level)) if ceil else None
+                hello = ceil.stats.get(("hello", level)) if ceil else None
+                out.append(
+                    f"| {phase} | {level} | {ratio(ours_lite, other)} | {ratio(ours_pg, other)}"
+                    f" | {ratio(ours_lite, row)} | {ratio(ours_lite, hello)} |"
+                )
+        out.append("")
+    if ceil:
+        out += ["Ceiling, same gunicorn settings as `scim-server serve` (2 workers):", ""]
+        out += ["| endpoint | C | throughput | p50/p95/p99 ms | client CPU per request |"]
+        out += ["|---|---|---|---|---|"]
+        for key, label in (("hello", "Flask hello"), ("row", "one-row SQLAlchemy lookup")):
+            for level in LEVELS:
+                s = ceil.stats[(key, level)]
+                cpu = f"{s.client_cpu_us:.0f} µs" if isinstance(s, Stats) else "–"
+                out.append(f"| {label} | {level} | {fmt_rps(s)} | {fmt_lat(s)} | {cpu} |")
+        out.append("")
+        out += [client_note(ceil), ""]
+    notes = [f"{heads.get(n, n)}: {note}" for n in names for note in results[n].notes]
+    wrong = [
+        f"{heads.get(n, n)}, {phase} C={level}: {s}"
+        for n in names
+        for (phase, level), s in results[n].stats.items()
+        if isinstance(s, str)
+    ]
+    if wrong:
+        out += ["Phases that answered wrongly (not timed):", ""] + [f"- {w}" for w in wrong] + [""]
+    if notes:
+        out += ["Notes:", ""] + [f"- {note}" for note in notes] + [""]
+    return "\n".join(out)
+
+
+def client_note(ceil: Result) -> str:
+    """How much of the measurement is the client's own cost, measured against Flask hello."""
+    parts = []
+    for level in LEVELS:
+        s = ceil.stats.get(("hello", level))
+        if isinstance(s, Stats) and s.rps:
+            wall_us = 1e6 / s.rps * level  # wall time of one request, as each thread saw it
+            parts.append(
+                f"at C={level} it spends {s.client_cpu_us:.0f} µs of CPU per hello request "
+                f"({s.client_cpu_us / wall_us:.0%} of the request's wall time, "
+                f"{s.client_cpu_us * s.rps / 1e6:.2f} of a core)"
+            )
+    return (
+        "Client: one keep-alive HTTP/1.1 connection per thread (a bare-socket client), "
+        "every response parsed and checked; "
+        + "; ".join(parts)
+        + ". Every SCIM request costs more than a hello, so "
+        "the client's share of any SCIM figure is smaller still; on a machine with few cores "
+        "it competes with the servers for CPU at C=8."
+    )
+
+
+def workers_block(results: dict[str, Result], sizes: Sizes, command: str) -> str:
+    out = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`; our server on SQLite, "
+        f"{sizes.users:,} users, 2 gunicorn workers, keep-alive clients, "
+        f"{sizes.requests:,} requests per cell, in 3 rounds in which the classes take turns.",
+        "",
+        "| worker class | phase | C | throughput | p50/p95/p99 ms | memory |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, result in results.items():
+        for phase in (PHASES[2], PHASES[3]):
+            for level in LEVELS:
+                s = result.stats.get((phase, level))
+                out.append(
+                    f"| {label} | {phase} | {level} | {fmt_rps(s)} | {fmt_lat(s)} | "
+                    f"{result.rss_mib:.0f} MiB |"
+                )
+    return "\n".join(out + [""])
+
+
+def million_block(small: Result, large: Result, command: str) -> str:
+    out = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`; PostgreSQL (throw-away "
+        "cluster, fsync off), `scim-server serve --workers 4`, one request at a time; users "
+        "and the group seeded set-based, every request through HTTP.",
+        "",
+        f"| request | p50 @ {small.target} | p95 @ {small.target} | p50 @ {large.target} | "
+        f"p95 @ {large.target} | p50 ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (name, level), s in small.stats.items():
+        big = large.stats.get((name, level))
+        if isinstance(s, Stats) and isinstance(big, Stats):
+            out.append(
+                f"| {name} | {s.pct(50):.1f} ms | {s.pct(95):.1f} ms | {big.pct(50):.1f} ms | "
+                f"{big.pct(95):.1f} ms | {big.pct(50) / s.pct(50):.2f}× |"
+            )
+        else:
+            out.append(f"| {name} | {fmt_lat(s)} | | {fmt_lat(big)} | | wrong |")
+    out += [
+        "",
+        f"Server memory (arbiter + 4 workers, RSS): {small.rss_mib:.0f} MiB at {small.target} "
+        f"users, {large.rss_mib:.0f} MiB at {large.target} users.",
+        "",
+    ] + [f"- {note}" for note in small.notes + large.notes]
+    return "\n".join(out + [""])
+
+
+TEMPLATE = """# Benchmark
+
+Generated by `make bench` / `make bench-quick` (`scripts/bench.sh`, `scripts/bench.py`); the
+blocks between the `bench:` markers are rewritten by each run, the rest is kept.
+
+## Side by side at the same size
+
+<!-- bench:side-by-side:begin -->
+<!-- bench:side-by-side:end -->
+
+## Gunicorn worker classes
+
+<!-- bench:workers:begin -->
+<!-- bench:workers:end -->
+
+## 1,000 vs 1,000,000 users
+
+<!-- bench:million:begin -->
+<!-- bench:million:end -->
+
+## Interpretation
+
+(hand-written)
+"""
+
+
+def write_block(path: Path, name: str, content: str) -> None:
+    """Replace one generated block of ``path``, keeping every hand-written line around it."""
+    text = path.read_text() if path.exists() else TEMPLATE
+    begin, end = f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text, count=1))
