@@ -31,11 +31,27 @@ DEFAULTS: dict[str, Any] = {
     "SCHEMA_DIR": None,
     # The host product's page that receives an invitation link (?token=… is appended).
     "INVITATION_ACCEPT_URL": "/invitations/accept",
-    # SQLAlchemy engine echo, for debugging.
+    # SQLAlchemy engine echo, for debugging (it also logs statement parameters).
     "ECHO_SQL": False,
+    # Longest query string in bytes, as sent (percent-encoded); longer is 414 pointing at
+    # POST /.search. A 100-id OR filter is 5,992 bytes encoded; 100 userName terms with
+    # 60-character emails about 9.5 KB (README "Errors").
+    "MAX_QUERY_BYTES": 16 * 1024,
+    # Seconds a statement waits for a lock (SQLite busy_timeout, PostgreSQL lock_timeout)
+    # before the request answers 503 with Retry-After.
+    "LOCK_TIMEOUT_SECONDS": 10,
+    # Retry-After, in seconds, on a 503 (database unreachable or a lock timed out).
+    "RETRY_AFTER_SECONDS": 5,
 }
 
-_INT_KEYS = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_PATCH_OPERATIONS", "MAX_BODY_BYTES")
+_INT_KEYS = (
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_PATCH_OPERATIONS",
+    "MAX_BODY_BYTES",
+    "MAX_QUERY_BYTES",
+    "RETRY_AFTER_SECONDS",
+)
 
 
 class ConfigError(ValueError):
@@ -57,6 +73,9 @@ def validate(config: Any) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"SCIM_{key} must be a positive integer, got {value!r}")
+    lock = config["LOCK_TIMEOUT_SECONDS"]
+    if not isinstance(lock, (int, float)) or isinstance(lock, bool) or lock <= 0:
+        raise ConfigError(f"SCIM_LOCK_TIMEOUT_SECONDS must be a positive number, got {lock!r}")
     if config["DEFAULT_PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
         raise ConfigError("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
     url = config["DATABASE_URL"]

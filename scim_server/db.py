@@ -19,24 +19,82 @@ from flask import g
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+# How long a statement waits for a lock before giving up (SCIM_LOCK_TIMEOUT_SECONDS): the
+# request then answers 503 with Retry-After instead of hanging until the client gives up.
+DEFAULT_LOCK_TIMEOUT = 10.0
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and write-serialising BEGIN IMMEDIATE."""
+# PostgreSQL SQLSTATEs that say "try again later", not "this request is wrong": connection
+# failures (class 08), shutdowns, too many connections, lock and statement timeouts,
+# serialisation failures and deadlocks.
+_TRANSIENT_SQLSTATES = (
+    "08",
+    "57P01",
+    "57P02",
+    "57P03",
+    "53300",
+    "55P03",
+    "57014",
+    "40001",
+    "40P01",
+)
+# SQLite's messages for a lock it could not get within busy_timeout, or a file it cannot open.
+_TRANSIENT_SQLITE = ("database is locked", "database is busy", "unable to open database file")
+
+
+def make_engine(
+    url: str, *, echo: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and write-serialising BEGIN IMMEDIATE.
+
+    Statement parameters (people's names and emails) are left out of logged errors unless
+    ``echo`` asks for SQL debugging. PostgreSQL sessions get ``lock_timeout`` so a request
+    blocked behind a stuck transaction fails fast (503) rather than holding a thread.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+        options = f"-c lock_timeout={int(lock_timeout * 1000)}"
+        return create_engine(
+            url,
+            echo=echo,
+            hide_parameters=not echo,
+            pool_pre_ping=True,
+            connect_args={"options": options},
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-    _configure_sqlite(engine)
+    engine = create_engine(
+        url, echo=echo, hide_parameters=not echo, connect_args={"timeout": lock_timeout}
+    )
+    _configure_sqlite(engine, lock_timeout)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def is_unavailable(error: BaseException) -> bool:
+    """Is this the database being unreachable or a lock timing out (503), not a bug (500)?"""
+    if isinstance(error, (sa_exc.TimeoutError, sa_exc.DisconnectionError)):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(error, sa_exc.OperationalError):
+        # psycopg raises OperationalError without a SQLSTATE when it cannot connect at all.
+        message = str(error.orig).lower()
+        return sqlstate is None and (
+            "sqlite" not in type(error.orig).__module__ or message.startswith(_TRANSIENT_SQLITE)
+        )
+    return False
+
+
+def _configure_sqlite(engine: Engine, lock_timeout: float) -> None:
     """Make SQLite behave like one serialised writer with many readers.
 
     SQLite ignores ``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`` takes the write lock at
@@ -53,7 +111,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
 
@@ -70,7 +128,11 @@ def init_app(app: Flask) -> None:
     """Create the engine and wire the request transaction."""
     factory = app.config.get("SESSION_FACTORY")
     if factory is None:
-        engine = make_engine(app.config["DATABASE_URL"], echo=app.config["ECHO_SQL"])
+        engine = make_engine(
+            app.config["DATABASE_URL"],
+            echo=app.config["ECHO_SQL"],
+            lock_timeout=app.config["LOCK_TIMEOUT_SECONDS"],
+        )
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions["scim_engine"] = engine
     app.extensions["scim_sessionmaker"] = factory

@@ -177,7 +177,11 @@ class Services:
         self._engine: Engine | None = None
         factory: sessionmaker[Session] | None = settings.get("SESSION_FACTORY")
         if factory is None:
-            self._engine = make_engine(settings["DATABASE_URL"], echo=settings["ECHO_SQL"])
+            self._engine = make_engine(
+                settings["DATABASE_URL"],
+                echo=settings["ECHO_SQL"],
+                lock_timeout=settings["LOCK_TIMEOUT_SECONDS"],
+            )
             factory = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._factory = factory
         self._pepper: str = settings["TOKEN_PEPPER"]

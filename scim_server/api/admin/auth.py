@@ -22,6 +22,7 @@ from werkzeug.exceptions import Unauthorized
 from scim_server import secrets
 from scim_server.db import get_session
 from scim_server.errors import api_error_response
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
@@ -102,7 +103,7 @@ def organization(org_id: str) -> Organization:
     """The organisation, if this key may see it; another org's is 404, never 403."""
     who = principal()
     if who.org_id is not None and who.org_id != org_id:
-        raise NotFound(f"No organization {org_id}.")
+        raise NotFound(f"No organization {excerpt(org_id)}.")
     return get_org(get_session(), org_id)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
@@ -67,7 +68,7 @@ def get_membership(
 ) -> Membership:
     m = queries.membership_of(db, org.id, user_id, for_update=lock)
     if m is None:
-        raise NotFound(f"No member {user_id} in this organization.")
+        raise NotFound(f"No member {excerpt(user_id)} in this organization.")
     return m
 
 
@@ -194,7 +195,9 @@ def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> 
     found = set(db.scalars(select(Site.id).where(Site.org_id == org.id, Site.id.in_(wanted))))
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise ProvisioningError(ErrorCode.SITES_INVALID, f"No site {', '.join(missing)} here.")
+        raise ProvisioningError(
+            ErrorCode.SITES_INVALID, f"No site {excerpt(', '.join(missing))} here."
+        )
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
         db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])

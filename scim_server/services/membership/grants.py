@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import quoted
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Membership
@@ -49,7 +50,7 @@ def resolve_role(
         .order_by(Role.builtin.desc())
     ).first()
     if role is None:
-        raise ProvisioningError(code, f"No role {ref!r} in this organization.")
+        raise ProvisioningError(code, f"No role {quoted(ref)} in this organization.")
     return role
 
 

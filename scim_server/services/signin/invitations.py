@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
@@ -483,7 +484,7 @@ def _get(db: Session, org: Organization, invitation_id: str, *, lock: bool = Fal
     stmt = select(Invitation).where(Invitation.id == invitation_id, Invitation.org_id == org.id)
     invitation = db.scalars(stmt.with_for_update() if lock else stmt).first()
     if invitation is None:
-        raise NotFound(f"No invitation {invitation_id}.")
+        raise NotFound(f"No invitation {excerpt(invitation_id)}.")
     return invitation
 
 
