@@ -22,7 +22,8 @@ from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 
 OWNER = "owner"
-ADMIN_ROLES = ("owner", "admin")
+ADMIN = "admin"
+ADMIN_ROLES = (OWNER, ADMIN)
 # The built-in roles in order of power; a custom role ranks as a member.
 RANK = {"owner": 4, "admin": 3, "member": 2, "viewer": 1}
 
