@@ -8,6 +8,7 @@ engine, so the locks are real ones between two connections.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -136,7 +137,9 @@ def test_a_lock_timeout_is_503_and_writes_nothing(live_url):
     client = app.test_client()
     held = _hold_write_lock(live_url)
     try:
+        started = time.monotonic()
         response = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
+        assert time.monotonic() - started < 5  # SCIM_LOCK_TIMEOUT_SECONDS=0.3, not 30 s
         assert_scim_error(response, 503)
         assert response.headers["Retry-After"] == "5"
         mgmt = {"Authorization": f"Bearer {org.management_key}", "X-Acting-User": "key"}
