@@ -10,6 +10,7 @@ from flask import Flask
 
 from scim_server import config
 from scim_server import db
+from scim_server.api import guards
 from scim_server.api import register_blueprints
 from scim_server.errors import register_error_handlers
 from scim_server.scim.schema import load_registry
@@ -31,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["txt_resolver"] = app.config.get("TXT_RESOLVER") or DnsPythonResolver()
     db.init_app(app)
     register_error_handlers(app)
+    guards.init_app(app)
     register_blueprints(app)
     logging.getLogger("scim_server").setLevel(logging.INFO)
     return app

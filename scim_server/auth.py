@@ -1,4 +1,14 @@
-"""Bearer-token authentication: a SCIM token identifies its organisation and directory."""
+"""Bearer-token authentication: a SCIM token identifies its organisation and directory.
+
+Why one query and no cache: authentication is a single indexed statement (token joined to
+its organisation and directory, ``tokens.find_scim_credentials``). A per-worker cache keyed
+by the token hash would save that one statement but would have to hold the organisation
+row too (``active``, the seat limit, the one-organisation policy), which the management API
+changes at any time on any worker; keeping it honest would need a re-check, i.e. the same
+query again. So every request reads the token afresh: a revocation, a disconnected or
+deactivated organisation takes effect on the next request on every worker, with no bound
+to document and no state that another worker could miss.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +24,7 @@ from flask_httpauth import HTTPTokenAuth
 from scim_server.db import get_session
 from scim_server.errors import scim_error_response
 from scim_server.services.audit import Actor
-from scim_server.services.organizations.orgs import directory_of
-from scim_server.services.organizations.tokens import find_token
+from scim_server.services.organizations.tokens import find_scim_credentials
 from scim_server.storage.models import Organization
 
 
@@ -35,16 +44,14 @@ scim_auth = HTTPTokenAuth(scheme="Bearer")
 def _verify_scim_token(secret: str) -> Principal | None:
     if not secret:
         return None
-    session = get_session()
-    token = find_token(session, secret, "scim", pepper=current_app.config["TOKEN_PEPPER"])
-    if token is None:
+    pepper = current_app.config["TOKEN_PEPPER"]
+    found = find_scim_credentials(get_session(), secret, pepper=pepper)
+    if found is None:
         return None
-    org = session.get(Organization, token.org_id)
-    if org is None:
-        return None
-    g.org_id = org.id
+    g.org_id = found.org.id
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-    return Principal(org, directory_of(session, org.id).id, Actor("scim", token.id, request_id))
+    actor = Actor("scim", found.token.id, request_id)
+    return Principal(found.org, found.directory_id, actor)
 
 
 @scim_auth.error_handler

@@ -20,7 +20,9 @@ from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
 from scim_server.services.organizations import orgs
 from scim_server.services.organizations import tokens
+from scim_server.storage import list_state
 from scim_server.storage import migrate
+from scim_server.storage.duplicates import find_duplicates
 from scim_server.storage.models import Organization
 
 
@@ -53,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(handler=_db_upgrade)
+    db_sub.add_parser(
+        "check-duplicates",
+        help="list people, userNames and group names that are one under NFC/IDNA "
+        "normalisation but stored twice (never merges; exit 1 when any)",
+    ).set_defaults(handler=_db_check_duplicates)
+    reconcile = db_sub.add_parser(
+        "reconcile-counts",
+        help="recount live SCIM users and groups against the list counters "
+        "(scim_server/storage/list_state.py); exit 1 on drift unless --fix",
+    )
+    reconcile.add_argument("--fix", action="store_true", help="rewrite drifted counters")
+    reconcile.set_defaults(handler=_db_reconcile_counts)
 
     org = sub.add_parser("org", help="organisations")
     org_sub = org.add_subparsers(dest="org_command", required=True)
@@ -87,6 +101,29 @@ def _db_upgrade(app: Flask, _args: argparse.Namespace) -> int:
     migrate.upgrade(app.config["DATABASE_URL"])
     print("database is up to date", file=sys.stderr)
     return 0
+
+
+def _db_check_duplicates(app: Flask, _args: argparse.Namespace) -> int:
+    with _factory(app)() as db:
+        lines = find_duplicates(db.connection())
+    for line in lines:
+        print(line)
+    print(f"{len(lines)} duplicate group(s)", file=sys.stderr)
+    return 1 if lines else 0
+
+
+def _db_reconcile_counts(app: Flask, args: argparse.Namespace) -> int:
+    """A periodic check: the triggers keep the counters exact, this proves it."""
+    with session_scope(_factory(app)) as db:
+        drifts = list_state.reconcile_counts(db, fix=args.fix)
+    for d in drifts:
+        action = "fixed" if args.fix else "drift"
+        print(
+            f"{action}: directory {d.directory_id} {d.resource}: "
+            f"counter {d.counted}, actual {d.actual}"
+        )
+    print(f"{len(drifts)} counter(s) drifted", file=sys.stderr)
+    return 1 if drifts and not args.fix else 0
 
 
 def _base_url(app: Flask, override: str | None) -> str:

@@ -42,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     "LOCK_TIMEOUT_SECONDS": 10,
     # Retry-After, in seconds, on a 503 (database unreachable or a lock timed out).
     "RETRY_AFTER_SECONDS": 5,
+    # PostgreSQL connections per worker: pooled, and extra under a burst (see scim_server/db.py).
+    "DB_POOL_SIZE": 4,
+    "DB_MAX_OVERFLOW": 2,
+    # SQLite durability: NORMAL (a power loss may lose the last commits, never corrupts) or
+    # FULL (a disk flush per commit); the trade-off is spelled out in scim_server/db.py.
+    "SQLITE_SYNCHRONOUS": "NORMAL",
 }
 
 _INT_KEYS = (
@@ -51,6 +57,7 @@ _INT_KEYS = (
     "MAX_BODY_BYTES",
     "MAX_QUERY_BYTES",
     "RETRY_AFTER_SECONDS",
+    "DB_POOL_SIZE",
 )
 
 
@@ -76,6 +83,13 @@ def validate(config: Any) -> None:
     lock = config["LOCK_TIMEOUT_SECONDS"]
     if not isinstance(lock, (int, float)) or isinstance(lock, bool) or lock <= 0:
         raise ConfigError(f"SCIM_LOCK_TIMEOUT_SECONDS must be a positive number, got {lock!r}")
+    overflow = config["DB_MAX_OVERFLOW"]
+    if not isinstance(overflow, int) or isinstance(overflow, bool) or overflow < 0:
+        raise ConfigError(f"SCIM_DB_MAX_OVERFLOW must be an integer >= 0, got {overflow!r}")
+    if config["SQLITE_SYNCHRONOUS"] not in ("NORMAL", "FULL"):
+        raise ConfigError(
+            f"SCIM_SQLITE_SYNCHRONOUS must be NORMAL or FULL, got {config['SQLITE_SYNCHRONOUS']!r}"
+        )
     if config["DEFAULT_PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
         raise ConfigError("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
     url = config["DATABASE_URL"]

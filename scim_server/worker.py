@@ -8,7 +8,7 @@ first byte. This worker keeps gunicorn's arbiter (process supervision, restarts,
 headers and bodies in one non-blocking I/O loop and hands only complete requests to its
 thread pool. A slow or idle client then costs one buffered connection slot
 (``worker_connections``), never a thread. Idle keep-alive connections are closed after
-``keepalive`` seconds. docs/architecture.md §6 records the measurements behind the choice.
+``keepalive`` seconds. docs/benchmark.md records the measurements behind the choice.
 """
 
 from __future__ import annotations

@@ -57,3 +57,28 @@ def test_token_rotation_create_list_revoke(cli_db, capsys):
 def test_unknown_org_is_an_error_not_a_traceback(cli_db, capsys):
     assert main(["token", "list", "--org", "nope"]) == 1
     assert "No organization nope" in capsys.readouterr().err
+
+
+def test_db_reconcile_counts_reports_then_fixes_drift(cli_db, capsys):
+    import sqlite3
+
+    info = json.loads(run(capsys, "org", "create", "Counted", "--json"))
+    client = create_app({"DATABASE_URL": cli_db}).test_client()
+    headers = {"Authorization": f"Bearer {info['scim_token']}"}
+    for name in ("a@example.com", "b@example.com"):
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
+        assert client.post("/scim/v2/Users", json=body, headers=headers).status_code == 201
+    assert main(["db", "reconcile-counts"]) == 0
+    assert "0 counter(s) drifted" in capsys.readouterr().err
+    with sqlite3.connect(cli_db.removeprefix("sqlite:///")) as conn:
+        conn.execute(
+            "UPDATE scim_live_counts SET live = live + 3 WHERE rowid = "
+            "(SELECT min(rowid) FROM scim_live_counts WHERE resource = 'User')"
+        )
+    assert main(["db", "reconcile-counts"]) == 1
+    assert "counter 5, actual 2" in capsys.readouterr().out
+    assert main(["db", "reconcile-counts", "--fix"]) == 0
+    assert "fixed" in capsys.readouterr().out
+    assert main(["db", "reconcile-counts"]) == 0
+    total = client.get("/scim/v2/Users", headers=headers).get_json()["totalResults"]
+    assert total == 2

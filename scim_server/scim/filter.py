@@ -10,6 +10,7 @@ expression index on ``lower(user_name)`` still serves.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -187,6 +188,8 @@ def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
         return _ordered(expr, op, _number(raw, attr), attr)
     if not isinstance(raw, QuotedString):
         raise InvalidFilterError(f"'{attr.dotted}' is a string; quote the value.")
+    if attr.nfc:  # stored NFC (validation.nfc_identity): an NFD spelling finds it too
+        raw = QuotedString(unicodedata.normalize("NFC", raw))
     if not attr.case_exact:
         expr = expr if target.lowered else func.lower(expr)
         raw = QuotedString(raw.lower())

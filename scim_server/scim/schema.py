@@ -25,6 +25,10 @@ SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# Identity strings: uniqueness and lookups compare them NFC-normalised.
+NFC_ATTRIBUTES = frozenset(
+    {(CORE_USER, "userName"), (CORE_USER, "emails.value"), (CORE_GROUP, "displayName")}
+)
 _SCHEMA_FILES = ("User.json", "Group.json", "EnterpriseUser.json", "ScimServerUser.json")
 
 
@@ -45,6 +49,16 @@ class AttributeDef:
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple[AttributeDef, ...] = ()
     parent: str | None = None
+    # Our documented extensions of RFC 7643 §7 (README "Limits"): the longest string a
+    # client may send, and the most values of a multi-valued attribute. Served at /Schemas.
+    max_length: int | None = None
+    max_items: int | None = None
+
+    @property
+    def nfc(self) -> bool:
+        """An identity string, stored and compared in Unicode NFC (docs/lifecycle.md §5.1
+        item 12): two canonically equivalent spellings must be one person or one group."""
+        return (self.schema, self.dotted) in NFC_ATTRIBUTES
 
     @property
     def is_complex(self) -> bool:
@@ -95,6 +109,13 @@ class ResourceType:
     extensions: tuple[Schema, ...]
     common: tuple[AttributeDef, ...]
     document: dict[str, Any] = field(compare=False, hash=False)
+
+    @property
+    def max_resource_bytes(self) -> int | None:
+        """The largest stored document (compact JSON, UTF-8) of this type: our extension
+        ``maxResourceBytes`` of the ResourceType document (README "Limits")."""
+        value = self.document.get("maxResourceBytes")
+        return int(value) if value is not None else None
 
     @cached_property
     def schema_ids(self) -> tuple[str, ...]:
@@ -168,6 +189,8 @@ def _attribute(raw: dict[str, Any], schema: str, parent: str | None = None) -> A
         reference_types=tuple(raw.get("referenceTypes") or ()),
         sub_attributes=subs,
         parent=parent,
+        max_length=raw.get("maxLength"),
+        max_items=raw.get("maxItems"),
     )
 
 

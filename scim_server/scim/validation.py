@@ -8,6 +8,8 @@ missing required values ``invalidValue``, each naming the attribute.
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from marshmallow import RAISE
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
+from marshmallow.validate import Length
 
 from scim_server.scim.errors import InvalidSyntaxError
 from scim_server.scim.errors import InvalidValueError
@@ -32,6 +35,14 @@ def _iso_datetime(value: str) -> bool:
     return True
 
 
+def _length(attr: AttributeDef) -> list[Length]:
+    """The schema's ``maxLength`` (README "Limits"): checked here, before any database,
+    so a long value is a 400 naming the attribute and the limit, never a 500."""
+    if attr.max_length is None:
+        return []
+    return [Length(max=attr.max_length, error="Longer than the limit of {max} characters.")]
+
+
 def _scalar(attr: AttributeDef) -> fields.Field[Any]:
     kind = attr.type
     if kind == "boolean":
@@ -42,7 +53,7 @@ def _scalar(attr: AttributeDef) -> fields.Field[Any]:
         return fields.Float(allow_none=True)
     if kind == "dateTime":
         return fields.String(allow_none=True, validate=_check_datetime)
-    return fields.String(allow_none=True)
+    return fields.String(allow_none=True, validate=_length(attr))
 
 
 def _check_datetime(value: str) -> None:
@@ -58,7 +69,12 @@ def _field(attr: AttributeDef) -> fields.Field[Any]:
     else:
         inner = _scalar(attr)
     if attr.multi_valued:
-        return fields.List(inner, allow_none=True)
+        items = (
+            [Length(max=attr.max_items, error="More than the limit of {max} values.")]
+            if attr.max_items is not None
+            else []
+        )
+        return fields.List(inner, allow_none=True, validate=items)
     return inner
 
 
@@ -95,7 +111,7 @@ class ResourceValidator:
 
     def validate(self, body: dict[str, Any]) -> dict[str, Any]:
         """Return the body with read-only and null values removed; raise on anything wrong."""
-        cleaned = self._drop_read_only(body)
+        cleaned = nfc_identity(self._drop_read_only(body), self.rtype)
         try:
             loaded: dict[str, Any] = self.schema.load(cleaned, unknown=RAISE)
         except ValidationError as error:
@@ -108,6 +124,7 @@ class ResourceValidator:
                 raise InvalidValueError(f"'{attr.name}' is required.")
             _check_single_primary(attr, loaded.get(attr.name))
         cleaned_doc: dict[str, Any] = _drop_nulls(loaded)
+        _check_size(cleaned_doc, self.rtype)
         return cleaned_doc
 
     def _drop_read_only(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +145,48 @@ class ResourceValidator:
                     }
             out[key] = value
         return out
+
+
+def nfc_identity(doc: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    """NFC the identity strings (``AttributeDef.nfc``) before anything checks or stores
+    them, so NFC and NFD spellings of one name are one person (issue: renée twice).
+
+    Runs before the length check: NFC can lengthen a few characters, and the limit must
+    hold for what is stored. Values of the wrong type are left for validation to refuse.
+    """
+    out = dict(doc)
+    for attr in rtype.core.attributes:
+        value = out.get(attr.name)
+        if attr.nfc and isinstance(value, str):
+            out[attr.name] = unicodedata.normalize("NFC", value)
+        subs = [sub for sub in attr.sub_attributes if sub.nfc]
+        if subs and isinstance(value, list):
+            out[attr.name] = [_nfc_element(v, subs) for v in value]
+    return out
+
+
+def _nfc_element(element: Any, subs: list[AttributeDef]) -> Any:
+    if not isinstance(element, dict):
+        return element
+    return {
+        k: unicodedata.normalize("NFC", v)
+        if isinstance(v, str) and any(s.name == k for s in subs)
+        else v
+        for k, v in element.items()
+    }
+
+
+def _check_size(doc: dict[str, Any], rtype: ResourceType) -> None:
+    """The resource type's ``maxResourceBytes`` (README "Limits"): every GET and list page
+    returns the stored document, so its size is bounded once, here."""
+    limit = rtype.max_resource_bytes
+    if limit is None:
+        return
+    size = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > limit:
+        raise InvalidValueError(
+            f"The {rtype.name} is {size} bytes; the limit is {limit} bytes (maxResourceBytes)."
+        )
 
 
 def _check_single_primary(attr: AttributeDef, values: Any) -> None:

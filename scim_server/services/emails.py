@@ -9,7 +9,11 @@ import unicodedata
 
 from scim_server.scim.errors import quoted
 from scim_server.services.errors import ErrorCode
+from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import ProvisioningError
+
+# The width of users.email_normalized and invitations.email_normalized (storage/models.py).
+NORMALIZED_EMAIL_MAX = 320
 
 # Public mail providers: nobody can claim them, so they never grant JIT or auto-linking.
 PUBLIC_MAIL_DOMAINS = frozenset(
@@ -85,6 +89,26 @@ def normalize_email(text: str) -> str:
         return f"{local}@{normalize_domain(domain)}"
     except ProvisioningError:
         raise ProvisioningError(ErrorCode.EMAIL_INVALID, "Not an email address.") from None
+
+
+def canonical_email(text: str) -> str:
+    """The lookup key of any email a client sends: ``normalize_email`` when it is an
+    address, else its NFC lower-case form (SCIM does not promise addresses are valid).
+
+    One key on every path (SCIM, JIT, invitations, member search), so the NFC and NFD
+    spellings, or the Unicode and IDNA domains, of one address find one person. IDNA can
+    lengthen a domain: a key wider than its column is refused rather than truncated.
+    """
+    try:
+        key = normalize_email(text)
+    except ProvisioningError:
+        key = unicodedata.normalize("NFC", text.strip()).lower()
+    if len(key) > NORMALIZED_EMAIL_MAX:
+        raise InvalidInput(
+            f"The email address is longer than {NORMALIZED_EMAIL_MAX} characters "
+            "once its domain is IDNA-encoded."
+        )
+    return key
 
 
 def domain_of(email: str) -> str:

@@ -7,6 +7,7 @@ check runs, so the error a client sees does not depend on which layer caught it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,3 +28,57 @@ def string_field(payload: Mapping[str, Any], key: str, *, required: bool = True)
 def required_string(payload: Mapping[str, Any], key: str) -> str:
     """``payload[key]`` as a non-empty string, or ``validation_error`` naming the key."""
     return str(string_field(payload, key))
+
+
+# C0 controls, DEL and C1 controls: no identifier, name or parameter of ours contains one,
+# and PostgreSQL refuses NUL outright (a 500 before this check). TAB, LF and CR are allowed
+# only in the multi-line texts of MULTILINE_FIELDS.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+# Fields whose value is prose that may span lines: SCIM addresses.formatted and
+# addresses.streetAddress (RFC 7643 §4.1.2 says they may hold newlines; name.formatted
+# shares the key and is allowed too) and the management API's free-text reasons.
+MULTILINE_FIELDS = frozenset({"formatted", "streetaddress", "reason"})
+
+
+def control_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first refused character of ``text`` as ``U+0000``, or None when it is clean.
+
+    Lone surrogates count too: no database stores them.
+    """
+    found = (_CONTROL_EXCEPT_LINES if multiline else _CONTROL).search(text)
+    if found:
+        return f"U+{ord(found.group()):04X}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"U+{ord(text[error.start]):04X}"
+    return None
+
+
+# The management API's field sizes (README "Limits"), by the field's dotted path in the
+# body (``claims.name``) or its last key (``name``); any other string field, query
+# parameter or path segment may hold DEFAULT_FIELD_LIMIT characters. Every limit fits the
+# column the value is stored in (tests/drift/test_limits_fit_columns.py).
+MANAGEMENT_FIELD_LIMITS: dict[str, int] = {
+    "name": 100,  # organisation, role, site and SSO connection names (roles.name is 100)
+    "claims.name": 300,  # a person's name from an IdP: users.name
+    "user.name": 300,
+    "email": 320,
+    "claims.email": 320,
+    "user.email": 320,
+    "reason": 2000,
+    "domain": 253,
+    "emailDomain": 253,
+    "emailDomains": 253,
+    "claims.iss": 500,
+    "claims.sub": 500,
+}
+DEFAULT_FIELD_LIMIT = 1000
+
+
+def field_limit(path: str) -> int:
+    """The most characters the management API accepts in the field at ``path``."""
+    last = path.rpartition(".")[2]
+    return MANAGEMENT_FIELD_LIMITS.get(path, MANAGEMENT_FIELD_LIMITS.get(last, DEFAULT_FIELD_LIMIT))

@@ -3,7 +3,7 @@
 Promoted attributes (id, userName, externalId, active, meta dates, …) are columns with
 indexes; other singular attributes are read from the stored JSON document; multi-valued
 attributes are EXISTS over their child rows. With ``storage/models.py`` and
-``services/representation.py`` this is where SCIM names meet our columns.
+``services/directory/scim_documents.py`` this is where SCIM names meet our columns.
 """
 
 from __future__ import annotations

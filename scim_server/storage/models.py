@@ -350,6 +350,8 @@ class ScimGroup(Base):
             unique=True,
         ),
         Index("uq_scim_groups_external_id", "directory_id", "external_id", unique=True),
+        # The unfiltered list in id order, seeked from a page bookmark (storage/list_state.py).
+        Index("ix_scim_groups_listing", "directory_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -458,3 +460,34 @@ class Event(Base):
     # PostgreSQL: the writing transaction's id (a column default), so the feed can show
     # only settled transactions in commit-safe order. NULL on SQLite (one writer at a time).
     txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
+
+
+class ScimLiveCount(Base):
+    """Live SCIM users or groups of a directory, split over shards (storage/list_state.py).
+
+    Maintained by database triggers (migration 0005) in the transaction of every change,
+    so ``totalResults`` of an unfiltered list sums a few rows instead of counting them all;
+    ``changes`` only grows, and its sum is the directory's change generation.
+    """
+
+    __tablename__ = "scim_live_counts"
+
+    directory_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(10), primary_key=True)  # User | Group
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    live: Mapped[int] = mapped_column(BigInteger, default=0)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ScimPageBookmark(Base):
+    """Where the next page of a sequential list walk starts (storage/list_state.py)."""
+
+    __tablename__ = "scim_page_bookmarks"
+
+    directory_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(10), primary_key=True)
+    query_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0-based offset
+    after_id: Mapped[str] = mapped_column(String(36))
+    generation: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

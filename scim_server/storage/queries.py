@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -20,24 +21,27 @@ from scim_server.storage.models import ScimUser
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
 
+# Built once (every SCIM request on one user runs it): composing the expression per call
+# costs more Python than the indexed lookup itself.
+_LIVE_SCIM_USER = (
+    select(ScimUser, Membership, User)
+    .join(Membership, Membership.id == ScimUser.membership_id)
+    .join(User, User.id == Membership.user_id)
+    .where(
+        ScimUser.id == bindparam("scim_id"),
+        ScimUser.directory_id == bindparam("directory_id"),
+        ScimUser.deleted_at.is_(None),
+    )
+)
+_LIVE_SCIM_USER_FOR_UPDATE = _LIVE_SCIM_USER.with_for_update(of=[ScimUser, Membership])
+
 
 def live_scim_user(
     db: Session, directory_id: str, scim_id: str, *, for_update: bool = False
 ) -> tuple[ScimUser, Membership, User] | None:
     """The live SCIM user with its membership and person; tombstones are not found."""
-    stmt = (
-        select(ScimUser, Membership, User)
-        .join(Membership, Membership.id == ScimUser.membership_id)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            ScimUser.id == scim_id,
-            ScimUser.directory_id == directory_id,
-            ScimUser.deleted_at.is_(None),
-        )
-    )
-    if for_update:
-        stmt = stmt.with_for_update(of=[ScimUser, Membership])
-    row = db.execute(stmt).first()
+    stmt = _LIVE_SCIM_USER_FOR_UPDATE if for_update else _LIVE_SCIM_USER
+    row = db.execute(stmt, {"scim_id": scim_id, "directory_id": directory_id}).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -79,8 +83,17 @@ def live_membership_elsewhere(db: Session, org_id: str, user_id: str) -> bool:
     return db.scalar(stmt.limit(1)) is not None
 
 
+# Built-in role ids, remembered per process after the first lookup: migration 0001 seeds
+# them with fixed ids and nothing changes or deletes them, so the memo can never go stale
+# (and every SCIM create or deactivation would otherwise spend a round trip on it).
+_BUILTIN_ROLE_IDS: dict[str, str] = {}
+
+
 def builtin_role_id(db: Session, name: str) -> str:
-    role_id = db.scalar(select(Role.id).where(Role.org_id.is_(None), Role.name == name))
+    if name not in _BUILTIN_ROLE_IDS:
+        builtins = db.execute(select(Role.name, Role.id).where(Role.org_id.is_(None))).all()
+        _BUILTIN_ROLE_IDS.update({row.name: row.id for row in builtins})
+    role_id = _BUILTIN_ROLE_IDS.get(name)
     if role_id is None:
         raise LookupError(f"built-in role {name!r} is missing: run `scim-server db upgrade`")
     return role_id
@@ -104,6 +117,19 @@ def domain_owner(db: Session, domain: str) -> str | None:
             OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
         )
     )
+
+
+def email_holder_and_domain_owner(
+    db: Session, email_normalized: str, domain: str
+) -> tuple[str | None, str | None]:
+    """The id of the person with this email and the organisation that verified ``domain``,
+    in one round trip (a SCIM create needs both)."""
+    holder = select(User.id).where(User.email_normalized == email_normalized)
+    owner = select(OrgDomain.org_id).where(
+        OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
+    )
+    row = db.execute(select(holder.scalar_subquery(), owner.scalar_subquery())).one()
+    return row[0], row[1]
 
 
 def db_now(db: Session) -> Any:

@@ -2,7 +2,7 @@
 
 Clients that dribble a request line, trickle a body or connect and send nothing must not
 take the service from everyone else: other clients keep getting answers within a second
-(the gunicorn ``sync`` worker fails this with four such sockets; docs/architecture.md §6).
+(the gunicorn ``sync`` worker fails this with four such sockets; docs/benchmark.md).
 Each scenario is bounded in time and talks only to the loopback server it started.
 """
 

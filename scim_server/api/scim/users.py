@@ -23,14 +23,15 @@ bp = Blueprint("users", __name__, url_prefix="/scim/v2/Users")
 bp.before_request(require_scim_token)
 
 
-def _render(ctx: ScimContext, view: UserView, status: int = 200) -> Response:
+def _render(ctx: ScimContext, view: UserView, status: int = 200, *, new: bool = False) -> Response:
+    """``new``: created by this request, so in no group yet (no query for its groups)."""
     rtype = ctx.registry.user
     projection = requests.projection_from(
         rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
     )
     groups = (
         search.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
-        if projection.wants(rtype, "groups")
+        if projection.wants(rtype, "groups") and not new
         else None
     )
     doc = view.to_scim(ctx, groups)
@@ -62,7 +63,7 @@ def search_users() -> Response:
 def create_user() -> Response:
     ctx = requests.context()
     view = users.create_user(get_session(), ctx, _validated(ctx))
-    return _render(ctx, view, 201)
+    return _render(ctx, view, 201, new=True)
 
 
 @bp.get("/<scim_id>")

@@ -10,11 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import DateTime
 from sqlalchemy import SQLColumnExpression
+from sqlalchemy import String
 from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
@@ -266,31 +270,53 @@ def _resolve_members(db: Session, ctx: ScimContext, ids: list[str]) -> dict[str,
 
 
 def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> bool:
-    """Insert the new members; ones already present are no change (RFC 7644 §3.5.2.1)."""
+    """Insert the new members; ones already present are no change (RFC 7644 §3.5.2.1).
+
+    The common case (every id names a live User or Group of this directory that is not a
+    member yet) is one ``INSERT … SELECT`` per chunk, whose SELECT checks the ids as it
+    inserts them. Only when fewer rows come back are the ids resolved one by one, to tell
+    an unknown id (an error: the request rolls back) from a member already present.
+    """
     ids = _member_ids(values)
     if not ids:
         return False
-    kinds = _resolve_members(db, ctx, ids)
-    if group.id in kinds:
+    if group.id in ids:
+        _resolve_members(db, ctx, ids)  # an unknown id is still the first complaint
         raise InvalidInput("A group cannot be a member of itself.")
-    insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     added: list[str] = []
-    now = utcnow()
     for chunk in tombstones.chunks(ids):
-        stmt = (
-            insert_(GroupMember)
-            .values(
-                [
-                    {"group_id": group.id, "member_id": i, "member_type": kinds[i], "added_at": now}
-                    for i in chunk
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(GroupMember.member_id)
-        )
-        added.extend(db.scalars(stmt))
+        added.extend(_insert_known_members(db, ctx, group, chunk))
+    if len(added) < len(ids):
+        _resolve_members(db, ctx, ids)
+    position = {member_id: n for n, member_id in enumerate(ids)}
+    added.sort(key=position.__getitem__)  # events in the order the request named them
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_ADDED, added)
     return bool(added)
+
+
+def _insert_known_members(
+    db: Session, ctx: ScimContext, group: ScimGroup, ids: list[str]
+) -> list[str]:
+    """Insert those of ``ids`` that are live Users or Groups of this directory and not yet
+    members; return the ids inserted."""
+    now = literal(utcnow(), DateTime())
+    gid = literal(group.id, String())
+    users = select(gid, ScimUser.id, literal("User", String()), now).where(
+        ScimUser.id.in_(ids),
+        ScimUser.deleted_at.is_(None),
+        ScimUser.directory_id == ctx.directory_id,
+    )
+    nested = select(gid, ScimGroup.id, literal("Group", String()), now).where(
+        ScimGroup.id.in_(ids), ScimGroup.directory_id == ctx.directory_id
+    )
+    insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert_(GroupMember)
+        .from_select(["group_id", "member_id", "member_type", "added_at"], union_all(users, nested))
+        .on_conflict_do_nothing()
+        .returning(GroupMember.member_id)
+    )
+    return list(db.scalars(stmt))
 
 
 def _remove_members(db: Session, ctx: ScimContext, group: ScimGroup, value_filter: Any) -> bool:

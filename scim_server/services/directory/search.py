@@ -1,4 +1,12 @@
-"""List and search Users and Groups: filter, sort and page in SQL, never in Python."""
+"""List and search Users and Groups: filter, sort and page in SQL, never in Python.
+
+A filtered or sorted list counts its matches exactly and pages with OFFSET. The
+unfiltered list in id order — what Okta and Entra walk page by page on every import —
+takes ``totalResults`` from the live counters and serves the next page of a walk by an
+index seek from a bookmark, so its pages cost the same at any depth and any directory
+size; the design, and why a bookmark never yields a wrong page, is in
+``scim_server/storage/list_state.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,8 @@ from sqlalchemy import Select
 from sqlalchemy import SQLColumnExpression
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import true
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from scim_server.scim.errors import quoted
@@ -25,6 +35,7 @@ from scim_server.services.directory import groups as group_service
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.users import UserView
 from scim_server.services.errors import InvalidInput
+from scim_server.storage import list_state
 from scim_server.storage.attr_map import group_resolver
 from scim_server.storage.attr_map import user_resolver
 from scim_server.storage.models import GroupMember
@@ -56,11 +67,9 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
         ids = ids.join(Membership, Membership.id == ScimUser.membership_id)
     if query.filter:
         ids = ids.where(compile_filter(query.filter, resolve))
-    total = _count(db, ids)
-    if query.page.count == 0:
+    total, page = _page(db, ctx, "User", ids, ScimUser.id, rtype, resolve, query)
+    if not page:
         return total, []
-    ordered = _ordered(ids, rtype, resolve, query, ScimUser.id)
-    page = list(db.scalars(ordered.offset(query.page.offset).limit(query.page.count)))
     rows = db.execute(
         select(ScimUser, Membership, User.disabled_at)
         .join(Membership, Membership.id == ScimUser.membership_id)
@@ -82,21 +91,105 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
 def search_groups(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
     rtype = ctx.registry.group
     resolve = group_resolver(rtype)
-    base = select(ScimGroup).where(ScimGroup.directory_id == ctx.directory_id)
+    ids = select(ScimGroup.id).where(ScimGroup.directory_id == ctx.directory_id)
     if query.filter:
-        base = base.where(compile_filter(query.filter, resolve))
-    total = _count(db, base)
-    if query.page.count == 0:
+        ids = ids.where(compile_filter(query.filter, resolve))
+    total, page = _page(db, ctx, "Group", ids, ScimGroup.id, rtype, resolve, query)
+    if not page:
         return total, []
-    stmt = _ordered(base, rtype, resolve, query, ScimGroup.id)
-    found = db.scalars(stmt.offset(query.page.offset).limit(query.page.count)).all()
+    by_id = {g.id: g for g in db.scalars(select(ScimGroup).where(ScimGroup.id.in_(page)))}
     with_members = query.projection.wants(rtype, "members")
     return total, [
         project(
-            group_service.to_scim(db, ctx, g, with_members=with_members), rtype, query.projection
+            group_service.to_scim(db, ctx, by_id[i], with_members=with_members),
+            rtype,
+            query.projection,
         )
-        for g in found
+        for i in page
+        if i in by_id
     ]
+
+
+def _page(
+    db: Session,
+    ctx: ScimContext,
+    resource: str,
+    ids: Select[str],
+    id_column: InstrumentedAttribute[str],
+    rtype: ResourceType,
+    resolve: Resolver,
+    query: Query,
+) -> tuple[int, list[str]]:
+    """``totalResults`` and the page's ids. A filtered list counts exactly; the whole
+    directory's count comes from the live counters, and its pages in id order from an
+    index seek where a bookmark allows (storage/list_state.py explains both)."""
+    page = query.page
+    if query.filter:
+        total = _count(db, ids)
+    elif not query.sort_by:
+        return _walk(db, ctx.directory_id, resource, ids, id_column, page)
+    else:
+        total = int(db.scalar(select(list_state.totals(ctx.directory_id, resource).c.total)) or 0)
+    if page.count == 0:
+        return total, []
+    ordered = _ordered(ids, rtype, resolve, query, id_column)
+    return total, list(db.scalars(ordered.offset(page.offset).limit(page.count)))
+
+
+def _walk(
+    db: Session,
+    directory_id: str,
+    resource: str,
+    ids: Select[str],
+    id_column: InstrumentedAttribute[str],
+    page: Page,
+) -> tuple[int, list[str]]:
+    """The unfiltered list in id order: seek past the bookmark of this position when its
+    generation is current, else OFFSET; then bookmark the next page."""
+    used = None
+    if page.offset > 0 and page.count > 0:
+        used = list_state.find_bookmark(db, directory_id, resource, page.offset)
+    total, generation, found = _totals_and_ids(
+        db, directory_id, resource, ids, id_column, page, used
+    )
+    if used is not None and used.generation != generation:
+        used = None  # the live set changed since: the seek could shift the page
+        total, generation, found = _totals_and_ids(
+            db, directory_id, resource, ids, id_column, page, None
+        )
+    if found and len(found) == page.count:
+        after = list_state.Bookmark(page.offset + len(found), found[-1], generation)
+        list_state.save_bookmark(db, directory_id, resource, used, after)
+    return total, found
+
+
+def _totals_and_ids(
+    db: Session,
+    directory_id: str,
+    resource: str,
+    ids: Select[str],
+    id_column: InstrumentedAttribute[str],
+    page: Page,
+    after: list_state.Bookmark | None,
+) -> tuple[int, int, list[str]]:
+    """Total, generation and page ids in one statement: one snapshot on PostgreSQL, so a
+    seek is trusted only for the generation it was read at."""
+    totals = list_state.totals(directory_id, resource)
+    if page.count == 0:
+        row = db.execute(select(totals.c.total, totals.c.generation)).one()
+        return int(row[0]), int(row[1]), []
+    ordered = ids.order_by(id_column).limit(page.count)
+    if after is not None:
+        ordered = ordered.where(id_column > after.after_id)
+    elif page.offset:
+        ordered = ordered.offset(page.offset)
+    found = ordered.subquery("page")
+    rows = db.execute(
+        select(totals.c.total, totals.c.generation, found.c.id)
+        .select_from(totals.outerjoin(found, true()))
+        .order_by(found.c.id)
+    ).all()
+    return int(rows[0][0]), int(rows[0][1]), [r[2] for r in rows if r[2] is not None]
 
 
 def user_groups(

@@ -15,9 +15,12 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import union_all
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from scim_server.scim.errors import excerpt
@@ -34,6 +37,8 @@ from scim_server.services.directory.scim_documents import primary_email
 from scim_server.services.directory.scim_documents import stored_attributes
 from scim_server.services.directory.scim_documents import user_to_scim
 from scim_server.services.directory.scim_documents import value_rows
+from scim_server.services.emails import canonical_email
+from scim_server.services.emails import domain_of
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import NotFound
@@ -41,6 +46,7 @@ from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
+from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
@@ -87,8 +93,9 @@ def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = 
 def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     """POST /Users (rows P1–P8): create, or re-link a deleted member to the same person."""
     user_name, external_id = doc["userName"], doc.get("externalId")
-    _raise_if_taken(db, ctx, user_name, external_id, exclude=None)
-    existing, person, link_state = _landing(db, ctx, doc)
+    claims = _claims(db, ctx, user_name, external_id)
+    _raise_if_held(claims.live, user_name)
+    existing, person, link_state, new_person = _landing(db, ctx, doc, claims)
     state = access.state_of(existing) if existing else None
     try:
         tr = lifecycle.transition(
@@ -110,6 +117,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
             tr=tr,
             actor=ctx.actor,
             target=target,
+            new_person=new_person,
         )
     else:
         membership = existing
@@ -193,17 +201,24 @@ def _store(db: Session, ctx: ScimContext, view: UserView, doc: dict[str, Any]) -
         row.external_id,
         row.attributes,
     )
+    active = doc.get("active")
+    tr = None
+    if active is not None:  # the lifecycle runs only when D actually changes (below)
+        trigger = Trigger.DIRECTORY_ACTIVATED if active else Trigger.DIRECTORY_DEACTIVATED
+        tr = _plan(ctx, view, trigger)
+    if changed or (tr is not None and tr.changed):
+        _touch(row)
     if changed:
         _store_attributes(db, ctx, view, user_name, external_id, attributes, doc)
-    active = doc.get("active")
-    if active is not None:
-        trigger = Trigger.DIRECTORY_ACTIVATED if active else Trigger.DIRECTORY_DEACTIVATED
-        if _transition(db, ctx, view, trigger):
-            db.refresh(row)  # apply() bumped the version in SQL
-            return
-    if changed:
-        row.version += 1
-        row.updated_at = utcnow()
+    if tr is not None:
+        _apply(db, ctx, view, tr)
+
+
+def _touch(row: ScimUser) -> None:
+    """One new ETag per request, however much changed; set before anything flushes, so
+    the row's attributes and version go out in one UPDATE."""
+    row.version += 1
+    row.updated_at = utcnow()
 
 
 def _store_attributes(
@@ -216,26 +231,43 @@ def _store_attributes(
     doc: dict[str, Any],
 ) -> None:
     row = view.row
-    if (user_name.lower(), external_id) != (row.user_name.lower(), row.external_id):
+    renamed = (user_name.lower(), external_id) != (row.user_name.lower(), row.external_id)
+    if renamed:
         _raise_if_taken(db, ctx, user_name, external_id, exclude=row.id)
     before = {"userName": row.user_name, "externalId": row.external_id}
+    values_changed = value_rows(attributes) != value_rows(row.attributes)
     row.user_name, row.external_id, row.attributes = user_name, external_id, attributes
     row.display_name = doc.get("displayName")
-    flush_unique(db, "User", attribute="userName")
-    db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
-    _write_values(db, row.id, attributes)
+    if renamed:  # only a new userName or externalId can collide in the unique indexes
+        flush_unique(db, "User", attribute="userName")
+    if values_changed:  # a name change leaves the filter index rows as they are
+        db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
+        _write_values(db, row.id, attributes)
     after = {"userName": user_name, "externalId": external_id}
     membership, event = view.membership, EventType.USER_UPDATED
     record(db, ctx.org.id, ctx.actor, event, row, membership=membership, before=before, after=after)
 
 
-def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger) -> bool:
-    """Run one directory event through the state machine; False for a no-op."""
+def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger) -> None:
+    """Run one directory event through the state machine and carry it out."""
+    tr = _plan(ctx, view, trigger)
+    if tr.changed and not tr.tombstone_scim:
+        _touch(view.row)
+    _apply(db, ctx, view, tr)
+
+
+def _plan(ctx: ScimContext, view: UserView, trigger: Trigger) -> lifecycle.Transition:
+    """What ``trigger`` does to this member, decided from rows the request already holds:
+    the person came with the view and the organisation with the token (no extra reads)."""
+    facts = AccessFacts(user_disabled=view.user_disabled, org_active=ctx.org.active)
+    return lifecycle.transition(access.state_of(view.membership), trigger, facts=facts)
+
+
+def _apply(db: Session, ctx: ScimContext, view: UserView, tr: lifecycle.Transition) -> None:
+    """Write a planned transition; the caller has already bumped the view's version."""
     m = view.membership
-    tr = lifecycle.transition(access.state_of(m), trigger, facts=access.facts_of(db, m))
-    transitions.apply(db, m, tr, actor=ctx.actor, target=view.row)
+    transitions.apply(db, m, tr, actor=ctx.actor, target=view.row, scim_view=view.row)
     _flag_seats(db, ctx, tr)
-    return tr.changed
 
 
 def _flag_seats(db: Session, ctx: ScimContext, tr: lifecycle.Transition) -> None:
@@ -245,57 +277,62 @@ def _flag_seats(db: Session, ctx: ScimContext, tr: lifecycle.Transition) -> None
 
 
 def _landing(
-    db: Session, ctx: ScimContext, doc: dict[str, Any]
-) -> tuple[Membership | None, User, str]:
+    db: Session, ctx: ScimContext, doc: dict[str, Any], claims: _Claims
+) -> tuple[Membership | None, User, str, bool]:
     """Where a POST lands (rows P1–P6): an ended membership to revive, or a person to add.
 
     Match order (row P5): an externalId tombstone, else a userName tombstone, else the
     person with that email. A new person needs no claim; an existing account is linked at
     once only on a domain this organisation verified (row P2), else it waits for a claim (row P3).
+    The last element says whether the person was created by this request.
     """
-    membership = _tombstoned_membership(db, ctx, doc["userName"], doc.get("externalId"))
+    membership = _tombstoned_membership(db, claims)
     if membership is not None:
-        return membership, db.get_one(User, membership.user_id), membership.link_state
+        person = db.get_one(User, membership.user_id)
+        return membership, person, membership.link_state, False
     email = primary_email(doc)
-    person = (
-        db.scalars(select(User).where(User.email_normalized == email.lower())).first()
-        if email
-        else None
-    )
-    if person is None:
-        created = _new_person(db, ctx, email, doc)
+    person_id, verified = _email_facts(db, ctx, email) if email else (None, False)
+    if person_id is None:
+        created = _new_person(db, email, verified, doc)
         if created is not None:
-            return None, created, LinkState.LINKED
+            return None, created, LinkState.LINKED, True
         # Another organisation created this person a moment ago: land as row P2 or P3 on it.
         assert email is not None
-        person = db.scalars(select(User).where(User.email_normalized == email.lower())).one()
+        person = db.scalars(
+            select(User).where(User.email_normalized == canonical_email(email))
+        ).one()
+    else:
+        person = db.get_one(User, person_id)
     existing = queries.membership_of(db, ctx.org.id, person.id)
     if existing is not None:
-        return existing, person, existing.link_state
-    linked = email is not None and _domain_verified(db, ctx, email)
-    return None, person, LinkState.LINKED if linked else LinkState.PENDING_CLAIM
+        return existing, person, existing.link_state, False
+    return None, person, LinkState.LINKED if verified else LinkState.PENDING_CLAIM, False
 
 
-def _new_person(
-    db: Session, ctx: ScimContext, email: str | None, doc: dict[str, Any]
-) -> User | None:
+def _email_facts(db: Session, ctx: ScimContext, email: str) -> tuple[str | None, bool]:
+    """The person holding ``email``, and whether this org verified its domain (rows P2, P3)."""
+    key = canonical_email(email)
+    person_id, owner = queries.email_holder_and_domain_owner(db, key, domain_of(key))
+    return person_id, owner == ctx.org.id
+
+
+def _new_person(db: Session, email: str | None, verified: bool, doc: dict[str, Any]) -> User | None:
     """Create the person, or None when a parallel request created the same email first.
 
-    The org's own IdP vouches for an address on a domain the org verified.
+    The org's own IdP vouches for an address on a domain the org verified. ``ON CONFLICT
+    DO NOTHING`` loses the race on the email's unique index without a savepoint.
     """
-    person = User(
-        email=email,
-        email_normalized=email.lower() if email else None,
-        email_verified=email is not None and _domain_verified(db, ctx, email),
-        name=display_name(doc),
-    )
-    try:
-        with db.begin_nested():
-            db.add(person)
-            db.flush()
-    except IntegrityError:
-        return None
-    return person
+    values = {
+        "id": new_id(),
+        "email": email,
+        "email_normalized": canonical_email(email) if email else None,
+        "email_verified": email is not None and verified,
+        "name": display_name(doc),
+        "created_at": utcnow(),
+    }
+    insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert_(User).values(values).on_conflict_do_nothing().returning(User)
+    return db.scalars(stmt).first()
 
 
 def _live_member_conflict(db: Session, m: Membership | None) -> Conflict:
@@ -309,16 +346,48 @@ def _live_member_conflict(db: Session, m: Membership | None) -> Conflict:
     )
 
 
-def _tombstoned_membership(
-    db: Session, ctx: ScimContext, user_name: str, external_id: str | None
-) -> Membership | None:
+@dataclass(frozen=True)
+class _Claims:
+    """Who already holds a POST's userName or externalId: the live holder, if any, and the
+    latest tombstone by each (row P5). Read in one statement."""
+
+    live: Any
+    by_external: Any
+    by_name: Any
+
+
+def _claims(db: Session, ctx: ScimContext, user_name: str, external_id: str | None) -> _Claims:
+    """One round trip for the uniqueness pre-check and the re-add match of row P5."""
+    in_dir = ScimUser.directory_id == ctx.directory_id
+    name_is = func.lower(ScimUser.user_name) == user_name.lower()
+    live_clauses = [name_is]
+    if external_id is not None:
+        live_clauses.append(ScimUser.external_id == external_id)
+    latest = (ScimUser.deleted_at.is_not(None), in_dir)
+
+    def pick(kind: str, *where: Any) -> Any:
+        cols = (ScimUser.id, ScimUser.user_name, ScimUser.membership_id, literal(kind).label("k"))
+        stmt = select(*cols).where(in_dir, *where).order_by(ScimUser.deleted_at.desc()).limit(1)
+        return select(stmt.subquery())
+
+    parts = [pick("live", ScimUser.deleted_at.is_(None), or_(*live_clauses))]
+    if external_id is not None:
+        parts.append(pick("external", *latest, ScimUser.external_id == external_id))
+    parts.append(pick("name", *latest, name_is))
+    found = {row.k: row for row in db.execute(union_all(*parts))}
+    return _Claims(found.get("live"), found.get("external"), found.get("name"))
+
+
+def _raise_if_held(holder: Any, user_name: str) -> None:
+    """409 naming the holder, before the unique index has to say it less helpfully."""
+    if holder is not None:
+        attribute = "userName" if holder.user_name.lower() == user_name.lower() else "externalId"
+        raise Conflict(f"{attribute} is already used by User {holder.id}.", attribute=attribute)
+
+
+def _tombstoned_membership(db: Session, claims: _Claims) -> Membership | None:
     """Re-add match order (row P5): externalId tombstone, else userName tombstone."""
-    by_external = (
-        queries.latest_tombstone(db, ctx.directory_id, external_id=external_id)
-        if external_id
-        else None
-    )
-    by_name = queries.latest_tombstone(db, ctx.directory_id, user_name=user_name)
+    by_external, by_name = claims.by_external, claims.by_name
     if by_external and by_name and by_external.membership_id != by_name.membership_id:
         raise Conflict(
             "This externalId and this userName belonged to two different deleted "
@@ -327,12 +396,6 @@ def _tombstoned_membership(
         )
     chosen = by_external or by_name
     return db.get(Membership, chosen.membership_id) if chosen else None
-
-
-def _domain_verified(db: Session, ctx: ScimContext, email: str) -> bool:
-    """Rows P2 and P3: only a domain this org verified may link an existing account."""
-    domain = email.rpartition("@")[2].lower()
-    return queries.domain_owner(db, domain) == ctx.org.id
 
 
 def _check_exclusive(db: Session, ctx: ScimContext, user_id: str) -> None:
@@ -357,10 +420,7 @@ def _raise_if_taken(
     )
     if exclude:
         stmt = stmt.where(ScimUser.id != exclude)
-    holder = db.execute(stmt.limit(1)).first()
-    if holder is not None:
-        attribute = "userName" if holder.user_name.lower() == user_name.lower() else "externalId"
-        raise Conflict(f"{attribute} is already used by User {holder.id}.", attribute=attribute)
+    _raise_if_held(db.execute(stmt.limit(1)).first(), user_name)
 
 
 def _write_values(db: Session, scim_user_id: str, attributes: dict[str, Any]) -> None:

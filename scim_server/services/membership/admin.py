@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
-from scim_server.services.emails import normalize_email
+from scim_server.services.emails import canonical_email
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
@@ -112,7 +112,7 @@ def _user_named(db: Session, named: str) -> str | None:
     """The account ``named`` by email (normalised like every stored email) or by id."""
     if "@" in named:
         try:
-            email = normalize_email(named)
+            email = canonical_email(named)
         except ProvisioningError:
             return None
         return db.scalar(select(User.id).where(User.email_normalized == email))
@@ -278,7 +278,7 @@ def list_members(
     stmt = select(Membership).where(Membership.org_id == org.id)
     if email:
         stmt = stmt.join(User, User.id == Membership.user_id).where(
-            User.email_normalized == email.strip().lower()
+            User.email_normalized == canonical_email(email)
         )
     if state:
         stmt = stmt.where(_state_filter(state))
@@ -308,9 +308,12 @@ def _encode_cursor(value: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> str:
+    """A cursor decodes to a membership id; anything else (``AAAA`` decodes to NULs, which
+    PostgreSQL refuses) is ``cursor_invalid`` before it reaches a query."""
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ProvisioningError(
-            ErrorCode.CURSOR_INVALID, "The cursor is not one this API issued."
-        ) from None
+        decoded = None
+    if decoded is None or not decoded.isprintable() or len(decoded) > 36:
+        raise ProvisioningError(ErrorCode.CURSOR_INVALID, "The cursor is not one this API issued.")
+    return decoded

@@ -53,8 +53,15 @@ def apply(
     actor: Actor,
     reason: str | None = None,
     target: Subject | None = None,
+    scim_view: ScimUser | None = None,
 ) -> None:
-    """Write ``tr`` to ``m`` with its effects and its event; a no-op writes nothing."""
+    """Write ``tr`` to ``m`` with its effects and its event; a no-op writes nothing.
+
+    ``scim_view`` is the caller's locked, live SCIM view of ``m`` (a SCIM request already
+    holds it): it saves looking the view up, and its caller bumps its version together with
+    its own changes, so the row is updated once (the statement budgets of
+    tests/api/scim/test_statement_counts.py).
+    """
     if not tr.changed:
         return
     assert tr.event is not None
@@ -62,10 +69,10 @@ def apply(
     _write_state(m, tr.after, actor, reason)
     if tr.clear_grants:
         before["sites"] = queries.clear_grants(db, m)
-    scim_id = queries.live_scim_id(db, m.id)
+    scim_id = scim_view.id if scim_view is not None else queries.live_scim_id(db, m.id)
     if tr.tombstone_scim and scim_id:
         _tombstone(db, m, scim_id, actor)
-    elif scim_id:
+    elif scim_id and scim_view is None:
         _bump_version(db, scim_id)  # adminDisabled/effectiveAccess changed: new ETag
     if tr.revoke_sessions:
         revoke_member_sessions(db, m, reason=_revocation_reason(tr), actor=actor)
@@ -145,8 +152,14 @@ def create(
     tr: Transition,
     actor: Actor,
     target: Subject | None = None,
+    new_person: bool = False,
 ) -> Membership:
-    """Insert a new membership in the state ``tr`` leads to, with its creation event."""
+    """Insert a new membership in the state ``tr`` leads to, with its creation event.
+
+    ``new_person``: the person was inserted in this very transaction, so no parallel
+    request can hold a membership of them yet and the savepoint that turns that race into
+    a 409 is skipped (two round trips fewer per SCIM create).
+    """
     assert tr.event is not None
     after = tr.after
     m = Membership(
@@ -158,6 +171,17 @@ def create(
         link_state=after.link_state,
         role_id=role_id,
     )
+    if new_person:
+        db.add(m)
+        db.flush()
+    else:
+        _insert_contended(db, m)
+    record(db, org_id, actor, tr.event, target or m, membership=m, after=snapshot(m))
+    return m
+
+
+def _insert_contended(db: Session, m: Membership) -> None:
+    """Insert a membership another request may be inserting too: the loser gets 409."""
     try:
         with db.begin_nested():
             db.add(m)
@@ -167,8 +191,6 @@ def create(
             "This person became a member of the organization in a parallel request.",
             attribute="emails",
         ) from None
-    record(db, org_id, actor, tr.event, target or m, membership=m, after=snapshot(m))
-    return m
 
 
 def record_change(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from scim_server.services.directory import scim_ids
 from scim_server.services.errors import NotFound
 from scim_server.storage import queries
 from scim_server.storage.models import ApiToken
+from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import ScimUser
@@ -88,6 +90,46 @@ def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken 
     if token is None or not secrets.same_digest(token.token_hash, wanted):
         return None
     return token
+
+
+# Built once: composing the expression costs more Python than running the indexed lookup.
+_SCIM_CREDENTIALS = (
+    select(ApiToken, Organization, Directory.id)
+    .join(Organization, Organization.id == ApiToken.org_id)
+    .outerjoin(Directory, Directory.org_id == ApiToken.org_id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.kind == "scim",
+        ApiToken.revoked_at.is_(None),
+    )
+)
+
+
+@dataclass(frozen=True)
+class ScimCredentials:
+    """What a SCIM token opens: the token, its organisation and that organisation's directory."""
+
+    token: ApiToken
+    org: Organization
+    directory_id: str
+
+
+def find_scim_credentials(db: Session, secret: str, *, pepper: str) -> ScimCredentials | None:
+    """``find_token`` for a SCIM token, joined to its organisation and directory.
+
+    One statement instead of three: authentication runs on every SCIM request, so its
+    round trips are the floor of every statement budget. Nothing is cached, so a
+    revoked token, a deactivated organisation or a changed seat limit is seen by the very
+    next request on every worker.
+    """
+    wanted = secrets.digest(secret, pepper)
+    row = db.execute(_SCIM_CREDENTIALS, {"token_hash": wanted}).first()
+    if row is None or not secrets.same_digest(row[0].token_hash, wanted):
+        return None
+    token, org, directory_id = row
+    if directory_id is None:
+        raise LookupError(f"organization {org.id} has no directory row")
+    return ScimCredentials(token, org, directory_id)
 
 
 def _reconnect_directory(db: Session, org: Organization) -> None:

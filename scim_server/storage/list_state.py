@@ -1,0 +1,210 @@
+"""Live counters and page bookmarks: unfiltered list pages that cost the same at any size.
+
+Two things made a page of ``GET /Users`` grow with the directory: the exact
+``totalResults`` (a COUNT over every live row, on every page) and ``startIndex`` (an
+OFFSET that reads and throws away every row before the page). Filtered lists keep both —
+their count is exact and their sets are small; the unfiltered list, the one identity
+providers walk in full, gets these instead:
+
+**Counters.** ``scim_live_counts`` holds, per directory and resource (``User`` or
+``Group``), ``SHARDS`` rows whose ``live`` values add up to the number of live SCIM
+users (not tombstoned) or groups. Database triggers created by migration 0006 move them
+in the transaction of every INSERT, DELETE and tombstone or restore (an UPDATE that
+changes whether ``deleted_at`` is NULL) — so no service, CLI command or bulk SQL load
+can forget one. A row's shard is the last hex digit of its id: two parallel creates
+almost always update different counter rows, so they do not queue on one row lock.
+Reading the total sums ``SHARDS`` rows of the primary key.
+
+**Generation.** Each counter row also has ``changes``, which every such change
+increments and nothing decrements. Its sum over a directory's shards is the directory's
+*generation*: it grows with every committed change of the live set, so two reads that
+see the same generation saw the same set of live rows.
+
+**Bookmarks.** The unfiltered list is in id order (``ix_scim_users_live_listing``).
+When a page is served, a ``scim_page_bookmarks`` row records (directory, resource, query
+key, position of the next row, last id served, generation). When the next request asks
+for that position at the same generation, the page is ``id > last id ORDER BY id LIMIT
+n`` — an index seek — instead of ``OFFSET position``. Okta and Entra import by stepping
+``startIndex`` 1, 101, 201, … in order, so each of their pages finds the bookmark its
+predecessor wrote, in whichever worker served it: bookmarks are rows, not process state.
+A bookmark whose generation is not the current one is ignored (a create or delete before
+the bookmark's id would shift the page); an arbitrary jump finds none. Both fall back to
+OFFSET, which is always right, and leave a fresh bookmark for the page after.
+
+The search reads the total, the generation and the page ids in one statement
+(``services/directory/search.py``), so on PostgreSQL all three come from one snapshot:
+a page served by a seek is exactly the page OFFSET would give at that generation.
+
+**Upkeep.** A page served from a bookmark deletes it as it writes the next one, so a walk
+keeps one row. A fresh bookmark (after a jump) instead removes the directory's bookmarks
+of older generations and those unused for ``BOOKMARK_TTL``. Counters cannot drift while
+every change goes through SQL that fires the triggers; ``reconcile_counts`` (the command
+``scim-server db reconcile-counts``) recounts them all the same, reports any drift and,
+with ``fix``, repairs it and bumps the generation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Subquery
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimLiveCount
+from scim_server.storage.models import ScimPageBookmark
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import utcnow
+
+SHARDS = 16  # as created by migration 0006's triggers
+BOOKMARK_TTL = timedelta(hours=1)
+UNFILTERED = "all"  # the query key of the unfiltered list in id order
+
+
+def totals(directory_id: str, resource: str) -> Subquery:
+    """One row: ``total`` live resources and the ``generation`` of the directory."""
+    return (
+        select(
+            func.coalesce(func.sum(ScimLiveCount.live), 0).label("total"),
+            func.coalesce(func.sum(ScimLiveCount.changes), 0).label("generation"),
+        )
+        .where(ScimLiveCount.directory_id == directory_id, ScimLiveCount.resource == resource)
+        .subquery("totals")
+    )
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    position: int
+    after_id: str
+    generation: int
+
+
+def find_bookmark(db: Session, directory_id: str, resource: str, position: int) -> Bookmark | None:
+    row = db.execute(
+        select(ScimPageBookmark.after_id, ScimPageBookmark.generation).where(
+            ScimPageBookmark.directory_id == directory_id,
+            ScimPageBookmark.resource == resource,
+            ScimPageBookmark.query_key == UNFILTERED,
+            ScimPageBookmark.position == position,
+        )
+    ).first()
+    return None if row is None else Bookmark(position, row[0], int(row[1]))
+
+
+def save_bookmark(
+    db: Session, directory_id: str, resource: str, used: Bookmark | None, new: Bookmark
+) -> None:
+    """Bookmark the next page; drop the one this page used (a walk keeps one row), or, on
+    a fresh start, the directory's stale ones. An upsert, so racing workers both succeed."""
+    key = (
+        ScimPageBookmark.directory_id == directory_id,
+        ScimPageBookmark.resource == resource,
+        ScimPageBookmark.query_key == UNFILTERED,
+    )
+    stale = (
+        ScimPageBookmark.position == used.position
+        if used is not None
+        else (ScimPageBookmark.generation != new.generation)
+        | (ScimPageBookmark.used_at < utcnow() - BOOKMARK_TTL)
+    )
+    db.execute(
+        delete(ScimPageBookmark).where(*key, stale).execution_options(synchronize_session=False)
+    )
+    values = {"after_id": new.after_id, "generation": new.generation, "used_at": utcnow()}
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(ScimPageBookmark).values(
+        directory_id=directory_id,
+        resource=resource,
+        query_key=UNFILTERED,
+        position=new.position,
+        **values,
+    )
+    db.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["directory_id", "resource", "query_key", "position"], set_=values
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Drift:
+    directory_id: str
+    resource: str
+    counted: int  # what the counters say
+    actual: int  # what the rows say
+
+
+def reconcile_counts(db: Session, *, fix: bool) -> list[Drift]:
+    """Recount every directory's live users and groups and compare with the counters.
+
+    On PostgreSQL the counters are locked against writers first (their triggers wait),
+    so a create committing meanwhile is neither counted twice nor missed. With ``fix``,
+    each drifted counter is rewritten to the actual count and its generation bumped, so
+    no bookmark taken under the wrong count is used again.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("LOCK TABLE scim_live_counts IN SHARE ROW EXCLUSIVE MODE"))
+    counted = _counted(db)
+    actual = _actual(db)
+    drifts = [
+        Drift(directory, resource, counted.get((directory, resource), (0, 0))[0], n)
+        for (directory, resource), n in sorted({**{k: 0 for k in counted}, **actual}.items())
+        if counted.get((directory, resource), (0, 0))[0] != n
+    ]
+    if fix:
+        for drift in drifts:
+            _rewrite(db, drift, counted.get((drift.directory_id, drift.resource), (0, 0))[1])
+    return drifts
+
+
+def _counted(db: Session) -> dict[tuple[str, str], tuple[int, int]]:
+    rows = db.execute(
+        select(
+            ScimLiveCount.directory_id,
+            ScimLiveCount.resource,
+            func.sum(ScimLiveCount.live),
+            func.sum(ScimLiveCount.changes),
+        ).group_by(ScimLiveCount.directory_id, ScimLiveCount.resource)
+    )
+    return {(d, r): (int(live), int(changes)) for d, r, live, changes in rows}
+
+
+def _actual(db: Session) -> dict[tuple[str, str], int]:
+    users = db.execute(
+        select(ScimUser.directory_id, func.count())
+        .where(ScimUser.deleted_at.is_(None))
+        .group_by(ScimUser.directory_id)
+    )
+    groups = db.execute(
+        select(ScimGroup.directory_id, func.count()).group_by(ScimGroup.directory_id)
+    )
+    out = {(d, "User"): int(n) for d, n in users}
+    out.update({(d, "Group"): int(n) for d, n in groups})
+    return out
+
+
+def _rewrite(db: Session, drift: Drift, changes: int) -> None:
+    db.execute(
+        delete(ScimLiveCount).where(
+            ScimLiveCount.directory_id == drift.directory_id,
+            ScimLiveCount.resource == drift.resource,
+        )
+    )
+    db.add(
+        ScimLiveCount(
+            directory_id=drift.directory_id,
+            resource=drift.resource,
+            shard=0,
+            live=drift.actual,
+            changes=changes + 1,
+        )
+    )
+    db.flush()

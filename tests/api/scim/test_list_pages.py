@@ -1,0 +1,214 @@
+"""Unfiltered list pages: counters for totalResults, bookmarks for sequential walks.
+
+The design is in scim_server/storage/list_state.py. Each test compares with the plain
+truth read from the rows (an exact COUNT, an OFFSET page), so a fast wrong answer fails.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
+
+from scim_server.storage import list_state
+from scim_server.storage.models import Directory
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimLiveCount
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import utcnow
+from tests.scim_client import Scim
+from tests.sql_statements import statements_during
+
+
+def directory_of(db, org) -> str:
+    return db.scalar(select(Directory.id).where(Directory.org_id == org.id))
+
+
+def live_user_count(db, directory: str) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(ScimUser)
+        .where(ScimUser.directory_id == directory, ScimUser.deleted_at.is_(None))
+    )
+
+
+def listed_total(scim: Scim, path: str, **params) -> int:
+    response = scim.get(path, query_string={"count": 0, **params})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["totalResults"]
+
+
+def assert_counters_exact(db, scim: Scim, directory: str) -> None:
+    groups = db.scalar(
+        select(func.count()).select_from(ScimGroup).where(ScimGroup.directory_id == directory)
+    )
+    assert listed_total(scim, "/Users") == live_user_count(db, directory)
+    assert listed_total(scim, "/Groups") == groups
+    assert list_state.reconcile_counts(db, fix=False) == []
+
+
+def test_counters_stay_exact_through_every_change_of_the_live_set(db, scim, org, client, other_org):
+    directory = directory_of(db, org)
+    users = [scim.create_user() for _ in range(5)]
+    Scim(client, other_org.token).create_user()  # another directory's counter
+    assert_counters_exact(db, scim, directory)
+    scim.delete(f"/Users/{users[0]['id']}")  # tombstone
+    scim.delete(f"/Users/{users[1]['id']}")
+    assert_counters_exact(db, scim, directory)
+    scim.create_user(users[0]["userName"])  # re-add: a new live row beside the tombstone
+    scim.patch(f"/Users/{users[2]['id']}", [{"op": "replace", "path": "active", "value": False}])
+    assert_counters_exact(db, scim, directory)
+    groups = [scim.create_group(members=[users[3]["id"]]) for _ in range(3)]
+    scim.delete(f"/Groups/{groups[0]['id']}")
+    assert_counters_exact(db, scim, directory)
+    # one statement over many rows (a directory disconnect's bulk tombstone), and back
+    db.execute(
+        update(ScimUser)
+        .where(ScimUser.directory_id == directory, ScimUser.deleted_at.is_(None))
+        .values(deleted_at=utcnow())
+    )
+    assert listed_total(scim, "/Users") == 0
+    db.execute(
+        update(ScimUser)
+        .where(ScimUser.id.in_([users[3]["id"], users[4]["id"]]))
+        .values(deleted_at=None)
+    )
+    assert_counters_exact(db, scim, directory)
+    assert listed_total(scim, "/Users") == 2
+
+
+def test_parallel_creates_spread_over_shards(db, scim):
+    for _ in range(8):
+        scim.create_user()
+    shards = db.scalars(select(ScimLiveCount.shard).where(ScimLiveCount.resource == "User"))
+    assert len(set(shards)) > 1
+
+
+def plant_drift(db, directory: str, by: int) -> None:
+    db.execute(
+        text(
+            "UPDATE scim_live_counts SET live = live + :by WHERE directory_id = :d "
+            "AND resource = 'User' AND shard = (SELECT min(shard) FROM scim_live_counts "
+            "WHERE directory_id = :d AND resource = 'User')"
+        ),
+        {"by": by, "d": directory},
+    )
+
+
+def test_reconcile_finds_and_fixes_planted_drift(db, scim, org):
+    for _ in range(3):
+        scim.create_user()
+    directory = directory_of(db, org)
+    plant_drift(db, directory, 5)
+    before = db.execute(select(list_state.totals(directory, "User"))).one()
+    assert listed_total(scim, "/Users") == 8  # the unfiltered total is the counter's
+    assert list_state.reconcile_counts(db, fix=False) == [list_state.Drift(directory, "User", 8, 3)]
+    assert list_state.reconcile_counts(db, fix=True) == [list_state.Drift(directory, "User", 8, 3)]
+    assert list_state.reconcile_counts(db, fix=False) == []
+    assert listed_total(scim, "/Users") == 3
+    after = db.execute(select(list_state.totals(directory, "User"))).one()
+    assert after.generation > before.generation  # old bookmarks are never used again
+
+
+def test_filtered_lists_still_count_exactly(db, scim, org):
+    for name in ("ann@example.com", "amy@example.com", "bob@example.com"):
+        scim.create_user(name)
+    plant_drift(db, directory_of(db, org), 100)
+    assert listed_total(scim, "/Users", filter='userName sw "a"') == 2
+    assert listed_total(scim, "/Users", filter="userName pr") == 3
+
+
+def offset_page(db, model, directory: str, offset: int, count: int) -> list[str]:
+    """The reference: what OFFSET paging over the rows gives now."""
+    ids = select(model.id).where(model.directory_id == directory)
+    if model is ScimUser:
+        ids = ids.where(ScimUser.deleted_at.is_(None))
+    return list(db.scalars(ids.order_by(model.id).offset(offset).limit(count)))
+
+
+def page_ids(scim: Scim, path: str, start: int, count: int) -> tuple[int, list[str]]:
+    response = scim.get(path, query_string={"startIndex": start, "count": count})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    return body["totalResults"], [r["id"] for r in body["Resources"]]
+
+
+def test_a_sequential_walk_matches_offset_paging_through_creates_and_deletes(db, scim, org):
+    users = [scim.create_user() for _ in range(14)]
+    directory = directory_of(db, org)
+    first_page = offset_page(db, ScimUser, directory, 0, 3)
+    start, walked = 1, []
+    while True:
+        expected = offset_page(db, ScimUser, directory, start - 1, 3)
+        total, ids = page_ids(scim, "/Users", start, 3)
+        assert ids == expected, f"page at startIndex {start}"
+        assert total == live_user_count(db, directory)
+        walked += ids
+        if start == 4:  # mid-walk: a delete before the bookmark, a create anywhere
+            scim.delete(f"/Users/{first_page[0]}")
+            scim.create_user()
+        if start == 7:
+            scim.delete(f"/Users/{ids[-1]}")  # the very row the bookmark names
+        if not ids:
+            break
+        start += len(ids)
+    assert len(walked) >= len(users) - 2
+
+
+def test_a_sequential_group_walk_matches_offset_paging(db, scim, org):
+    for _ in range(7):
+        scim.create_group()
+    directory = directory_of(db, org)
+    for start in (1, 3, 5, 7, 9):
+        assert page_ids(scim, "/Groups", start, 2)[1] == offset_page(
+            db, ScimGroup, directory, start - 1, 2
+        )
+        if start == 3:
+            scim.delete(f"/Groups/{offset_page(db, ScimGroup, directory, 0, 1)[0]}")
+
+
+def offsets_during(connection, action) -> list[object]:
+    """The value of every OFFSET the SQL run by ``action`` carried (SQLite's compiler
+    writes ``LIMIT ? OFFSET ?`` with 0 for every LIMIT; PostgreSQL's only on request)."""
+    seen: list[object] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        for match in re.finditer(r"\bOFFSET\s+(\?|%\((\w+)\)s)", statement, re.I):
+            if match.group(2):
+                seen.append(parameters[match.group(2)])
+            else:
+                seen.append(parameters[statement[: match.start(1)].count("?")])
+
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    return seen
+
+
+@pytest.mark.parametrize("path", ["/Users", "/Groups"])
+def test_a_sequential_page_seeks_and_never_counts_rows(db, scim, connection, path):
+    for _ in range(6):
+        scim.create_user() if path == "/Users" else scim.create_group()
+    assert 2 in offsets_during(connection, lambda: page_ids(scim, path, 3, 2))  # a jump
+    assert not any(offsets_during(connection, lambda: page_ids(scim, path, 5, 2)))
+    walk = statements_during(connection, lambda: page_ids(scim, path, 7, 2))
+    table = "scim_users" if path == "/Users" else "scim_groups"
+    assert not [s for s in walk if re.search(rf"count\(.*\bFROM {table}\b", s, re.I | re.S)]
+    assert any("scim_live_counts" in s for s in walk)
+    assert any(re.search(rf"{table}\.id > ", s) for s in walk)  # the seek
+
+
+def test_walk_pages_reuse_one_bookmark_row(db, scim):
+    for _ in range(9):
+        scim.create_user()
+    for start in (1, 3, 5, 7):
+        page_ids(scim, "/Users", start, 2)
+    positions = db.scalars(text("SELECT position FROM scim_page_bookmarks")).all()
+    assert positions == [8]
