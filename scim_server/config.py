@@ -34,8 +34,8 @@ DEFAULTS: dict[str, Any] = {
     # SQLAlchemy engine echo, for debugging (it also logs statement parameters).
     "ECHO_SQL": False,
     # Longest query string in bytes, as sent (percent-encoded); longer is 414 pointing at
-    # POST /.search. A 100-id OR filter is 5,992 bytes encoded; 100 userName terms with
-    # 60-character emails about 9.5 KB (README "Errors").
+    # POST /.search. A 100-id OR filter is 5,999 bytes encoded (%20); 100 userName terms with
+    # 60-character emails about 9.2 KB (README "Errors, outages and long queries").
     "MAX_QUERY_BYTES": 16 * 1024,
     # Seconds a statement waits for a lock (SQLite busy_timeout, PostgreSQL lock_timeout)
     # before the request answers 503 with Retry-After.
