@@ -31,8 +31,17 @@ DEFAULTS: dict[str, Any] = {
     "SCHEMA_DIR": None,
     # The host product's page that receives an invitation link (?token=… is appended).
     "INVITATION_ACCEPT_URL": "/invitations/accept",
-    # SQLAlchemy engine echo, for debugging.
+    # SQLAlchemy engine echo, for debugging (it also logs statement parameters).
     "ECHO_SQL": False,
+    # Longest query string in bytes, as sent (percent-encoded); longer is 414 pointing at
+    # POST /.search. A 100-id OR filter is 5,999 bytes encoded (%20); 100 userName terms with
+    # 60-character emails about 9.2 KB (README "Errors, outages and long queries").
+    "MAX_QUERY_BYTES": 16 * 1024,
+    # Seconds a statement waits for a lock (SQLite busy_timeout, PostgreSQL lock_timeout)
+    # before the request answers 503 with Retry-After.
+    "LOCK_TIMEOUT_SECONDS": 10,
+    # Retry-After, in seconds, on a 503 (database unreachable or a lock timed out).
+    "RETRY_AFTER_SECONDS": 5,
     # PostgreSQL connections per worker: pooled, and extra under a burst (see scim_server/db.py).
     "DB_POOL_SIZE": 4,
     "DB_MAX_OVERFLOW": 2,
@@ -46,6 +55,8 @@ _INT_KEYS = (
     "MAX_PAGE_SIZE",
     "MAX_PATCH_OPERATIONS",
     "MAX_BODY_BYTES",
+    "MAX_QUERY_BYTES",
+    "RETRY_AFTER_SECONDS",
     "DB_POOL_SIZE",
 )
 
@@ -69,6 +80,9 @@ def validate(config: Any) -> None:
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"SCIM_{key} must be a positive integer, got {value!r}")
+    lock = config["LOCK_TIMEOUT_SECONDS"]
+    if not isinstance(lock, (int, float)) or isinstance(lock, bool) or lock <= 0:
+        raise ConfigError(f"SCIM_LOCK_TIMEOUT_SECONDS must be a positive number, got {lock!r}")
     overflow = config["DB_MAX_OVERFLOW"]
     if not isinstance(overflow, int) or isinstance(overflow, bool) or overflow < 0:
         raise ConfigError(f"SCIM_DB_MAX_OVERFLOW must be an integer >= 0, got {overflow!r}")

@@ -19,9 +19,32 @@ from flask import g
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
+
+# How long a statement waits for a lock before giving up (SCIM_LOCK_TIMEOUT_SECONDS): the
+# request then answers 503 with Retry-After instead of hanging until the client gives up.
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+# PostgreSQL SQLSTATEs that say "try again later", not "this request is wrong": connection
+# failures (class 08), shutdowns, too many connections, lock and statement timeouts,
+# serialisation failures and deadlocks.
+_TRANSIENT_SQLSTATES = (
+    "08",
+    "57P01",
+    "57P02",
+    "57P03",
+    "53300",
+    "55P03",
+    "57014",
+    "40001",
+    "40P01",
+)
+# SQLite's messages for a lock it could not get within busy_timeout, or a file it cannot open.
+_TRANSIENT_SQLITE = ("database is locked", "database is busy", "unable to open database file")
+
 
 # Connections per worker process for PostgreSQL (SCIM_DB_POOL_SIZE, SCIM_DB_MAX_OVERFLOW).
 # A request holds one connection from its first statement to its commit, and a worker runs
@@ -41,33 +64,62 @@ def make_engine(
     pool_size: int = DEFAULT_POOL_SIZE,
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
     sqlite_synchronous: str = "NORMAL",
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and write-serialising BEGIN IMMEDIATE."""
+    """Create an engine; SQLite gets WAL, a busy timeout and write-serialising BEGIN IMMEDIATE.
+
+    Statement parameters (people's names and emails) are left out of logged errors unless
+    ``echo`` asks for SQL debugging. Both backends wait at most ``lock_timeout`` seconds
+    for a lock (PostgreSQL ``lock_timeout``, SQLite ``busy_timeout``), so a request blocked
+    behind a stuck transaction fails fast (503) rather than holding a thread.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(
             url,
             echo=echo,
+            hide_parameters=not echo,
             pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            future=True,
+            connect_args={"options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-    _configure_sqlite(engine, synchronous=sqlite_synchronous)
+    engine = create_engine(
+        url, echo=echo, hide_parameters=not echo, connect_args={"timeout": lock_timeout}
+    )
+    _configure_sqlite(engine, synchronous=sqlite_synchronous, lock_timeout=lock_timeout)
     return engine
 
 
-# Every connection's pragmas, each with its trade-off. (``synchronous`` is added per engine.)
+def is_unavailable(error: BaseException) -> bool:
+    """Is this the database being unreachable or a lock timing out (503), not a bug (500)?"""
+    if isinstance(error, (sa_exc.TimeoutError, sa_exc.DisconnectionError)):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(error, sa_exc.OperationalError):
+        # psycopg raises OperationalError without a SQLSTATE when it cannot connect at all.
+        message = str(error.orig).lower()
+        return sqlstate is None and (
+            "sqlite" not in type(error.orig).__module__ or message.startswith(_TRANSIENT_SQLITE)
+        )
+    return False
+
+
+# Every connection's pragmas, each with its trade-off. (``synchronous`` and ``busy_timeout``
+# are added per engine: a writer waits up to SCIM_LOCK_TIMEOUT_SECONDS for the lock, then the
+# request is a 503; with BEGIN IMMEDIATE (below) every write transaction queues there.)
 SQLITE_PRAGMAS = (
     # Readers never block the writer nor each other; one writer at a time. Persistent.
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    # A writer waits up to 30 s for the lock instead of failing with "database is locked";
-    # with BEGIN IMMEDIATE (below) every write transaction queues here.
-    "PRAGMA busy_timeout=30000",
     # caseExact=true LIKE (co, sw, ew) compares as PostgreSQL does.
     "PRAGMA case_sensitive_like=ON",
     # Read the file through a 256 MiB memory map: page reads cost no read() call and no
@@ -80,7 +132,9 @@ SQLITE_PRAGMAS = (
 )
 
 
-def _configure_sqlite(engine: Engine, *, synchronous: str = "NORMAL") -> None:
+def _configure_sqlite(
+    engine: Engine, *, synchronous: str = "NORMAL", lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> None:
     """Make SQLite behave like one serialised writer with many readers.
 
     SQLite ignores ``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`` takes the write lock at
@@ -98,7 +152,11 @@ def _configure_sqlite(engine: Engine, *, synchronous: str = "NORMAL") -> None:
     """
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {SQLITE_SYNCHRONOUS}")
-    pragmas = (*SQLITE_PRAGMAS, f"PRAGMA synchronous={synchronous}")
+    pragmas = (
+        *SQLITE_PRAGMAS,
+        f"PRAGMA synchronous={synchronous}",
+        f"PRAGMA busy_timeout={int(lock_timeout * 1000)}",
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -129,6 +187,7 @@ def init_app(app: Flask) -> None:
             pool_size=app.config["DB_POOL_SIZE"],
             max_overflow=app.config["DB_MAX_OVERFLOW"],
             sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"],
+            lock_timeout=app.config["LOCK_TIMEOUT_SECONDS"],
         )
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions["scim_engine"] = engine

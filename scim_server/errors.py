@@ -1,23 +1,30 @@
 """Render every error in one place: SCIM errors on /scim, JSON errors elsewhere.
 
 An unexpected exception becomes a 500 with a generic detail; the traceback goes to the
-log, never to the body.
+log, never to the body. The database being unreachable, or a lock wait timing out, is a
+503 with ``Retry-After``: the client should retry, and monitoring can tell an outage from
+a bug. Details are cut to ``MAX_DETAIL_CHARS`` and log lines at INFO carry no request
+values (the detail, which may quote input, is logged at DEBUG).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from scim_server.db import is_unavailable
 from scim_server.scim.errors import ScimError
 from scim_server.scim.errors import UniquenessError
+from scim_server.scim.errors import shorten
 from scim_server.scim.schema import ERROR
 from scim_server.services.errors import AccessRefused
 from scim_server.services.errors import Conflict
@@ -58,6 +65,7 @@ API_STATUS: dict[ErrorCode, int] = {
             ErrorCode.STATE_INVALID,
             ErrorCode.FORCE_NOT_SUPPORTED,
             ErrorCode.CONFIRMATION_REQUIRED,
+            ErrorCode.ACTING_USER_REQUIRED,
         ),
         400,
     ),
@@ -67,6 +75,7 @@ API_STATUS: dict[ErrorCode, int] = {
     **dict.fromkeys(
         (
             ErrorCode.CANNOT_DISABLE_SELF,
+            ErrorCode.ACTING_USER_UNKNOWN,
             ErrorCode.INSUFFICIENT_ROLE,
             ErrorCode.ROLE_NOT_ASSIGNABLE,
             ErrorCode.PLATFORM_KEY_REQUIRED,
@@ -129,6 +138,8 @@ API_STATUS: dict[ErrorCode, int] = {
         422,
     ),
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.QUERY_TOO_LONG: 414,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and
@@ -161,7 +172,7 @@ def scim_error_response(status: int, detail: str, scim_type: str | None = None) 
     body: dict[str, Any] = {"schemas": [ERROR], "status": str(status)}
     if scim_type:
         body["scimType"] = scim_type
-    body["detail"] = detail
+    body["detail"] = shorten(detail)
     response = jsonify(body)
     response.status_code = status
     response.mimetype = SCIM_MEDIA_TYPE
@@ -169,7 +180,7 @@ def scim_error_response(status: int, detail: str, scim_type: str | None = None) 
 
 
 def api_error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "details": {}}})
+    response = jsonify({"error": {"code": code, "message": shorten(message), "details": {}}})
     response.status_code = status
     return response
 
@@ -185,15 +196,23 @@ def _domain_status(error: DomainError) -> tuple[int, str | None]:
     return 400, None
 
 
+def _route() -> str:
+    """The matched route's pattern (``/scim/v2/Users/<scim_id>``), never the ids in the URL."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"
+
+
 def _log(status: int, scim_type: str | None, detail: str) -> None:
+    """One INFO line per failure, without request values; the detail only at DEBUG."""
     log.info(
-        "request failed status=%s scimType=%s route=%s org=%s detail=%s",
+        "request failed status=%s scimType=%s route=%s %s org=%s",
         status,
         scim_type,
-        request.path,
+        request.method,
+        _route(),
         getattr(g, "org_id", None),
-        detail,
     )
+    log.debug("request failed detail=%s", shorten(detail))
 
 
 def handle_scim_error(error: ScimError) -> Response:
@@ -215,6 +234,9 @@ def handle_domain_error(error: DomainError) -> Response:
 
 
 def handle_http_error(error: HTTPException) -> Response:
+    original = getattr(error, "original_exception", None)
+    if original is not None:  # raised after the view (the commit): Flask wraps it in a 500
+        return handle_unexpected(original)
     status = error.code or 500
     detail = error.description or error.name
     if status == 405:
@@ -230,17 +252,67 @@ def handle_http_error(error: HTTPException) -> Response:
     return response
 
 
-def handle_unexpected(error: Exception) -> Response:
+def handle_unexpected(error: BaseException) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_error(error)
-    log.exception("unexpected error on %s %s", request.method, request.path)
+    if is_unavailable(error):
+        return _unavailable(error)
+    _log_unexpected(error)
     detail = "The server failed to process the request; nothing was changed."
     if _is_scim_request():
         return scim_error_response(500, detail)
     return api_error_response(500, "internal_error", detail)
 
 
+def _unavailable(error: BaseException) -> Response:
+    """503 + Retry-After: the database is unreachable or a lock wait timed out."""
+    log.warning(
+        "database unavailable (%s) on %s %s", type(error).__name__, request.method, _route()
+    )
+    detail = "The database is unavailable or busy; nothing was changed. Retry later."
+    if _is_scim_request():
+        response = scim_error_response(503, detail)
+    else:
+        response = api_error_response(503, ErrorCode.SERVICE_UNAVAILABLE, detail)
+    response.headers["Retry-After"] = str(current_app.config["RETRY_AFTER_SECONDS"])
+    return response
+
+
+def _log_unexpected(error: BaseException) -> None:
+    """The traceback's frames and the exception's type at ERROR; its message (which may
+    quote SQL parameters or input) only at DEBUG."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error(
+        "unexpected error on %s %s: %s\nTraceback (most recent call last):\n%s%s",
+        request.method,
+        _route(),
+        type(error).__name__,
+        frames,
+        type(error).__qualname__,
+    )
+    log.debug("unexpected error message: %s", shorten(str(error)))
+
+
+def check_query_length() -> Response | None:
+    """``before_request``: a query string over SCIM_MAX_QUERY_BYTES is 414, pointing at
+    ``POST …/.search`` (RFC 7644 §3.4.3), which takes the same query in a body."""
+    limit: int = current_app.config["MAX_QUERY_BYTES"]
+    size = len(request.query_string)
+    if size <= limit:
+        return None
+    log.info("request failed status=414 route=%s %s bytes=%s", request.method, _route(), size)
+    if _is_scim_request():
+        detail = (
+            f"The query string is {size:,} bytes; the limit is {limit:,}. Send the query "
+            "as POST /Users/.search or /Groups/.search with a JSON body (RFC 7644 §3.4.3)."
+        )
+        return scim_error_response(414, detail)
+    detail = f"The query string is {size:,} bytes; the limit is {limit:,}."
+    return api_error_response(414, ErrorCode.QUERY_TOO_LONG, detail)
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(check_query_length)
     app.register_error_handler(ScimError, handle_scim_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -177,7 +177,11 @@ class Services:
         self._engine: Engine | None = None
         factory: sessionmaker[Session] | None = settings.get("SESSION_FACTORY")
         if factory is None:
-            self._engine = make_engine(settings["DATABASE_URL"], echo=settings["ECHO_SQL"])
+            self._engine = make_engine(
+                settings["DATABASE_URL"],
+                echo=settings["ECHO_SQL"],
+                lock_timeout=settings["LOCK_TIMEOUT_SECONDS"],
+            )
             factory = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._factory = factory
         self._pepper: str = settings["TOKEN_PEPPER"]
@@ -258,11 +262,12 @@ class Services:
         expires_in: int = invitations.DEFAULT_TTL,
         delivery: str = "email",
         replace: bool = False,
-        acting_user: str | None = None,
+        acting_user: str,
     ) -> IssuedInvitation:
         """Invite ``email`` with a role (built-in name, or a custom role's id or name).
 
-        ``acting_user`` (an id or email) is who invites: the role ceiling applies to them.
+        ``acting_user`` is who invites: an effective Owner or Admin (id or email), whose
+        role ceiling applies, or ``"key"`` for the host product itself.
         ``replace`` revokes a pending invitation for the same email instead of refusing.
         """
         request = {
@@ -275,27 +280,27 @@ class Services:
         }
         with self._transaction() as tx:
             org = orgs.get_org(tx.db, org_id)
-            by = _admin_actor(tx.db, acting_user)
+            by = _admin_actor(tx.db, org, acting_user)
             issued = invitations.create(tx.db, org, request, by=by, pepper=self._pepper)
             return self._issued(tx.db, issued)
 
     def resend_invitation(
-        self, org_id: str, invitation_id: str, *, acting_user: str | None = None
+        self, org_id: str, invitation_id: str, *, acting_user: str
     ) -> IssuedInvitation:
         """A new secret and a fresh expiry for a pending invitation; the old link dies."""
         with self._transaction() as tx:
             org = orgs.get_org(tx.db, org_id)
-            actor = _admin_actor(tx.db, acting_user).actor
+            actor = _admin_actor(tx.db, org, acting_user).actor
             issued = invitations.resend(tx.db, org, invitation_id, actor=actor, pepper=self._pepper)
             return self._issued(tx.db, issued)
 
     def revoke_invitation(
-        self, org_id: str, invitation_id: str, *, acting_user: str | None = None
+        self, org_id: str, invitation_id: str, *, acting_user: str
     ) -> dict[str, Any]:
         """Revoke a pending invitation at once; returns it as the management API shows it."""
         with self._transaction() as tx:
             org = orgs.get_org(tx.db, org_id)
-            actor = _admin_actor(tx.db, acting_user).actor
+            actor = _admin_actor(tx.db, org, acting_user).actor
             row = invitations.revoke(tx.db, org, invitation_id, actor=actor)
             return invitation_json(tx.db, row)
 
@@ -338,7 +343,7 @@ class Services:
         user_id: str,
         *,
         reason: str | None = None,
-        acting_user: str | None = None,
+        acting_user: str,
     ) -> dict[str, Any]:
         """The admin override: access ends and the member's sessions are revoked.
 
@@ -346,17 +351,15 @@ class Services:
         """
         with self._transaction() as tx:
             org = orgs.get_org(tx.db, org_id)
-            by = _admin_actor(tx.db, acting_user)
+            by = _admin_actor(tx.db, org, acting_user)
             m = admin.disable(tx.db, org, user_id, reason=reason, by=by)
             return describe(tx.db, m)
 
-    def enable_member(
-        self, org_id: str, user_id: str, *, acting_user: str | None = None
-    ) -> dict[str, Any]:
+    def enable_member(self, org_id: str, user_id: str, *, acting_user: str) -> dict[str, Any]:
         """Clear the admin override (``seat_limit_reached`` when access needs a seat)."""
         with self._transaction() as tx:
             org = orgs.get_org(tx.db, org_id)
-            m = admin.enable(tx.db, org, user_id, by=_admin_actor(tx.db, acting_user))
+            m = admin.enable(tx.db, org, user_id, by=_admin_actor(tx.db, org, acting_user))
             return describe(tx.db, m)
 
     # --- sessions -----------------------------------------------------------------------
@@ -436,12 +439,12 @@ def _system_actor() -> Actor:
     return Actor("system", "sdk", uuid.uuid4().hex)
 
 
-def _admin_actor(db: Session, acting_user: str | None) -> AdminActor:
-    """The person an admin call is made for, as ``X-Acting-User`` names one over HTTP."""
-    if not acting_user:
-        return AdminActor(_system_actor())
-    actor = Actor("admin", acting_user, uuid.uuid4().hex)
-    return AdminActor(actor, admin.acting_user_id(db, acting_user))
+def _admin_actor(db: Session, org: Organization, acting_user: str) -> AdminActor:
+    """Who an admin call is made for, by the rule ``X-Acting-User`` follows over HTTP
+    (docs/api.md §1): an effective Owner or Admin by user id or email, or ``"key"`` for
+    the host product itself, which holds the database and so acts with the platform key's
+    powers, recorded as ``system``/``sdk``. Anything else is refused."""
+    return admin.resolve_actor(db, org, acting_user, key=_system_actor(), platform=True)
 
 
 def _session_info(session: SignInSession) -> SessionInfo:

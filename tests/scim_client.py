@@ -101,9 +101,11 @@ class Admin:
         self.key = key
         self.org_id = org_id
 
-    def call(self, method: str, path: str, body: Any = None, acting: str | None = None) -> Any:
+    def call(self, method: str, path: str, body: Any = None, acting: str | None = "key") -> Any:
+        """``acting`` is the X-Acting-User header: the key acts unless a member is named;
+        ``None`` sends no header."""
         headers = {"Authorization": f"Bearer {self.key}"}
-        if acting:
+        if acting is not None:
             headers["X-Acting-User"] = acting
         return self.client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
 
@@ -115,16 +117,16 @@ class Admin:
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
-    def disable(self, user_id: str, reason: str = "offboarding", acting: str | None = None) -> Any:
+    def disable(self, user_id: str, reason: str = "offboarding", acting: str | None = "key") -> Any:
         return self.call("POST", self.member_path(user_id, "/disable"), {"reason": reason}, acting)
 
-    def enable(self, user_id: str, acting: str | None = None) -> Any:
+    def enable(self, user_id: str, acting: str | None = "key") -> Any:
         return self.call("POST", self.member_path(user_id, "/enable"), {}, acting)
 
-    def edit(self, user_id: str, changes: dict[str, Any], acting: str | None = None) -> Any:
+    def edit(self, user_id: str, changes: dict[str, Any], acting: str | None = "key") -> Any:
         return self.call("PATCH", self.member_path(user_id), changes, acting)
 
-    def remove(self, user_id: str, acting: str | None = None) -> Any:
+    def remove(self, user_id: str, acting: str | None = "key") -> Any:
         return self.call("DELETE", self.member_path(user_id), None, acting)
 
     def events(self, after: str | None = None, limit: int = 1000) -> dict[str, Any]:

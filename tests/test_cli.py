@@ -82,4 +82,3 @@ def test_db_reconcile_counts_reports_then_fixes_drift(cli_db, capsys):
     assert main(["db", "reconcile-counts"]) == 0
     total = client.get("/scim/v2/Users", headers=headers).get_json()["totalResults"]
     assert total == 2
-

@@ -22,6 +22,34 @@ from typing import ClassVar
 
 from scim_server.scim.schema import ERROR
 
+# How much of a client's input an error detail may quote: enough to recognise it, never
+# the whole of a 100 KB filter echoed back (or into a log).
+EXCERPT_CHARS = 200
+# The longest detail ever rendered (scim_server/errors.py cuts anything longer).
+MAX_DETAIL_CHARS = 1000
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """``value`` for an error detail, cut to ``limit`` characters plus "…" and its length.
+
+    Every detail that echoes input (a filter, a path, a value, an id) goes through here or
+    through ``quoted``. A string is shown as is (an id reads ``No member abc``).
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def quoted(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """``value``'s repr (``'x y'``), cut like ``excerpt``: for filters, paths and values."""
+    return excerpt(repr(value), limit)
+
+
+def shorten(detail: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A detail cut to ``limit`` characters: the renderer's last line of defence."""
+    return detail if len(detail) <= limit else f"{detail[:limit]}…"
+
 
 class ScimError(Exception):
     """A SCIM error with its HTTP status and optional ``scimType``."""

@@ -29,6 +29,7 @@ from sqlalchemy import or_
 from sqlalchemy import true
 
 from scim_server.scim.errors import InvalidFilterError
+from scim_server.scim.errors import quoted
 from scim_server.scim.paths import QuotedString
 from scim_server.scim.paths import parse_filter_ast
 from scim_server.scim.schema import AttributeDef
@@ -108,7 +109,7 @@ class _Translator:
             return and_(left, right) if node.op.lower() == "and" else or_(left, right)
         if isinstance(node, ast.AttrExpr):
             return self._attr_expr(node)
-        raise InvalidFilterError(f"Unsupported filter expression {node!r}.")
+        raise InvalidFilterError(f"Unsupported filter expression {quoted(node)}.")
 
     def _attr_expr(self, node: ast.AttrExpr) -> Condition:
         path = node.attr_path
@@ -134,7 +135,7 @@ class _Translator:
     ) -> Condition:
         target = self.resolve(ns.uri, ns.attr_name, None)
         if not isinstance(target, MultiValued):
-            raise InvalidFilterError(f"'{ns.attr_name}' is not multi-valued; [ ] needs one.")
+            raise InvalidFilterError(f"{quoted(ns.attr_name)} is not multi-valued; [ ] needs one.")
         cond = _Translator(_element_resolver(target)).filter(inner)
         if outer is not None:
             sub_name = _sub_name(ns)
@@ -158,7 +159,7 @@ def _element_resolver(target: MultiValued) -> Resolver:
             raise InvalidFilterError(f"Inside {target.attr.name}[...] name sub-attributes only.")
         attr = target.attr.sub(name)
         if attr is None:
-            raise InvalidFilterError(f"'{target.attr.name}' has no sub-attribute '{name}'.")
+            raise InvalidFilterError(f"'{target.attr.name}' has no sub-attribute {quoted(name)}.")
         return target.sub(attr)
 
     return resolve
@@ -168,7 +169,7 @@ def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
     """One ``attrPath op value`` comparison, typed by the schema."""
     op = op.lower()
     if op not in _OPERATORS:
-        raise InvalidFilterError(f"Unknown operator '{op}'.")
+        raise InvalidFilterError(f"Unknown operator {quoted(op)}.")
     expr, attr = target.expr, target.attr
     if op == "pr":
         present = expr.is_not(None)
@@ -243,13 +244,14 @@ def _datetime(raw: str, attr: AttributeDef) -> datetime:
         parsed = datetime.fromisoformat(str(raw))
     except ValueError:
         raise InvalidFilterError(
-            f"'{attr.dotted}' needs an xsd:dateTime such as \"2024-05-01T12:00:00Z\", got {raw!r}."
+            f"'{attr.dotted}' needs an xsd:dateTime such as \"2024-05-01T12:00:00Z\", "
+            f"got {quoted(raw)}."
         ) from None
     if parsed.tzinfo is not None:
         try:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         except OverflowError:
-            raise InvalidFilterError(f"'{attr.dotted}': {raw!r} is out of range.") from None
+            raise InvalidFilterError(f"'{attr.dotted}': {quoted(raw)} is out of range.") from None
     return parsed
 
 
@@ -267,4 +269,4 @@ def _number(raw: str, attr: AttributeDef) -> float | int:
     try:
         return int(raw) if str(raw).lstrip("-").isdigit() else float(raw)
     except ValueError:
-        raise InvalidFilterError(f"'{attr.dotted}' needs a number, got {raw!r}.") from None
+        raise InvalidFilterError(f"'{attr.dotted}' needs a number, got {quoted(raw)}.") from None

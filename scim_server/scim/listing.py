@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.errors import quoted
 from scim_server.scim.schema import LIST_RESPONSE
 
 
@@ -33,7 +34,7 @@ def _integer(name: str, raw: Any) -> int | None:
         return raw
     if isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,30}", raw.strip()):
         return int(raw)
-    raise InvalidValueError(f"'{name}' must be an integer, got {raw!r}.")
+    raise InvalidValueError(f"'{name}' must be an integer, got {quoted(raw)}.")
 
 
 def parse_page(start_index: Any, count: Any, *, default: int, maximum: int) -> Page:
@@ -51,7 +52,7 @@ def parse_sort_order(raw: str | None) -> bool:
         return False
     lowered = raw.lower()
     if lowered not in ("ascending", "descending"):
-        raise InvalidValueError(f"'sortOrder' must be ascending or descending, got {raw!r}.")
+        raise InvalidValueError(f"'sortOrder' must be ascending or descending, got {quoted(raw)}.")
     return lowered == "descending"
 
 

@@ -39,6 +39,7 @@ from scim_server.scim.errors import InvalidValueError
 from scim_server.scim.errors import MutabilityError
 from scim_server.scim.errors import NoTargetError
 from scim_server.scim.errors import TooManyError
+from scim_server.scim.errors import quoted
 from scim_server.scim.paths import Path
 from scim_server.scim.paths import filter_equalities
 from scim_server.scim.paths import matches
@@ -131,7 +132,8 @@ def _parse_operation(index: int, raw: Any, rtype: ResourceType) -> PatchOperatio
 def _op_name(where: str, op: Any) -> str:
     if not isinstance(op, str) or op.lower() not in OPERATIONS:
         raise InvalidSyntaxError(
-            f"{where}: unsupported op {op!r}; RFC 7644 §3.5.2 defines add, replace and remove."
+            f"{where}: unsupported op {quoted(op)}; "
+            "RFC 7644 §3.5.2 defines add, replace and remove."
         )
     return op.lower()
 
@@ -140,7 +142,7 @@ def _op_path(where: str, text: Any, rtype: ResourceType) -> Path | None:
     if text is None:
         return None
     if not isinstance(text, str) or not text.strip():
-        raise InvalidPathError(f"{where}: 'path' must be a non-empty string, not {text!r}.")
+        raise InvalidPathError(f"{where}: 'path' must be a non-empty string, not {quoted(text)}.")
     return parse_path(text, rtype)
 
 
@@ -217,7 +219,7 @@ def apply_patch(
 
 def _targets(operation: PatchOperation, rtype: ResourceType) -> list[tuple[Path, Any]]:
     if operation.op not in OPERATIONS:
-        raise InvalidSyntaxError(f"Unsupported op {operation.op!r}.")
+        raise InvalidSyntaxError(f"Unsupported op {quoted(operation.op)}.")
     if operation.path is not None:
         return [(operation.path, operation.value)]
     if operation.op == "remove":
@@ -590,7 +592,7 @@ def _complex(attr: AttributeDef, value: Any) -> dict[str, Any]:
     for name, item in value.items():
         sub = attr.sub(name)
         if sub is None:
-            raise InvalidValueError(f"{attr.dotted} has no sub-attribute {name!r}.")
+            raise InvalidValueError(f"{attr.dotted} has no sub-attribute {quoted(name)}.")
         if item is not None and not sub.read_only:
             result[sub.name] = _scalar(sub, item)
     return result

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from scim_server.scim.errors import quoted
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import ProvisioningError
@@ -68,11 +69,11 @@ def normalize_domain(text: str) -> str:
         ascii_form = cleaned.encode("idna").decode("ascii")
     except UnicodeError:
         raise ProvisioningError(
-            ErrorCode.DOMAIN_INVALID, f"{text!r} is not a domain name."
+            ErrorCode.DOMAIN_INVALID, f"{quoted(text)} is not a domain name."
         ) from None
     labels = ascii_form.split(".")
     if len(labels) < 2 or not all(labels) or len(ascii_form) > 253:
-        raise ProvisioningError(ErrorCode.DOMAIN_INVALID, f"{text!r} is not a domain name.")
+        raise ProvisioningError(ErrorCode.DOMAIN_INVALID, f"{quoted(text)} is not a domain name.")
     return ascii_form
 
 

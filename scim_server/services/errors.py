@@ -37,7 +37,12 @@ class ErrorCode(enum.StrEnum):
     FORCE_NOT_SUPPORTED = "force_not_supported"
     CONFIRMATION_REQUIRED = "confirmation_required"
     RATE_LIMITED = "rate_limited"
+    QUERY_TOO_LONG = "query_too_long"
+    ACTING_USER_REQUIRED = "acting_user_required"
+    # The server itself: the database is unreachable or a lock wait timed out
+    SERVICE_UNAVAILABLE = "service_unavailable"
     # Who is asking
+    ACTING_USER_UNKNOWN = "acting_user_unknown"
     UNAUTHORIZED = "unauthorized"
     LOGIN_REQUIRED = "login_required"
     PLATFORM_KEY_REQUIRED = "platform_key_required"

@@ -182,6 +182,7 @@ def test_parallel_invitations_never_overshoot_the_seat_limit(live):
     other = _second_org(live)
     admin = requests.Session()
     admin.headers["Authorization"] = f"Bearer {other['management_key']}"
+    admin.headers["X-Acting-User"] = "key"  # docs/api.md §1, "Acting person"
     api = live.base_url.replace("/scim/v2", "/api/v1") + f"/organizations/{other['org_id']}"
     limit = 3
     # The platform key is not configured on this server; set the limit in the database.

@@ -54,7 +54,8 @@ def database(live):
 
 def _http(key: str) -> requests.Session:
     session = requests.Session()
-    session.headers.update({"Authorization": f"Bearer {key}"})
+    # the key acts as itself on admin routes (docs/api.md §1, "Acting person")
+    session.headers.update({"Authorization": f"Bearer {key}", "X-Acting-User": "key"})
     return session
 
 

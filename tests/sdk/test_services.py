@@ -34,7 +34,7 @@ def refused(code: str) -> pytest.RaisesExc:
 
 def member(services: Services, org_id: str, email: str, role: str = "member") -> str:
     """A new account and its membership, by invitation: the user id."""
-    issued = services.invite(org_id, email, role=role)
+    issued = services.invite(org_id, email, role=role, acting_user="key")
     return services.accept_invitation(issued.token, name=email.split("@")[0]).user_id
 
 
@@ -64,7 +64,7 @@ def test_create_organization_refuses_a_blank_name(services):
 
 
 def test_invite_and_accept_signs_the_person_up(services, org, db):
-    issued = services.invite(org.id, "Ada@Acme.com", role="viewer")
+    issued = services.invite(org.id, "Ada@Acme.com", role="viewer", acting_user="key")
     assert issued.accept_url == f"/invitations/accept?token={issued.token}"
     assert issued.invitation["status"] == "pending"
     assert issued.invitation["role"]["name"] == "viewer"
@@ -76,15 +76,15 @@ def test_invite_and_accept_signs_the_person_up(services, org, db):
 
 def test_invite_refusals(services, org):
     with refused("invitation_role_invalid"):
-        services.invite(org.id, "ada@acme.com", role="no-such-role")
+        services.invite(org.id, "ada@acme.com", role="no-such-role", acting_user="key")
     with refused("ttl_invalid"):
-        services.invite(org.id, "ada@acme.com", expires_in=60)
+        services.invite(org.id, "ada@acme.com", expires_in=60, acting_user="key")
     with pytest.raises(NotFound):
-        services.invite("no-such-org", "ada@acme.com")
+        services.invite("no-such-org", "ada@acme.com", acting_user="key")
 
 
 def test_a_wrong_token_is_refused_and_its_failed_attempt_is_kept(services, org, db):
-    issued = services.invite(org.id, "ada@acme.com")
+    issued = services.invite(org.id, "ada@acme.com", acting_user="key")
     selector = issued.token.partition(".")[0]
     with refused("invitation_invalid"):
         services.accept_invitation(f"{selector}.wrong-secret")
@@ -93,15 +93,15 @@ def test_a_wrong_token_is_refused_and_its_failed_attempt_is_kept(services, org, 
 
 
 def test_an_email_mismatch_is_refused_and_the_invitation_lives(services, org):
-    issued = services.invite(org.id, "ada@acme.com")
+    issued = services.invite(org.id, "ada@acme.com", acting_user="key")
     with refused("invitation_email_mismatch"):
         services.accept_invitation(issued.token, email="eve@acme.com")
     assert services.accept_invitation(issued.token).outcome == "accepted"
 
 
 def test_resend_kills_the_old_link(services, org):
-    first = services.invite(org.id, "ada@acme.com")
-    second = services.resend_invitation(org.id, first.id)
+    first = services.invite(org.id, "ada@acme.com", acting_user="key")
+    second = services.resend_invitation(org.id, first.id, acting_user="key")
     assert second.id == first.id and second.token != first.token
     with refused("invitation_invalid"):
         services.accept_invitation(first.token)
@@ -109,20 +109,20 @@ def test_resend_kills_the_old_link(services, org):
 
 
 def test_revoke_is_immediate_and_only_once(services, org):
-    issued = services.invite(org.id, "ada@acme.com")
-    assert services.revoke_invitation(org.id, issued.id)["status"] == "revoked"
+    issued = services.invite(org.id, "ada@acme.com", acting_user="key")
+    assert services.revoke_invitation(org.id, issued.id, acting_user="key")["status"] == "revoked"
     with refused("invitation_invalid"):
         services.accept_invitation(issued.token)
     with refused("invitation_not_pending"):
-        services.revoke_invitation(org.id, issued.id)
+        services.revoke_invitation(org.id, issued.id, acting_user="key")
     with refused("invitation_not_pending"):
-        services.resend_invitation(org.id, issued.id)
+        services.resend_invitation(org.id, issued.id, acting_user="key")
     with pytest.raises(NotFound):
-        services.revoke_invitation(org.id, "no-such-invitation")
+        services.revoke_invitation(org.id, "no-such-invitation", acting_user="key")
 
 
 def test_a_link_made_in_python_is_accepted_over_http(services, org, client):
-    issued = services.invite(org.id, "ada@acme.com")
+    issued = services.invite(org.id, "ada@acme.com", acting_user="key")
     response = Admin(client, PLATFORM_KEY).call(
         "POST", "/invitations/accept", {"token": issued.token, "user": {"name": "Ada"}}
     )
@@ -143,11 +143,11 @@ def test_a_link_made_over_http_is_accepted_in_python(services, admin):
 def test_disable_and_enable_a_member(services, org):
     user_id = member(services, org.id, "ada@acme.com")
     session = services.create_session(user_id, org.id, method="password")
-    disabled = services.disable_member(org.id, user_id, reason="offboarding")
+    disabled = services.disable_member(org.id, user_id, reason="offboarding", acting_user="key")
     assert disabled["admin_override"]["state"] == "disabled"
     assert disabled["effective_access"] is False
     assert services.validate_session(session.id).valid is False
-    enabled = services.enable_member(org.id, user_id)
+    enabled = services.enable_member(org.id, user_id, acting_user="key")
     assert enabled["effective_access"] is True
     assert "membership.override_set" in event_types(services, org.id)
 
@@ -157,9 +157,9 @@ def test_member_refusals(services, org):
     with refused("cannot_disable_self"):
         services.disable_member(org.id, owner, acting_user="olga@acme.com")
     with pytest.raises(NotFound):
-        services.disable_member(org.id, "no-such-user")
+        services.disable_member(org.id, "no-such-user", acting_user="key")
     with pytest.raises(NotFound):
-        services.enable_member("no-such-org", owner)
+        services.enable_member("no-such-org", owner, acting_user="key")
 
 
 # --- sessions -----------------------------------------------------------------------------
@@ -251,3 +251,20 @@ def test_event_feed_refusals(services, org):
         services.events(org.id, limit=0)
     with pytest.raises(NotFound):
         services.events("no-such-org")
+
+
+def test_the_acting_user_must_be_an_effective_admin_or_the_key(services, org, other_org):
+    """The SDK follows X-Acting-User's rule (docs/api.md §1): never a name that is nobody."""
+    target = member(services, org.id, "ada@acme.com")
+    viewer = member(services, org.id, "val@acme.com", role="viewer")
+    outsider = member(services, other_org.id, "oz@globex.com", role="admin")
+    with refused("acting_user_required"):
+        services.disable_member(org.id, target, acting_user="")
+    for nobody in ("nobody@acme.com", "no-such-id", outsider, "oz@globex.com"):
+        with refused("acting_user_unknown"):
+            services.disable_member(org.id, target, acting_user=nobody)
+    with refused("insufficient_role"):
+        services.disable_member(org.id, target, acting_user="val@acme.com")
+    with refused("insufficient_role"):
+        services.invite(org.id, "new@acme.com", acting_user=viewer)
+    assert services.disable_member(org.id, target, acting_user="key")["effective_access"] is False

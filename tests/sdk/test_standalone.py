@@ -46,7 +46,7 @@ def http(database_url: str) -> Iterator[Admin]:
 
 def test_links_cross_between_python_and_http_with_one_pepper(services, http):
     org = services.create_organization("Standalone")
-    made_here = services.invite(org.id, "ada@acme.com")
+    made_here = services.invite(org.id, "ada@acme.com", acting_user="key")
     accepted = http.call("POST", "/invitations/accept", {"token": made_here.token})
     assert accepted.status_code == 200, accepted.get_json()  # the invitation was committed
     made_there = http.call("POST", f"/organizations/{org.id}/invitations", {"email": "bo@acme.com"})
@@ -56,7 +56,9 @@ def test_links_cross_between_python_and_http_with_one_pepper(services, http):
 
 def test_another_pepper_cannot_accept_the_servers_links(services, database_url):
     org = services.create_organization("Peppered")
-    issued = services.invite(org.id, "cy@acme.com")  # the database outlives each test
+    issued = services.invite(
+        org.id, "cy@acme.com", acting_user="key"
+    )  # the database outlives each test
     stranger = Services({"DATABASE_URL": database_url, "TOKEN_PEPPER": "another"})
     with stranger, pytest.raises(ProvisioningError, check=lambda e: e.code == "invitation_invalid"):
         stranger.accept_invitation(issued.token)

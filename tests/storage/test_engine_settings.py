@@ -15,7 +15,7 @@ from scim_server.db import make_engine
 EXPECTED_SQLITE = {
     "journal_mode": "wal",
     "synchronous": 1,  # NORMAL
-    "busy_timeout": 30000,
+    "busy_timeout": 10000,  # SCIM_LOCK_TIMEOUT_SECONDS (10 s), then a 503
     "mmap_size": 268435456,
     "cache_size": -16384,
     "foreign_keys": 1,

@@ -1,9 +1,11 @@
 """Management API authentication: an org's management key, or the platform key.
 
 An org key sees only its own organisation (others are 404, never 403); the platform key
-(``SCIM_PLATFORM_KEY``, compared as an HMAC digest in constant time) sees all. The
-caller may name the acting person with ``X-Acting-User`` (a user id or an email); it is
-recorded as the actor and drives the admin guards.
+(``SCIM_PLATFORM_KEY``, compared as an HMAC digest in constant time) sees all. Every
+change to an organisation names who acts with ``X-Acting-User``: an effective Owner or
+Admin (user id or email), or ``key`` for the key itself; anything else is refused
+(docs/api.md §1, "Acting person"). Routes without an organisation (creating one, sessions,
+sign-in) act as the key.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from werkzeug.exceptions import Unauthorized
 from scim_server import secrets
 from scim_server.db import get_session
 from scim_server.errors import api_error_response
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.admin import AdminActor
-from scim_server.services.membership.admin import acting_user_id
+from scim_server.services.membership.admin import resolve_actor
 from scim_server.services.organizations.orgs import get_org
 from scim_server.services.organizations.tokens import find_token
 from scim_server.storage.models import Organization
@@ -102,16 +105,23 @@ def organization(org_id: str) -> Organization:
     """The organisation, if this key may see it; another org's is 404, never 403."""
     who = principal()
     if who.org_id is not None and who.org_id != org_id:
-        raise NotFound(f"No organization {org_id}.")
+        raise NotFound(f"No organization {excerpt(org_id)}.")
     return get_org(get_session(), org_id)
 
 
-def acting() -> AdminActor:
-    """The audit actor: the named person, else the key."""
+def key_actor() -> Actor:
+    """The key as the audit actor (``admin`` for an org key, ``system`` for the platform's)."""
     who = principal()
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-    named = (request.headers.get("X-Acting-User") or "").strip()
-    user_id = acting_user_id(get_session(), named) if named else None
-    label = named or f"key:{who.key_id}"
-    kind = "admin" if who.org_id is not None or named else "system"
-    return AdminActor(Actor(kind, label, request_id), user_id)
+    return Actor("system" if who.is_platform else "admin", f"key:{who.key_id}", request_id)
+
+
+def acting(org: Organization) -> AdminActor:
+    """Who changes ``org``: the member ``X-Acting-User`` names, or the key; else refused."""
+    return resolve_actor(
+        get_session(),
+        org,
+        request.headers.get("X-Acting-User"),
+        key=key_actor(),
+        platform=principal().is_platform,
+    )

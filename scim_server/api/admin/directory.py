@@ -25,5 +25,5 @@ def disconnect_directory(org_id: str) -> Response:
             'Send {"confirm": true} to disconnect the SCIM directory.',
         )
     org = auth.organization(org_id)
-    changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting().actor)
+    changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting(org).actor)
     return reply({"disconnected": True, "members_changed": changed})

@@ -28,7 +28,7 @@ def list_domains(org_id: str) -> Response:
 def claim_domain(org_id: str) -> Response:
     org = auth.organization(org_id)
     domain = required_string(body(), "domain")
-    row = domains.claim(get_session(), org, domain, actor=auth.acting().actor)
+    row = domains.claim(get_session(), org, domain, actor=auth.acting(org).actor)
     return reply(domain_json(row), 201)
 
 
@@ -47,7 +47,7 @@ def verify_domain(org_id: str, domain: str) -> Response:
         get_session(),
         org,
         domain,
-        actor=auth.acting().actor,
+        actor=auth.acting(org).actor,
         resolver=current_app.extensions["txt_resolver"],
         manual_reason=reason,
     )

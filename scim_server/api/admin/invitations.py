@@ -26,7 +26,7 @@ ORG = "/organizations/<org_id>/invitations"
 def create_invitation(org_id: str) -> Response:
     org = auth.organization(org_id)
     db = get_session()
-    issued = invitations.create(db, org, body(), by=auth.acting(), pepper=pepper())
+    issued = invitations.create(db, org, body(), by=auth.acting(org), pepper=pepper())
     return reply(issued_json(db, issued, config("INVITATION_ACCEPT_URL")), 201)
 
 
@@ -41,7 +41,7 @@ def list_invitations(org_id: str) -> Response:
 def revoke_invitation(org_id: str, invitation_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
-    row = invitations.revoke(db, org, invitation_id, actor=auth.acting().actor)
+    row = invitations.revoke(db, org, invitation_id, actor=auth.acting(org).actor)
     return reply(invitation_json(db, row))
 
 
@@ -49,7 +49,9 @@ def revoke_invitation(org_id: str, invitation_id: str) -> Response:
 def resend_invitation(org_id: str, invitation_id: str) -> Response:
     org = auth.organization(org_id)
     db = get_session()
-    issued = invitations.resend(db, org, invitation_id, actor=auth.acting().actor, pepper=pepper())
+    issued = invitations.resend(
+        db, org, invitation_id, actor=auth.acting(org).actor, pepper=pepper()
+    )
     return reply(issued_json(db, issued, config("INVITATION_ACCEPT_URL")))
 
 

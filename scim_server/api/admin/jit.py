@@ -27,7 +27,7 @@ def jit_email_domains(org_id: str) -> Response:
 def add_jit_email_domain(org_id: str) -> Response:
     org = auth.organization(org_id)
     added = jit_config.add_email_domain(
-        get_session(), org, body().get("emailDomain"), actor=auth.acting().actor
+        get_session(), org, body().get("emailDomain"), actor=auth.acting(org).actor
     )
     return reply(jit_email_domain_json(added), 201)
 
@@ -36,7 +36,7 @@ def add_jit_email_domain(org_id: str) -> Response:
 def replace_jit_email_domains(org_id: str) -> Response:
     org = auth.organization(org_id)
     jit_config.replace_email_domains(
-        get_session(), org, body().get("emailDomains"), actor=auth.acting().actor
+        get_session(), org, body().get("emailDomains"), actor=auth.acting(org).actor
     )
     return reply(None, 204)
 
@@ -44,7 +44,7 @@ def replace_jit_email_domains(org_id: str) -> Response:
 @bp.delete("/email-domains/<domain>")
 def remove_jit_email_domain(org_id: str, domain: str) -> Response:
     org = auth.organization(org_id)
-    jit_config.remove_email_domain(get_session(), org, domain, actor=auth.acting().actor)
+    jit_config.remove_email_domain(get_session(), org, domain, actor=auth.acting(org).actor)
     return reply(None, 204)
 
 
@@ -69,7 +69,7 @@ def _set_sso_connectors(org_id: str, *, replace: bool, status: int) -> Response:
     org = auth.organization(org_id)
     ids = body().get("ssoConnectorIds")
     jit_config.set_sso_connectors(
-        get_session(), org, ids, replace=replace, actor=auth.acting().actor
+        get_session(), org, ids, replace=replace, actor=auth.acting(org).actor
     )
     return reply(None, status)
 
@@ -77,7 +77,7 @@ def _set_sso_connectors(org_id: str, *, replace: bool, status: int) -> Response:
 @bp.delete("/sso-connectors/<connection_id>")
 def remove_jit_sso_connector(org_id: str, connection_id: str) -> Response:
     org = auth.organization(org_id)
-    jit_config.remove_sso_connector(get_session(), org, connection_id, actor=auth.acting().actor)
+    jit_config.remove_sso_connector(get_session(), org, connection_id, actor=auth.acting(org).actor)
     return reply(None, 204)
 
 
@@ -101,12 +101,12 @@ def _set_roles(org_id: str, *, replace: bool, status: int) -> Response:
     """POST adds the JIT role, PUT replaces it (Logto: bodiless 201 or 204)."""
     org = auth.organization(org_id)
     ids = body().get("organizationRoleIds")
-    jit_config.set_roles(get_session(), org, ids, replace=replace, actor=auth.acting().actor)
+    jit_config.set_roles(get_session(), org, ids, replace=replace, actor=auth.acting(org).actor)
     return reply(None, status)
 
 
 @bp.delete("/roles/<role_id>")
 def remove_jit_role(org_id: str, role_id: str) -> Response:
     org = auth.organization(org_id)
-    jit_config.remove_role(get_session(), org, role_id, actor=auth.acting().actor)
+    jit_config.remove_role(get_session(), org, role_id, actor=auth.acting(org).actor)
     return reply(None, 204)

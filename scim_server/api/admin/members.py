@@ -48,7 +48,7 @@ def disable(org_id: str, user_id: str) -> Response:
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'reason' must be a string.")
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.disable(db, org, user_id, reason=reason, by=auth.acting())
+    m = admin.disable(db, org, user_id, reason=reason, by=auth.acting(org))
     return reply(describe(db, m))
 
 
@@ -61,7 +61,7 @@ def enable(org_id: str, user_id: str) -> Response:
         )
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.enable(db, org, user_id, by=auth.acting())
+    m = admin.enable(db, org, user_id, by=auth.acting(org))
     return reply(describe(db, m))
 
 
@@ -77,7 +77,7 @@ def edit(org_id: str, user_id: str) -> Response:
         )
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.edit(db, org, user_id, changes, by=auth.acting())
+    m = admin.edit(db, org, user_id, changes, by=auth.acting(org))
     return reply(describe(db, m))
 
 
@@ -85,5 +85,5 @@ def edit(org_id: str, user_id: str) -> Response:
 def remove(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.remove(db, org, user_id, by=auth.acting())
+    m = admin.remove(db, org, user_id, by=auth.acting(org))
     return reply(describe(db, m))

@@ -25,7 +25,7 @@ def create_organization() -> Response:
     payload = body()
     settings = {k: v for k, v in payload.items() if k != "name"}
     created = orgs.provision(
-        get_session(), payload.get("name"), settings, pepper=pepper(), actor=auth.acting().actor
+        get_session(), payload.get("name"), settings, pepper=pepper(), actor=auth.key_actor()
     )
     base = (config("BASE_URL") or request.host_url).rstrip("/")
     return reply(provisioned_json(created, base), 201)
@@ -46,5 +46,5 @@ def get_organization(org_id: str) -> Response:
 def update_organization(org_id: str) -> Response:
     auth.require_platform()
     org = auth.organization(org_id)
-    orgs.update_org(get_session(), org, body(), actor=auth.acting().actor)
+    orgs.update_org(get_session(), org, body(), actor=auth.key_actor())
     return reply(org_json(org))

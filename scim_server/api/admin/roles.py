@@ -23,5 +23,5 @@ def list_roles(org_id: str) -> Response:
 @bp.post("")
 def create_role(org_id: str) -> Response:
     org = auth.organization(org_id)
-    role = catalog.create_role(get_session(), org, body(), actor=auth.acting().actor)
+    role = catalog.create_role(get_session(), org, body(), actor=auth.acting(org).actor)
     return reply(role_json(role), 201)

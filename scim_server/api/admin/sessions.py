@@ -34,7 +34,7 @@ def create_session() -> Response:
         org_id=payload["organization_id"],
         method=payload["method"],
         sso_connection_id=connection,
-        actor=auth.acting().actor,
+        actor=auth.key_actor(),
     )
     return reply(session_json(session), 201)
 
@@ -47,5 +47,5 @@ def check_session(session_id: str) -> Response:
 
 @bp.delete("/<session_id>")
 def end_session(session_id: str) -> Response:
-    sessions.end_session(get_session(), session_id, actor=auth.acting().actor)
+    sessions.end_session(get_session(), session_id, actor=auth.key_actor())
     return reply(None, 204)

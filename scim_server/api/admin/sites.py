@@ -23,5 +23,5 @@ def list_sites(org_id: str) -> Response:
 @bp.post("")
 def create_site(org_id: str) -> Response:
     org = auth.organization(org_id)
-    site = catalog.create_site(get_session(), org, body(), actor=auth.acting().actor)
+    site = catalog.create_site(get_session(), org, body(), actor=auth.acting(org).actor)
     return reply(site_json(site), 201)

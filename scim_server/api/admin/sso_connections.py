@@ -25,7 +25,7 @@ def list_connections(org_id: str) -> Response:
 @bp.post("")
 def create_connection(org_id: str) -> Response:
     org = auth.organization(org_id)
-    conn = sso_connections.create(get_session(), org, body(), actor=auth.acting().actor)
+    conn = sso_connections.create(get_session(), org, body(), actor=auth.acting(org).actor)
     return reply(connection_json(conn), 201)
 
 
@@ -33,7 +33,7 @@ def create_connection(org_id: str) -> Response:
 def update_connection(org_id: str, connection_id: str) -> Response:
     org = auth.organization(org_id)
     conn = sso_connections.update(
-        get_session(), org, connection_id, body(), actor=auth.acting().actor
+        get_session(), org, connection_id, body(), actor=auth.acting(org).actor
     )
     return reply(connection_json(conn))
 
@@ -47,7 +47,7 @@ def disable_connection(org_id: str, connection_id: str) -> Response:
         )
     org = auth.organization(org_id)
     conn, revoked = sso_connections.disable(
-        get_session(), org, connection_id, revoke_all=revoke_all, actor=auth.acting().actor
+        get_session(), org, connection_id, revoke_all=revoke_all, actor=auth.acting(org).actor
     )
     return reply({**connection_json(conn), "sessions_revoked": revoked})
 
@@ -55,5 +55,5 @@ def disable_connection(org_id: str, connection_id: str) -> Response:
 @bp.post("/<connection_id>/enable")
 def enable_connection(org_id: str, connection_id: str) -> Response:
     org = auth.organization(org_id)
-    conn = sso_connections.enable(get_session(), org, connection_id, actor=auth.acting().actor)
+    conn = sso_connections.enable(get_session(), org, connection_id, actor=auth.acting(org).actor)
     return reply(connection_json(conn))

@@ -24,7 +24,5 @@ def sso_login() -> Response:
     payload = body()
     claims = jit.Claims.from_json(payload.get("claims"))
     connection_id = required_string(payload, "connection_id")
-    signed_in = jit.sign_in_with_sso(
-        get_session(), connection_id, claims, actor=auth.acting().actor
-    )
+    signed_in = jit.sign_in_with_sso(get_session(), connection_id, claims, actor=auth.key_actor())
     return reply(sso_login_json(signed_in))

@@ -13,6 +13,7 @@ from flask import Response
 from flask import current_app
 
 from scim_server.api.scim import requests
+from scim_server.scim.errors import excerpt
 from scim_server.scim.listing import Page
 from scim_server.scim.listing import list_response
 from scim_server.services.errors import NotFound
@@ -58,7 +59,7 @@ def resource_type(name: str) -> Response:
     for doc in _resource_types():
         if doc["name"].lower() == name.lower():
             return requests.scim_response(doc)
-    raise NotFound(f"No resource type {name}.")
+    raise NotFound(f"No resource type {excerpt(name)}.")
 
 
 @bp.get("/Schemas")
@@ -71,4 +72,4 @@ def schema(urn: str) -> Response:
     for doc in _schemas():
         if doc["id"].lower() == urn.lower():
             return requests.scim_response(doc)
-    raise NotFound(f"No schema {urn}.")
+    raise NotFound(f"No schema {excerpt(urn)}.")

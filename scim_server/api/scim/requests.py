@@ -16,6 +16,8 @@ from scim_server.db import get_session
 from scim_server.errors import SCIM_MEDIA_TYPE
 from scim_server.scim.errors import InvalidSyntaxError
 from scim_server.scim.errors import InvalidValueError
+from scim_server.scim.errors import excerpt
+from scim_server.scim.errors import quoted
 from scim_server.scim.listing import list_response
 from scim_server.scim.listing import parse_page
 from scim_server.scim.listing import parse_sort_order
@@ -58,7 +60,7 @@ def json_body() -> dict[str, Any]:
     mimetype = request.mimetype
     if mimetype and mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
         raise InvalidSyntaxError(
-            f"Content-Type {mimetype} is not supported; send application/scim+json."
+            f"Content-Type {excerpt(mimetype)} is not supported; send application/scim+json."
         )
     raw = request.get_data(cache=True)
     try:
@@ -130,7 +132,7 @@ def _joined(value: Any) -> str | None:
         return ",".join(value)
     if isinstance(value, str):
         return value
-    raise InvalidValueError(f"Attribute lists must be strings, got {value!r}.")
+    raise InvalidValueError(f"Attribute lists must be strings, got {quoted(value)}.")
 
 
 def query_from_args(rtype: ResourceType) -> Query:

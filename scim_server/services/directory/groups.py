@@ -25,6 +25,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
+from scim_server.scim.errors import excerpt
+from scim_server.scim.errors import quoted
 from scim_server.scim.filter import Column
 from scim_server.scim.filter import Target
 from scim_server.scim.filter import compile_ast
@@ -63,7 +65,7 @@ def get_group(
         stmt = stmt.with_for_update()
     group = db.scalars(stmt).first()
     if group is None:
-        raise NotFound(f"No Group with id {group_id}.")
+        raise NotFound(f"No Group with id {excerpt(group_id)}.")
     return group
 
 
@@ -233,7 +235,7 @@ def _member_ids(values: list[Any]) -> list[str]:
             or not isinstance(item.get("value"), str)
             or not item["value"]
         ):
-            raise InvalidInput(f"Each member needs a string 'value' (an id); got {item!r}.")
+            raise InvalidInput(f"Each member needs a string 'value' (an id); got {quoted(item)}.")
         ids.append(item["value"])
     return list(dict.fromkeys(ids))
 
@@ -263,7 +265,7 @@ def _resolve_members(db: Session, ctx: ScimContext, ids: list[str]) -> dict[str,
     missing = [i for i in ids if i not in found]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        raise InvalidReference(f"No User or Group with id {shown} in this directory.")
+        raise InvalidReference(f"No User or Group with id {excerpt(shown)} in this directory.")
     return found
 
 
@@ -358,7 +360,7 @@ def _member_row_resolver(ctx: ScimContext) -> Any:
     def resolve(urn: str | None, name: str, sub: str | None) -> Target:
         attr = members.sub(name)
         if urn or sub or attr is None or attr.name not in columns:
-            raise InvalidPath(f"Member filters may test 'value' or 'type', not '{name}'.")
+            raise InvalidPath(f"Member filters may test 'value' or 'type', not {quoted(name)}.")
         return Column(columns[attr.name], id_reference(attr))
 
     return resolve

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import PreconditionFailed
 from scim_server.services.formats import etag
@@ -17,7 +18,7 @@ def check_if_match(version: int, if_match: str | None) -> None:
     tags = [t.strip() for t in if_match.split(",")]
     if "*" not in tags and etag(version) not in tags and f'"{version}"' not in tags:
         raise PreconditionFailed(
-            f"If-Match {if_match} does not match the current version {etag(version)}."
+            f"If-Match {excerpt(if_match)} does not match the current version {etag(version)}."
         )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import true
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import quoted
 from scim_server.scim.filter import MultiValued
 from scim_server.scim.filter import Resolver
 from scim_server.scim.filter import UnresolvedAttribute
@@ -243,7 +244,7 @@ def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> SQLColumn
         if isinstance(target, MultiValued):
             return _multi_valued_sort_key(target, sub or "value")
     except UnresolvedAttribute as error:  # the resolver names the problem; say it of sortBy
-        raise InvalidInput(f"Cannot sort by '{sort_by}': {error}") from None
+        raise InvalidInput(f"Cannot sort by {quoted(sort_by)}: {error}") from None
     expr = target.expr
     if (
         target.attr.type in ("string", "reference")

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
 from scim_server.services.audit import EventType
@@ -84,7 +85,7 @@ class UserView:
 def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = False) -> UserView:
     found = queries.live_scim_user(db, ctx.directory_id, scim_id, for_update=for_update)
     if found is None:
-        raise NotFound(f"No User with id {scim_id}.")
+        raise NotFound(f"No User with id {excerpt(scim_id)}.")
     row, membership, user = found
     return UserView(row, membership, user.disabled_at is not None)
 

@@ -1,9 +1,14 @@
-"""Admin actions on members (docs/lifecycle.md §2.5, rows A1–A6) and the member view.
+"""Admin actions on members (docs/lifecycle.md §2.5, rows A1–A6), who may act, and the member view.
 
 The admin writes only O (and ``ended_*`` on remove). Guards: nobody disables or removes
 themselves, only Owners act on Owners, and an admin action never leaves the organisation
 without an effective Owner. The directory is not bound by that last guard: deprovisioning
 a leaver is a security control (docs/lifecycle.md §2.5, "The last owner and the directory").
+
+Who acts is never a free-text name (docs/api.md §1, "Acting person"): ``resolve_actor``
+turns ``X-Acting-User`` (or the SDK's ``acting_user``) into an effective Owner or Admin of
+the organisation, or into the key itself when the caller says ``key``, and refuses
+anything else. A key acts with an Admin's powers; the platform key with an Owner's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.emails import canonical_email
 from scim_server.services.errors import ErrorCode
@@ -27,6 +33,7 @@ from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
+from scim_server.services.membership.grants import ADMIN
 from scim_server.services.membership.grants import ADMIN_ROLES
 from scim_server.services.membership.grants import OWNER
 from scim_server.services.membership.grants import live_role
@@ -45,22 +52,80 @@ from scim_server.storage.models import User
 
 MEMBER_STATES = ("unmanaged", "active", "inactive", "removed", "disabled", "live")
 
+# The X-Acting-User value by which a caller acts as its key rather than as a person.
+KEY = "key"
+
 
 @dataclass(frozen=True)
 class AdminActor:
-    """Who acts through the management API: the audit actor and, if named, the person."""
+    """Who acts: the audit actor, the person (None: the key acts) and the role acted with.
+
+    ``role`` is the person's live role, ``admin`` for an organisation key and ``owner`` for
+    the platform key (see ``resolve_actor``).
+    """
 
     actor: Actor
     user_id: str | None = None
+    role: str = ADMIN
+
+    @property
+    def is_key(self) -> bool:
+        return self.user_id is None
 
 
-def acting_user_id(db: Session, named: str) -> str | None:
-    """The account an admin call names as its actor (``X-Acting-User``): an email or an id.
+def resolve_actor(
+    db: Session, org: Organization, named: str | None, *, key: Actor, platform: bool
+) -> AdminActor:
+    """The actor of an admin action on ``org``, failing closed (docs/api.md §1).
 
-    ``None`` when it names nobody: the call is still made, recorded under the name given.
+    ``named`` is a user id or email naming an effective Owner or Admin of ``org``, or
+    ``key``: the caller acts as its key, audited as ``key``, with an Admin's powers, or an
+    Owner's for the platform key (the operator's recovery path). An organisation key is
+    held by software, not a person, so what only an Owner may do (act on an Owner, make
+    an Owner) needs a named Owner, except appointing the first one.
     """
-    clause = User.email_normalized == named.lower() if "@" in named else User.id == named
-    return db.scalar(select(User.id).where(clause))
+    named = (named or "").strip()
+    if not named:
+        raise ProvisioningError(
+            ErrorCode.ACTING_USER_REQUIRED,
+            "Name who acts: X-Acting-User: <a member's user id or email>, or 'key'.",
+        )
+    if named == KEY:
+        return AdminActor(key, None, OWNER if platform else ADMIN)
+    user_id = _user_named(db, named)
+    m = queries.membership_of(db, org.id, user_id) if user_id else None
+    if m is None or m.ended_at is not None:
+        raise ProvisioningError(
+            ErrorCode.ACTING_USER_UNKNOWN,
+            f"X-Acting-User {excerpt(named)} is not a member of this organization.",
+        )
+    role = live_role(db, m)
+    if role not in ADMIN_ROLES or not access.effective(db, m)[0]:
+        raise ProvisioningError(
+            ErrorCode.INSUFFICIENT_ROLE,
+            f"X-Acting-User {excerpt(named)} must be an effective Owner or Admin here.",
+        )
+    return AdminActor(Actor("admin", m.user_id, key.request_id), m.user_id, role or ADMIN)
+
+
+def _user_named(db: Session, named: str) -> str | None:
+    """The account ``named`` by email (normalised like every stored email) or by id."""
+    if "@" in named:
+        try:
+            email = canonical_email(named)
+        except ProvisioningError:
+            return None
+        return db.scalar(select(User.id).where(User.email_normalized == email))
+    return db.scalar(select(User.id).where(User.id == named))
+
+
+def may_appoint_owner(db: Session, org: Organization, by: AdminActor) -> bool:
+    """Owners appoint Owners; a key may also appoint the first one (an organisation made
+    by ``scim-server org create`` has no member until someone is invited)."""
+    if by.role == OWNER:
+        return True
+    owner_id = queries.builtin_role_id(db, OWNER)
+    return by.is_key and queries.effective_owner_count(db, org.id, owner_id) == 0
 
 
 def get_membership(
@@ -68,7 +133,7 @@ def get_membership(
 ) -> Membership:
     m = queries.membership_of(db, org.id, user_id, for_update=lock)
     if m is None:
-        raise NotFound(f"No member {user_id} in this organization.")
+        raise NotFound(f"No member {excerpt(user_id)} in this organization.")
     return m
 
 
@@ -146,25 +211,17 @@ def _guard_owner_action(db: Session, org: Organization, target: Membership, by: 
             ErrorCode.CANNOT_DISABLE_SELF, "You cannot disable or remove yourself."
         )
     target_is_owner = role_name(db, target.role_id) == OWNER
-    acting_role = _acting_role(db, org, by)
-    if acting_role is not None and acting_role not in ADMIN_ROLES:
+    if by.role not in ADMIN_ROLES:
         raise ProvisioningError(
             ErrorCode.INSUFFICIENT_ROLE, "Only Owners and Admins manage members."
         )
-    if target_is_owner and acting_role is not None and acting_role != OWNER:
+    if target_is_owner and by.role != OWNER:
         raise ProvisioningError(ErrorCode.INSUFFICIENT_ROLE, "Only an Owner can act on an Owner.")
     if target_is_owner and _is_last_effective_owner(db, org, target):
         raise ProvisioningError(
             ErrorCode.LAST_OWNER,
             "This is the organization's last effective Owner; appoint another Owner first.",
         )
-
-
-def _acting_role(db: Session, org: Organization, by: AdminActor) -> str | None:
-    """The acting person's role here, or None for key and support actors."""
-    if by.user_id is None:
-        return None
-    return live_role(db, queries.membership_of(db, org.id, by.user_id))
 
 
 def _is_last_effective_owner(db: Session, org: Organization, target: Membership) -> bool:
@@ -174,8 +231,7 @@ def _is_last_effective_owner(db: Session, org: Organization, target: Membership)
 
 def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: AdminActor) -> None:
     role = resolve_role(db, org, ref)
-    acting = _acting_role(db, org, by)
-    if role.name == OWNER and role.builtin and acting is not None and acting != OWNER:
+    if role.name == OWNER and role.builtin and not may_appoint_owner(db, org, by):
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, "Only an Owner can make someone Owner."
         )
@@ -195,7 +251,9 @@ def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> 
     found = set(db.scalars(select(Site.id).where(Site.org_id == org.id, Site.id.in_(wanted))))
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise ProvisioningError(ErrorCode.SITES_INVALID, f"No site {', '.join(missing)} here.")
+        raise ProvisioningError(
+            ErrorCode.SITES_INVALID, f"No site {excerpt(', '.join(missing))} here."
+        )
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
         db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import quoted
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage.models import Membership
@@ -21,7 +22,8 @@ from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 
 OWNER = "owner"
-ADMIN_ROLES = ("owner", "admin")
+ADMIN = "admin"
+ADMIN_ROLES = (OWNER, ADMIN)
 # The built-in roles in order of power; a custom role ranks as a member.
 RANK = {"owner": 4, "admin": 3, "member": 2, "viewer": 1}
 
@@ -49,7 +51,7 @@ def resolve_role(
         .order_by(Role.builtin.desc())
     ).first()
     if role is None:
-        raise ProvisioningError(code, f"No role {ref!r} in this organization.")
+        raise ProvisioningError(code, f"No role {quoted(ref)} in this organization.")
     return role
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import Target
@@ -84,7 +85,7 @@ def check_session(db: Session, session_id: str) -> tuple[bool, str | None]:
     (docs/lifecycle.md §2.6, item 3)."""
     session = db.get(SignInSession, session_id)
     if session is None:
-        raise NotFound(f"No session {session_id}.")
+        raise NotFound(f"No session {excerpt(session_id)}.")
     if session.revoked_at is not None:
         return False, session.revoked_reason or "revoked"
     m = queries.membership_of(db, session.org_id, session.user_id)
@@ -102,7 +103,7 @@ def end_session(db: Session, session_id: str, *, actor: Actor) -> None:
     """Sign out: revoke one session."""
     session = db.get(SignInSession, session_id)
     if session is None:
-        raise NotFound(f"No session {session_id}.")
+        raise NotFound(f"No session {excerpt(session_id)}.")
     if session.revoked_at is None:
         session.revoked_at, session.revoked_reason = utcnow(), "signed_out"
         record(db, session.org_id, actor, EventType.SESSION_REVOKED, session, reason="signed_out")

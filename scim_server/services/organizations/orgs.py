@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
@@ -70,7 +71,7 @@ def create_org(db: Session, name: str, *, actor: Actor) -> Organization:
 def get_org(db: Session, org_id: str) -> Organization:
     org = db.get(Organization, org_id)
     if org is None:
-        raise NotFound(f"No organization {org_id}.")
+        raise NotFound(f"No organization {excerpt(org_id)}.")
     return org
 
 

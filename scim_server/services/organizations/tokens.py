@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server import secrets
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
@@ -71,7 +72,7 @@ def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
     """Revoke at once; the next request with it gets 401."""
     token = db.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"No token {token_id}.")
+        raise NotFound(f"No token {excerpt(token_id)}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(db, token.org_id, actor, EventType.TOKEN_REVOKED, token)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
@@ -88,7 +89,7 @@ def verify(
     """Verify by DNS TXT, or by hand (support, with the platform key and a reason)."""
     row = _find(db, org, normalize_domain(text))
     if row is None:
-        raise NotFound(f"No claimed domain {text} here; claim it first.")
+        raise NotFound(f"No claimed domain {excerpt(text)} here; claim it first.")
     if row.verified_at is not None:
         return row
     if manual_reason is None:

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
@@ -39,6 +40,7 @@ from scim_server.services.membership import lifecycle
 from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
 from scim_server.services.membership.admin import AdminActor
+from scim_server.services.membership.admin import may_appoint_owner
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
@@ -445,17 +447,20 @@ def _settle_pending(
 
 
 def _check_assignable(db: Session, org: Organization, role: Role, by: AdminActor) -> None:
-    """Only an Owner invites an Owner; nobody invites above their own role."""
-    if by.user_id is None:
-        return
-    m = queries.membership_of(db, org.id, by.user_id)
-    mine = grants.live_role(db, m)
-    allowed, _ = access.effective(db, m) if m else (False, [])
-    if mine not in grants.ADMIN_ROLES or not allowed:
+    """Only Owners and Admins invite, nobody above their own role, and only an Owner (or a
+    key appointing the first Owner) invites an Owner (``admin.resolve_actor`` has already
+    checked that a named person is an effective member)."""
+    if by.role not in grants.ADMIN_ROLES:
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, "Only effective Owners and Admins invite people."
         )
-    if grants.rank(role) > grants.RANK[mine]:
+    if role.builtin and role.name == grants.OWNER:
+        if not may_appoint_owner(db, org, by):
+            raise ProvisioningError(
+                ErrorCode.ROLE_NOT_ASSIGNABLE, f"You cannot invite someone as {role.name}."
+            )
+        return
+    if grants.rank(role) > grants.RANK[by.role]:
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, f"You cannot invite someone as {role.name}."
         )
@@ -483,7 +488,7 @@ def _get(db: Session, org: Organization, invitation_id: str, *, lock: bool = Fal
     stmt = select(Invitation).where(Invitation.id == invitation_id, Invitation.org_id == org.id)
     invitation = db.scalars(stmt.with_for_update() if lock else stmt).first()
     if invitation is None:
-        raise NotFound(f"No invitation {invitation_id}.")
+        raise NotFound(f"No invitation {excerpt(invitation_id)}.")
     return invitation
 
 

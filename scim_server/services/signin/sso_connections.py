@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
@@ -30,7 +31,7 @@ _FLAGS = ("jit_enabled", "require_email_verified")
 def get(db: Session, org: Organization, connection_id: str) -> SsoConnection:
     conn = db.get(SsoConnection, connection_id)
     if conn is None or conn.org_id != org.id:
-        raise NotFound(f"No SSO connection {connection_id}.")
+        raise NotFound(f"No SSO connection {excerpt(connection_id)}.")
     return conn
 
 
@@ -112,7 +113,7 @@ def _reject_unknown(body: dict[str, Any]) -> None:
     unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
     if unknown:
         raise ProvisioningError(
-            ErrorCode.VALIDATION_ERROR, f"Unknown fields: {', '.join(sorted(unknown))}."
+            ErrorCode.VALIDATION_ERROR, f"Unknown fields: {excerpt(', '.join(sorted(unknown)))}."
         )
 
 

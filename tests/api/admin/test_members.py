@@ -34,6 +34,8 @@ def event_types(admin, user_id) -> list[str]:
 
 def test_a1_disable_revokes_frees_the_seat_and_scim_still_says_active(scim, admin, platform, org):
     user_id = person(scim)
+    it_admin = scim.create_user("it-admin@example.com")[PRODUCT]["userId"]
+    assert admin.edit(it_admin, {"role": "admin"}).status_code == 200
     session = open_session(platform, org.id, user_id)
     before = admin.call("GET", f"/organizations/{org.id}/seats").get_json()["used"]
     response = admin.disable(user_id, reason="left the team", acting="it-admin@example.com")
@@ -50,7 +52,7 @@ def test_a1_disable_revokes_frees_the_seat_and_scim_still_says_active(scim, admi
     assert user["active"] is True and user[PRODUCT]["adminDisabled"] is True
     last = [e for e in admin.events()["events"] if e["user_id"] == user_id][-1]
     assert last["type"] == "membership.override_set"
-    assert last["actor"] == {"type": "admin", "id": "it-admin@example.com"}
+    assert last["actor"] == {"type": "admin", "id": it_admin}  # the resolved person
 
 
 def test_a2_disabling_twice_is_a_no_op_without_event(scim, admin):
@@ -174,7 +176,7 @@ def test_p6_scim_re_add_after_admin_remove(scim, admin):
     assert admin.member(user_id)["role"]["name"] == "member"
 
 
-def test_case_20_owner_guards(scim, admin, org):
+def test_case_20_owner_guards(scim, admin, platform, org):
     owner = person(
         scim, userName="owner@example.com", emails=[{"value": "owner@example.com", "primary": True}]
     )
@@ -187,7 +189,9 @@ def test_case_20_owner_guards(scim, admin, org):
     admin.edit(helper, {"role": "admin"})
     assert_api_error(admin.disable(owner, acting="owner@example.com"), 403, "cannot_disable_self")
     assert_api_error(admin.disable(owner, acting="helper@example.com"), 403, "insufficient_role")
-    assert_api_error(admin.disable(owner), 409, "last_owner")
+    # an organisation key acts as an Admin: it may not act on an Owner (docs/api.md §1)
+    assert_api_error(admin.disable(owner), 403, "insufficient_role")
+    assert_api_error(platform.disable(owner), 409, "last_owner")
     assert_api_error(
         admin.edit(helper, {"role": "owner"}, acting="helper@example.com"),
         403,

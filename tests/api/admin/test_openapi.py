@@ -301,7 +301,9 @@ def test_real_responses_match_their_schemas(client, document, org):
         (
             "Member",
             client.post(
-                f"{org_url}/members/{person}/disable", json={"reason": "audit"}, headers=mgmt
+                f"{org_url}/members/{person}/disable",
+                json={"reason": "audit"},
+                headers={**mgmt, "X-Acting-User": "key"},
             ).get_json(),
         ),
         ("EventPage", client.get(f"{org_url}/events", headers=mgmt).get_json()),

@@ -355,13 +355,13 @@ def test_manual_verification_needs_the_platform_key_and_records_why(admin, platf
         "POST",
         path(org.id, "/domains/acme.com/verify"),
         {"method": "manual", "reason": "ticket 4711"},
-        acting="support@vendor.example",
+        acting="key",
     )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["verification_method"] == "manual"
     [event] = [e for e in admin.events()["events"] if e["type"] == "domain.verified"]
     assert event["reason"] == "ticket 4711"
-    assert event["actor"]["id"] == "support@vendor.example"
+    assert event["actor"] == {"type": "system", "id": "key:platform"}
 
 
 def test_a_domain_verified_by_one_org_cannot_be_verified_by_another_manually(

@@ -1,0 +1,154 @@
+"""A database outage or a lock timeout is 503 with Retry-After; everything else stays 500.
+
+Runs on the suite's backend (SQLite by default, PostgreSQL with SCIM_TEST_DATABASE_URL):
+the lock tests use a throw-away database of that kind, served by an app with its own
+engine, so the locks are real ones between two connections.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from scim_server import create_app
+from scim_server.db import is_unavailable
+from scim_server.db import make_engine
+from scim_server.storage import migrate
+from tests.conftest import PEPPER
+from tests.conftest import PLATFORM_KEY
+from tests.conftest import make_org
+from tests.live_server import throwaway_database
+from tests.scim_client import USER
+from tests.scim_client import assert_api_error
+from tests.scim_client import assert_scim_error
+
+# Nothing listens on port 1; connect_timeout bounds the attempt.
+UNREACHABLE = "postgresql+psycopg://scim:scim@127.0.0.1:1/scim?connect_timeout=2"
+
+
+def _user(name: str = "locked@example.com") -> dict:
+    return {"schemas": [USER], "userName": name}
+
+
+def test_unreachable_database_is_503_with_retry_after_on_scim_and_api():
+    app = create_app({"DATABASE_URL": UNREACHABLE, "TOKEN_PEPPER": PEPPER, "TESTING": True})
+    client = app.test_client()
+    scim = client.get("/scim/v2/Users", headers={"Authorization": "Bearer scim_x"})
+    body = assert_scim_error(scim, 503)
+    assert scim.headers["Retry-After"] == "5"
+    assert "Traceback" not in scim.get_data(as_text=True)
+    assert "127.0.0.1" not in body["detail"]
+    api = client.get("/api/v1/organizations/o/members", headers={"Authorization": "Bearer k"})
+    assert_api_error(api, 503, "service_unavailable")
+    assert api.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (sa_exc.TimeoutError("QueuePool limit reached"), True),
+        (
+            sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked")),
+            True,
+        ),
+        (
+            sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: x")),
+            False,
+        ),
+        (sa_exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE failed")), False),
+        (sa_exc.ProgrammingError("SELECT", {}, sqlite3.ProgrammingError("bad")), False),
+        (RuntimeError("bug"), False),
+    ],
+)
+def test_only_outages_and_lock_timeouts_count_as_unavailable(error, unavailable):
+    assert is_unavailable(error) is unavailable
+
+
+def test_a_bug_in_sql_is_still_500(client, org, monkeypatch):
+    from scim_server.services.directory import users
+
+    def broken(*args, **kwargs):
+        raise sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such column"))
+
+    monkeypatch.setattr(users, "get_user", broken)
+    response = client.get("/scim/v2/Users/x", headers=org.headers)
+    assert_scim_error(response, 500)
+    assert "Retry-After" not in response.headers
+
+
+@pytest.fixture
+def live_url(database_url: str) -> Iterator[str]:
+    """A migrated throw-away database of the suite's kind, outside the per-test rollback."""
+    spec = "sqlite" if database_url.startswith("sqlite") else database_url
+    with throwaway_database(spec) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+def _app_and_org(url: str):
+    engine = make_engine(url)
+    with Session(engine) as db:
+        org = make_org(db, "Locked")
+    engine.dispose()
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TOKEN_PEPPER": PEPPER,
+            "PLATFORM_KEY": PLATFORM_KEY,
+            "LOCK_TIMEOUT_SECONDS": 0.3,
+            "TESTING": True,
+        }
+    )
+    return app, org
+
+
+def _hold_write_lock(url: str):
+    """Another connection holding the lock a SCIM create needs, until closed."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(make_url(url).database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")  # SQLite: the one write lock
+        return conn
+    engine = make_engine(url)
+    conn = engine.connect()
+    conn.execute(text("LOCK TABLE users, scim_users, sites IN ACCESS EXCLUSIVE MODE"))
+    return conn, engine
+
+
+def _release(conn) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("ROLLBACK")
+        conn.close()
+        return
+    conn, engine = conn
+    conn.rollback()
+    conn.close()
+    engine.dispose()
+
+
+def test_a_lock_timeout_is_503_and_writes_nothing(live_url):
+    app, org = _app_and_org(live_url)
+    client = app.test_client()
+    held = _hold_write_lock(live_url)
+    try:
+        started = time.monotonic()
+        response = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
+        assert time.monotonic() - started < 5  # SCIM_LOCK_TIMEOUT_SECONDS=0.3, not 30 s
+        assert_scim_error(response, 503)
+        assert response.headers["Retry-After"] == "5"
+        mgmt = {"Authorization": f"Bearer {org.management_key}", "X-Acting-User": "key"}
+        api = client.post(
+            f"/api/v1/organizations/{org.id}/sites", json={"name": "HQ"}, headers=mgmt
+        )
+        assert_api_error(api, 503, "service_unavailable")
+    finally:
+        _release(held)
+    again = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
+    assert again.status_code == 201, again.get_json()  # nothing half written by the 503
+    app.extensions["scim_engine"].dispose()
