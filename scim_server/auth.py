@@ -1,17 +1,19 @@
 """Bearer-token authentication: a SCIM token identifies its organisation and directory.
 
-Why one query and no cache: authentication is a single indexed statement (token joined to
-its organisation and directory, ``tokens.find_scim_credentials``). A per-worker cache keyed
-by the token hash would save that one statement but would have to hold the organisation
-row too (``active``, the seat limit, the one-organisation policy), which the management API
-changes at any time on any worker; keeping it honest would need a re-check, i.e. the same
-query again. So every request reads the token afresh: a revocation, a disconnected or
-deactivated organisation takes effect on the next request on every worker, with no bound
-to document and no state that another worker could miss.
+One indexed statement per request (``tokens.find_scim_credentials``: the token joined to
+its organisation and directory), with one exception chosen for throughput: a **read**
+(GET or HEAD) may reuse what this worker read for the same token at most
+``READ_CREDENTIALS_SECONDS`` (one second) ago. So a revoked token, a deactivated
+organisation or a changed policy is refused by every write at once and by every read
+within one second, on every worker (docs/architecture.md, "Authentication"). Writes never
+use the cache: what they decide (seats, the one-organisation policy) reads the row fresh.
+The cache holds plain values, keyed by the token's keyed hash (never the secret), and is
+bounded, one per app (so per worker); each request builds its own transient ``Organization`` from them.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -21,11 +23,18 @@ from flask import g
 from flask import request
 from flask_httpauth import HTTPTokenAuth
 
+from scim_server import secrets
 from scim_server.db import get_session
 from scim_server.errors import scim_error_response
 from scim_server.services.audit import Actor
+from scim_server.services.organizations.tokens import ScimCredentials
 from scim_server.services.organizations.tokens import find_scim_credentials
 from scim_server.storage.models import Organization
+
+READ_CREDENTIALS_SECONDS = 1.0
+_READ_METHODS = frozenset({"GET", "HEAD"})
+_CACHE_LIMIT = 10_000
+_CACHE_KEY = "scim_read_credentials"
 
 
 @dataclass(frozen=True)
@@ -44,14 +53,35 @@ scim_auth = HTTPTokenAuth(scheme="Bearer")
 def _verify_scim_token(secret: str) -> Principal | None:
     if not secret:
         return None
-    pepper = current_app.config["TOKEN_PEPPER"]
-    found = find_scim_credentials(get_session(), secret, pepper=pepper)
+    found = _credentials(secret, current_app.config["TOKEN_PEPPER"])
     if found is None:
         return None
-    g.org_id = found.org.id
+    org = found.organization()
+    g.org_id = org.id
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-    actor = Actor("scim", found.token.id, request_id)
-    return Principal(found.org, found.directory_id, actor)
+    return Principal(org, found.directory_id, Actor("scim", found.token_id, request_id))
+
+
+def _credentials(secret: str, pepper: str) -> ScimCredentials | None:
+    """The token's credentials: fresh for writes, at most a second old for reads."""
+    if request.method not in _READ_METHODS:
+        return find_scim_credentials(get_session(), secret, pepper=pepper)
+    cache: dict[str, tuple[float, ScimCredentials]] = current_app.extensions.setdefault(
+        _CACHE_KEY, {}
+    )
+    key = secrets.digest(secret, pepper)
+    now = time.monotonic()
+    cached = cache.get(key)
+    if cached is not None and now - cached[0] < READ_CREDENTIALS_SECONDS:
+        return cached[1]
+    found = find_scim_credentials(get_session(), secret, pepper=pepper)
+    if found is None:
+        cache.pop(key, None)
+        return None
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()  # a flood of distinct tokens costs a re-read, never memory
+    cache[key] = (now, found)
+    return found
 
 
 @scim_auth.error_handler

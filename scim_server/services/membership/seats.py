@@ -72,11 +72,17 @@ def require_free_seat(db: Session, org: Organization) -> None:
 
 
 def flag_if_over(db: Session, org: Organization) -> None:
-    """SCIM never fails for seats (an IdP cannot fix billing); flag the org for true-up."""
+    """SCIM never fails for seats (an IdP cannot fix billing); flag the org for true-up.
+
+    An UPDATE by id, not an attribute write: the SCIM context's organisation is a
+    transient copy of the row read at authentication (``tokens.ScimCredentials``).
+    """
     if org.seat_limit is None:
         return
-    over = count(db, org).used > org.seat_limit
-    if over and org.over_seat_limit_at is None:
-        org.over_seat_limit_at = utcnow()
-    elif not over:
-        org.over_seat_limit_at = None
+    table = Organization.__table__
+    if count(db, org).used > org.seat_limit:
+        stmt = table.update().where(table.c.id == org.id, table.c.over_seat_limit_at.is_(None))
+        db.execute(stmt.values(over_seat_limit_at=utcnow()))
+    else:
+        stmt = table.update().where(table.c.id == org.id, table.c.over_seat_limit_at.is_not(None))
+        db.execute(stmt.values(over_seat_limit_at=None))

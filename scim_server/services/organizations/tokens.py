@@ -8,7 +8,9 @@ not the other way round.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import exists
@@ -92,44 +94,61 @@ def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken 
     return token
 
 
-# Built once: composing the expression costs more Python than running the indexed lookup.
+# Built once, over table columns (Core rows, no ORM identity map): authentication runs on
+# every SCIM request, so composing the statement or building entities per call would cost
+# more Python than the indexed lookup itself.
+_ORGS = Organization.__table__
 _SCIM_CREDENTIALS = (
-    select(ApiToken, Organization, Directory.id)
-    .join(Organization, Organization.id == ApiToken.org_id)
-    .outerjoin(Directory, Directory.org_id == ApiToken.org_id)
+    select(
+        ApiToken.__table__.c.id.label("token_id"),
+        ApiToken.__table__.c.token_hash,
+        Directory.__table__.c.id.label("directory_id"),
+        *_ORGS.c,
+    )
+    .select_from(
+        ApiToken.__table__.join(_ORGS, _ORGS.c.id == ApiToken.__table__.c.org_id).outerjoin(
+            Directory.__table__, Directory.__table__.c.org_id == ApiToken.__table__.c.org_id
+        )
+    )
     .where(
-        ApiToken.token_hash == bindparam("token_hash"),
-        ApiToken.kind == "scim",
-        ApiToken.revoked_at.is_(None),
+        ApiToken.__table__.c.token_hash == bindparam("token_hash"),
+        ApiToken.__table__.c.kind == "scim",
+        ApiToken.__table__.c.revoked_at.is_(None),
     )
 )
 
 
 @dataclass(frozen=True)
 class ScimCredentials:
-    """What a SCIM token opens: the token, its organisation and that organisation's directory."""
+    """What a SCIM token opens: the token, its organisation's row and its directory.
 
-    token: ApiToken
-    org: Organization
+    Plain values rather than entities, so that a worker may keep them for a moment
+    (``scim_server/auth.py``) without sharing a mapped object between sessions.
+    """
+
+    token_id: str
+    org_row: Mapping[str, Any]
     directory_id: str
+
+    def organization(self) -> Organization:
+        """A transient ``Organization`` with every column of the row read: services read
+        its attributes; nothing writes through it (``seats.flag_if_over`` updates by id)."""
+        return Organization(**self.org_row)
 
 
 def find_scim_credentials(db: Session, secret: str, *, pepper: str) -> ScimCredentials | None:
-    """``find_token`` for a SCIM token, joined to its organisation and directory.
-
-    One statement instead of three: authentication runs on every SCIM request, so its
-    round trips are the floor of every statement budget. Nothing is cached, so a
-    revoked token, a deactivated organisation or a changed seat limit is seen by the very
-    next request on every worker.
-    """
+    """``find_token`` for a SCIM token, joined to its organisation and directory, in one
+    statement: authentication runs on every SCIM request, so its round trips are the floor
+    of every statement budget."""
     wanted = secrets.digest(secret, pepper)
     row = db.execute(_SCIM_CREDENTIALS, {"token_hash": wanted}).first()
-    if row is None or not secrets.same_digest(row[0].token_hash, wanted):
+    if row is None or not secrets.same_digest(row.token_hash, wanted):
         return None
-    token, org, directory_id = row
-    if directory_id is None:
-        raise LookupError(f"organization {org.id} has no directory row")
-    return ScimCredentials(token, org, directory_id)
+    if row.directory_id is None:
+        raise LookupError(f"organization {row.id} has no directory row")
+    mapping = row._mapping
+    org_row = {column.name: mapping[column] for column in _ORGS.c}
+    return ScimCredentials(row.token_id, org_row, row.directory_id)
 
 
 def _reconnect_directory(db: Session, org: Organization) -> None:
