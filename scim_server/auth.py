@@ -7,8 +7,9 @@ its organisation and directory), with one exception chosen for throughput: a **r
 organisation or a changed policy is refused by every write at once and by every read
 within one second, on every worker (docs/architecture.md, "Authentication"). Writes never
 use the cache: what they decide (seats, the one-organisation policy) reads the row fresh.
-The cache holds plain values, keyed by the token's keyed hash (never the secret), and is
-bounded, one per app (so per worker); each request builds its own transient ``Organization`` from them.
+The cache holds plain values, keyed by the token's keyed hash (never the secret); it is
+bounded and one per app (so per worker); each request builds its own transient
+``Organization`` from them.
 """
 
 from __future__ import annotations

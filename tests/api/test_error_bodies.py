@@ -122,7 +122,7 @@ def test_a_500_logs_its_traceback_without_sql_parameters(app, client, org, info_
 
     from unittest.mock import patch
 
-    with patch.object(users, "get_user", failing):
+    with patch.object(users, "read_user", failing):
         response = client.get("/scim/v2/Users/abc", headers=org.headers)
     assert response.status_code == 500
     logged = "\n".join(r.getMessage() for r in info_log.records if r.levelno >= logging.INFO)

@@ -77,7 +77,7 @@ def test_a_bug_in_sql_is_still_500(client, org, monkeypatch):
     def broken(*args, **kwargs):
         raise sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such column"))
 
-    monkeypatch.setattr(users, "get_user", broken)
+    monkeypatch.setattr(users, "read_user", broken)
     response = client.get("/scim/v2/Users/x", headers=org.headers)
     assert_scim_error(response, 500)
     assert "Retry-After" not in response.headers

@@ -17,7 +17,6 @@ from scim_server.services.directory import search
 from scim_server.services.directory import users
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.users import UserView
-from scim_server.services.formats import etag
 
 bp = Blueprint("users", __name__, url_prefix="/scim/v2/Users")
 bp.before_request(require_scim_token)
@@ -30,7 +29,7 @@ def _render(ctx: ScimContext, view: UserView, status: int = 200, *, new: bool = 
         rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
     )
     groups = (
-        search.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
+        users.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
         if projection.wants(rtype, "groups") and not new
         else None
     )
@@ -69,10 +68,19 @@ def create_user() -> Response:
 @bp.get("/<scim_id>")
 def get_user(scim_id: str) -> Response:
     ctx = requests.context()
-    view = users.get_user(get_session(), ctx, scim_id)
-    if requests.not_modified(etag(view.row.version)):
-        return requests.scim_response(None, 304, version=etag(view.row.version))
-    return _render(ctx, view)
+    rtype = ctx.registry.user
+    projection = requests.projection_from(
+        rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
+    )
+    doc = users.read_user(
+        get_session(), ctx, scim_id, with_groups=projection.wants(rtype, "groups")
+    )
+    version = doc["meta"]["version"]
+    if requests.not_modified(version):
+        return requests.scim_response(None, 304, version=version)
+    return requests.scim_response(
+        project(doc, rtype, projection), location=doc["meta"]["location"], version=version
+    )
 
 
 @bp.put("/<scim_id>")

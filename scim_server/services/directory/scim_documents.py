@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from typing import Protocol
 
 from scim_server.scim.schema import CORE_GROUP
 from scim_server.scim.schema import CORE_USER
@@ -16,9 +17,7 @@ from scim_server.services.membership.lifecycle import effective_access
 from scim_server.services.membership.lifecycle import scim_active
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import LinkState
-from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimGroup
-from scim_server.storage.models import ScimUser
 
 # Keys kept in columns or derived, never in the stored attribute document.
 _USER_COLUMN_KEYS = (
@@ -52,9 +51,44 @@ def stored_attributes(doc: dict[str, Any], *, group: bool = False) -> dict[str, 
     return {k: v for k, v in doc.items() if k not in skip}
 
 
+class UserColumns(Protocol):
+    """What a User's representation reads of its SCIM row: a ``ScimUser`` or a Core row
+    (``storage/scim_reads.py``) whose columns carry these names."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def user_name(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def version(self) -> int: ...
+
+
+class MembershipColumns(Protocol):
+    """What a User's representation reads of its membership (a ``Membership`` or a row)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def directory_state(self) -> str: ...
+    @property
+    def admin_override(self) -> str: ...
+    @property
+    def end_reason(self) -> str | None: ...
+    @property
+    def link_state(self) -> str: ...
+
+
 def user_to_scim(
-    row: ScimUser,
-    m: Membership,
+    row: UserColumns,
+    m: MembershipColumns,
     *,
     location: str,
     groups: list[dict[str, Any]] | None = None,

@@ -10,9 +10,9 @@ size; the design, and why a bookmark never yields a wrong page, is in
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+from typing import cast
 
 from sqlalchemy import Select
 from sqlalchemy import SQLColumnExpression
@@ -32,18 +32,20 @@ from scim_server.scim.projection import Projection
 from scim_server.scim.projection import project
 from scim_server.scim.schema import ResourceType
 from scim_server.services.directory import groups as group_service
+from scim_server.services.directory import users
 from scim_server.services.directory.context import ScimContext
-from scim_server.services.directory.users import UserView
+from scim_server.services.directory.scim_documents import MembershipColumns
+from scim_server.services.directory.scim_documents import UserColumns
+from scim_server.services.directory.scim_documents import user_to_scim
 from scim_server.services.errors import InvalidInput
 from scim_server.storage import list_state
+from scim_server.storage import scim_reads
 from scim_server.storage.attr_map import group_resolver
 from scim_server.storage.attr_map import user_resolver
-from scim_server.storage.models import GroupMember
 from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import ScimUserValue
-from scim_server.storage.models import User
 
 
 @dataclass(frozen=True)
@@ -70,21 +72,27 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
     total, page = _page(db, ctx, "User", ids, ScimUser.id, rtype, resolve, query)
     if not page:
         return total, []
-    rows = db.execute(
-        select(ScimUser, Membership, User.disabled_at)
-        .join(Membership, Membership.id == ScimUser.membership_id)
-        .join(User, User.id == Membership.user_id)
-        .where(ScimUser.id.in_(page))
-    ).all()
-    by_id = {r[0].id: UserView(r[0], r[1], r[2] is not None) for r in rows}
-    views = [by_id[i] for i in page if i in by_id]
+    rows = {row.id: row for row in scim_reads.user_documents(db, page)}
+    found = [rows[i] for i in page if i in rows]
     groups = (
-        user_groups(db, ctx, [v.row.id for v in views])
+        users.user_groups(db, ctx, [row.id for row in found])
         if query.projection.wants(rtype, "groups")
         else {}
     )
     return total, [
-        project(v.to_scim(ctx, groups.get(v.row.id)), rtype, query.projection) for v in views
+        project(
+            user_to_scim(
+                cast(UserColumns, row),
+                cast(MembershipColumns, row),
+                location=ctx.location("Users", row.id),
+                groups=groups.get(row.id),
+                user_disabled=row.disabled_at is not None,
+                org_active=ctx.org.active,
+            ),
+            rtype,
+            query.projection,
+        )
+        for row in found
     ]
 
 
@@ -190,31 +198,6 @@ def _totals_and_ids(
         .order_by(found.c.id)
     ).all()
     return int(rows[0][0]), int(rows[0][1]), [r[2] for r in rows if r[2] is not None]
-
-
-def user_groups(
-    db: Session, ctx: ScimContext, user_ids: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """The readOnly ``groups`` of each user, for a page of users in one query."""
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if not user_ids:
-        return out
-    rows = db.execute(
-        select(GroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
-        .join(ScimGroup, ScimGroup.id == GroupMember.group_id)
-        .where(GroupMember.member_id.in_(user_ids), ScimGroup.directory_id == ctx.directory_id)
-        .order_by(ScimGroup.display_name)
-    )
-    for member_id, group_id, name in rows:
-        out[member_id].append(
-            {
-                "value": group_id,
-                "$ref": ctx.location("Groups", group_id),
-                "display": name,
-                "type": "direct",
-            }
-        )
-    return out
 
 
 def _count(db: Session, base: Select[*tuple[Any, ...]]) -> int:

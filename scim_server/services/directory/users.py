@@ -9,8 +9,10 @@ carries it out with its single event. No-ops record nothing.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+from typing import cast
 
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -32,6 +34,8 @@ from scim_server.services.audit import record
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.preconditions import check_if_match
 from scim_server.services.directory.preconditions import flush_unique
+from scim_server.services.directory.scim_documents import MembershipColumns
+from scim_server.services.directory.scim_documents import UserColumns
 from scim_server.services.directory.scim_documents import display_name
 from scim_server.services.directory.scim_documents import primary_email
 from scim_server.services.directory.scim_documents import stored_attributes
@@ -50,6 +54,7 @@ from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
+from scim_server.storage import scim_reads
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimUser
@@ -80,6 +85,43 @@ class UserView:
             user_disabled=self.user_disabled,
             org_active=ctx.org.active,
         )
+
+
+def read_user(db: Session, ctx: ScimContext, scim_id: str, *, with_groups: bool) -> dict[str, Any]:
+    """GET /Users/{id}: the whole document from Core rows (``storage/scim_reads.py``),
+    two statements with its groups, one without."""
+    row = scim_reads.live_user_document(db, ctx.directory_id, scim_id)
+    if row is None:
+        raise NotFound(f"No User with id {excerpt(scim_id)}.")
+    groups = user_groups(db, ctx, [scim_id]).get(scim_id) if with_groups else None
+    return user_to_scim(
+        cast(UserColumns, row),
+        cast(MembershipColumns, row),
+        location=ctx.location("Users", scim_id),
+        groups=groups,
+        user_disabled=row.disabled_at is not None,
+        org_active=ctx.org.active,
+    )
+
+
+def user_groups(
+    db: Session, ctx: ScimContext, user_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The readOnly ``groups`` of each user, for a page of users in one query."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not user_ids:
+        return out
+    for row in scim_reads.groups_of_users(db, ctx.directory_id, user_ids):
+        member_id, group_id, name = row.member_id, row.id, row.display_name
+        out[member_id].append(
+            {
+                "value": group_id,
+                "$ref": ctx.location("Groups", group_id),
+                "display": name,
+                "type": "direct",
+            }
+        )
+    return out
 
 
 def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = False) -> UserView:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from scim_server.services.errors import ErrorCode
@@ -79,10 +80,9 @@ def flag_if_over(db: Session, org: Organization) -> None:
     """
     if org.seat_limit is None:
         return
-    table = Organization.__table__
+    flag = Organization.over_seat_limit_at
+    stmt = update(Organization).where(Organization.id == org.id)
     if count(db, org).used > org.seat_limit:
-        stmt = table.update().where(table.c.id == org.id, table.c.over_seat_limit_at.is_(None))
-        db.execute(stmt.values(over_seat_limit_at=utcnow()))
+        db.execute(stmt.where(flag.is_(None)).values(over_seat_limit_at=utcnow()))
     else:
-        stmt = table.update().where(table.c.id == org.id, table.c.over_seat_limit_at.is_not(None))
-        db.execute(stmt.values(over_seat_limit_at=None))
+        db.execute(stmt.where(flag.is_not(None)).values(over_seat_limit_at=None))

@@ -152,7 +152,7 @@ def test_unexpected_errors_are_500_without_traceback(app, client, org, monkeypat
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(users, "get_user", boom)
+    monkeypatch.setattr(users, "read_user", boom)
     response = Scim(client, org.token).get("/Users/x")
     body = assert_scim_error(response, 500)
     assert "secret internals" not in body["detail"]
