@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from sqlalchemy import SQLColumnExpression
@@ -42,6 +43,9 @@ UNFILTERABLE = {
 }
 
 
+# Built once: SQL expressions are immutable, and composing these (effective access above
+# all) per filtered request cost more Python than the lookup they serve.
+@cache
 def _user_columns() -> dict[str, SQLColumnExpression[Any]]:
     return {
         "id": ScimUser.id,
@@ -60,6 +64,7 @@ def _user_columns() -> dict[str, SQLColumnExpression[Any]]:
     }
 
 
+@cache
 def _group_columns() -> dict[str, SQLColumnExpression[Any]]:
     return {
         "id": ScimGroup.id,

@@ -133,15 +133,26 @@ def _page(
     index seek where a bookmark allows (storage/list_state.py explains both)."""
     page = query.page
     if query.filter:
-        total = _count(db, ids)
-    elif not query.sort_by:
+        return _filtered(db, _ordered(ids, rtype, resolve, query, id_column), ids, page)
+    if not query.sort_by:
         return _walk(db, ctx.directory_id, resource, ids, id_column, page)
-    else:
-        total = int(db.scalar(select(list_state.totals(ctx.directory_id, resource).c.total)) or 0)
+    total = int(db.scalar(select(list_state.totals(ctx.directory_id, resource).c.total)) or 0)
     if page.count == 0:
         return total, []
     ordered = _ordered(ids, rtype, resolve, query, id_column)
     return total, list(db.scalars(ordered.offset(page.offset).limit(page.count)))
+
+
+def _filtered(
+    db: Session, ordered: Select[str], ids: Select[str], page: Page
+) -> tuple[int, list[str]]:
+    """A filtered page and its exact total. A page that comes back short and not empty
+    ends the matches, so the total is its end and no COUNT runs: an IdP's lookup by
+    userName or externalId (one match or none on the first page) costs one statement."""
+    found = list(db.scalars(ordered.offset(page.offset).limit(page.count))) if page.count else []
+    if len(found) < page.count and (found or page.offset == 0):
+        return page.offset + len(found), found
+    return _count(db, ids), found
 
 
 def _walk(

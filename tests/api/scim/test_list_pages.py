@@ -123,6 +123,27 @@ def test_filtered_lists_still_count_exactly(db, scim, org):
     assert listed_total(scim, "/Users", filter="userName pr") == 3
 
 
+@pytest.mark.parametrize(
+    ("start", "count"),
+    [(1, 10), (1, 5), (1, 2), (2, 2), (4, 2), (5, 2), (6, 2), (9, 3), (1, 0), (3, 0)],
+)
+def test_a_filtered_page_reports_the_exact_total_wherever_it_starts(db, scim, start, count):
+    """Five matches among seven: a short page ends the matches and needs no COUNT; a full,
+    empty or zero-sized page counts. Every combination must say five."""
+    for i in range(5):
+        scim.create_user(f"match{i}@example.com")
+    for name in ("other@example.com", "else@example.com"):
+        scim.create_user(name)
+    response = scim.get(
+        "/Users",
+        query_string={"filter": 'userName sw "match"', "startIndex": start, "count": count},
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["totalResults"] == 5
+    assert len(body.get("Resources", [])) == max(0, min(count, 5 - (start - 1)))
+
+
 def offset_page(db, model, directory: str, offset: int, count: int) -> list[str]:
     """The reference: what OFFSET paging over the rows gives now."""
     ids = select(model.id).where(model.directory_id == directory)

@@ -18,6 +18,8 @@ hold on SQLite and on PostgreSQL (``SCIM_TEST_DATABASE_URL``).
 What remains, and why each statement is needed (SQLite and PostgreSQL alike):
 
 - GET /Users/{id} (2): the user with its membership and person; its groups.
+- GET /Users?filter=userName eq (3): the page's ids (a short first page is its own exact
+  total, so no COUNT); the users' rows; their groups.
 - POST /Users (7; asked 8): the userName/externalId holder and the re-add tombstones (one
   UNION); the person holding the email and the owner of its domain (one SELECT); INSERT
   the person (ON CONFLICT DO NOTHING, no savepoint); INSERT the membership; its event; the
@@ -54,6 +56,7 @@ from tests.sql_statements import statements_during
 # change saves a statement; a change that needs more must first remove one elsewhere.
 BUDGETS = {
     "get_user": 2,
+    "filter_user_name": 3,
     "post_user": 7,
     "patch_active": 6,
     "patch_reactivate": 5,
@@ -63,7 +66,7 @@ BUDGETS = {
     "group_remove_one_member": 5,
 }
 # Requests that must not write at all.
-READ_ONLY = {"get_user", "patch_active_noop"}
+READ_ONLY = {"get_user", "filter_user_name", "patch_active_noop"}
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -85,6 +88,9 @@ def requests(scim: Scim) -> dict[str, Callable[[], None]]:
     path, group_path = f"/Users/{user['id']}", f"/Groups/{group['id']}"
     return {
         "get_user": lambda: expect_status(scim.get(path), 200),
+        "filter_user_name": lambda: expect_status(
+            scim.get("/Users", query_string={"filter": f'userName eq "{user["userName"]}"'}), 200
+        ),
         "post_user": lambda: scim.create_user(),
         "patch_active": lambda: expect_status(scim.patch(path, _active(False)), 200),
         "patch_reactivate": lambda: expect_status(
