@@ -10,6 +10,7 @@ expression index on ``lower(user_name)`` still serves.
 
 from __future__ import annotations
 
+import operator
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -224,19 +225,21 @@ def _known(expr: SQLColumnExpression[Any], cond: Condition) -> Condition:
     return and_(expr.is_not(None), cond)
 
 
+_COMPARISONS: dict[str, Callable[[Any, Any], Condition]] = {
+    "eq": operator.eq,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+
+
 def _ordered(expr: SQLColumnExpression[Any], op: str, value: Any, attr: AttributeDef) -> Condition:
     if op in ("co", "sw", "ew"):
         raise InvalidFilterError(f"'{op}' does not apply to {attr.type} '{attr.dotted}'.")
     if op == "ne":
         return or_(expr.is_(None), expr != value)
-    comparisons: dict[str, Condition] = {
-        "eq": expr == value,
-        "gt": expr > value,
-        "ge": expr >= value,
-        "lt": expr < value,
-        "le": expr <= value,
-    }
-    return _known(expr, comparisons[op])
+    return _known(expr, _COMPARISONS[op](expr, value))
 
 
 def _datetime(raw: str, attr: AttributeDef) -> datetime:

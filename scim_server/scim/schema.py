@@ -54,7 +54,7 @@ class AttributeDef:
     max_length: int | None = None
     max_items: int | None = None
 
-    @property
+    @cached_property
     def nfc(self) -> bool:
         """An identity string, stored and compared in Unicode NFC (docs/lifecycle.md §5.1
         item 12): two canonically equivalent spellings must be one person or one group."""
@@ -68,7 +68,7 @@ class AttributeDef:
     def read_only(self) -> bool:
         return self.mutability == "readOnly"
 
-    @property
+    @cached_property
     def dotted(self) -> str:
         """The name as a filter or sort key writes it: ``name.givenName``."""
         return f"{self.parent}.{self.name}" if self.parent else self.name

@@ -4,7 +4,8 @@ The two reads every IdP lookup ends in — a live user with what its representat
 and the groups of a page of users — run as prebuilt statements over table columns. No
 entity is built and no statement composed per call: at IdP lookup volume the ORM's per-row
 and per-statement Python cost was most of a GET's time (docs/benchmark.md). Writes keep
-the ORM (``queries.live_scim_user``), which they need for the unit of work.
+the ORM (``queries.live_scim_user``), which they need for the unit of work. The reads
+run on the session's connection (its transaction) without the session's ORM dispatch.
 """
 
 from __future__ import annotations
@@ -70,15 +71,15 @@ _GROUPS_OF_USERS = (
 def live_user_document(db: Session, directory_id: str, scim_id: str) -> Row[Any] | None:
     """The live SCIM user's row for its representation; tombstones are not found."""
     params = {"scim_id": scim_id, "directory_id": directory_id}
-    return db.execute(_ONE_LIVE_USER, params).first()
+    return db.connection().execute(_ONE_LIVE_USER, params).first()
 
 
 def user_documents(db: Session, scim_ids: Sequence[str]) -> list[Row[Any]]:
     """The rows of a page of users whose ids the caller already scoped to a directory."""
-    return list(db.execute(_USERS_BY_ID, {"ids": list(scim_ids)}))
+    return list(db.connection().execute(_USERS_BY_ID, {"ids": list(scim_ids)}))
 
 
 def groups_of_users(db: Session, directory_id: str, scim_ids: Sequence[str]) -> list[Row[Any]]:
     """(member id, group id, display name) for each group of those users, by name."""
     params = {"ids": list(scim_ids), "directory_id": directory_id}
-    return list(db.execute(_GROUPS_OF_USERS, params))
+    return list(db.connection().execute(_GROUPS_OF_USERS, params))
