@@ -129,9 +129,12 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    if not text.isascii():
-        raise ValueError("not base64")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the one canonical spelling decodes (the decoder would otherwise skip
+    stray characters and ignore trailing bits, so altered cursors could still verify)."""
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if text.isascii() else b""
+    if _b64(raw) != text:
+        raise ValueError("not canonical base64")
+    return raw
 
 
 def _pack(value: Any) -> Any:
