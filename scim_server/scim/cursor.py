@@ -66,7 +66,7 @@ def encode(key: bytes, scope: str, query: str, position: Position, now: float | 
     """A signed cursor for ``position`` in ``query`` over ``scope`` (a directory id)."""
     payload = {
         "v": _VERSION,
-        "s": scope,
+        "s": _scope(scope),
         "q": query,
         "d": "n" if position.direction == "next" else "p",
         "k": [_pack(v) for v in position.keys],
@@ -81,7 +81,7 @@ def decode(
 ) -> Position:
     """The position a cursor names; raises invalidCursor or expiredCursor."""
     payload = _verified(key, cursor)
-    if payload.get("v") != _VERSION or payload.get("s") != scope:
+    if payload.get("v") != _VERSION or payload.get("s") != _scope(scope):
         raise InvalidCursorError(
             f"This cursor was not issued for this directory. {_FIRST_PAGE_HINT}"
         )
@@ -118,6 +118,11 @@ def _verified(key: bytes, cursor: str) -> dict[str, Any]:
     if not hmac.compare_digest(given, _mac(key, body)) or not isinstance(payload, dict):
         raise malformed
     return payload
+
+
+def _scope(scope: str) -> str:
+    """The scope as the cursor carries it: a digest, so no internal id is shown to clients."""
+    return hashlib.sha256(scope.encode()).hexdigest()[:24]
 
 
 def _mac(key: bytes, body: str) -> bytes:

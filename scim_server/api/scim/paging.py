@@ -34,7 +34,7 @@ def _fingerprint(resource: str, query: Query) -> str:
 def cursor_query(query: Query, params: dict[str, Any]) -> Query:
     """``query`` paged by cursor: its count checked as RFC 9865 asks; startIndex refused,
     since one request cannot be paged both ways."""
-    if "startIndex" in params:
+    if params.get("startIndex") not in (None, ""):
         raise InvalidValueError(
             "Give either 'startIndex' (index paging) or 'cursor' (cursor paging), not both."
         )
