@@ -24,6 +24,7 @@ from . import checks_rfc_errors  # noqa: F401
 from . import checks_rfc_filtering  # noqa: F401
 from . import checks_rfc_groups  # noqa: F401
 from . import checks_rfc_patch  # noqa: F401
+from . import checks_rfc_search  # noqa: F401
 from . import checks_rfc_users  # noqa: F401
 from .client import Client
 from .client import truncate

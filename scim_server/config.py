@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     # SQLite durability: NORMAL (a power loss may lose the last commits, never corrupts) or
     # FULL (a disk flush per commit); the trade-off is spelled out in scim_server/db.py.
     "SQLITE_SYNCHRONOUS": "NORMAL",
+    # Seconds a list cursor stays valid (RFC 9865 cursorTimeout; part `search`).
+    "CURSOR_TIMEOUT_SECONDS": 3600,
 }
 
 _INT_KEYS = (
@@ -58,6 +60,7 @@ _INT_KEYS = (
     "MAX_QUERY_BYTES",
     "RETRY_AFTER_SECONDS",
     "DB_POOL_SIZE",
+    "CURSOR_TIMEOUT_SECONDS",
 )
 
 

@@ -240,7 +240,8 @@ def handle_http_error(error: HTTPException) -> Response:
     status = error.code or 500
     detail = error.description or error.name
     if status == 405:
-        detail = f"{request.method} is not supported on {request.path}."
+        allowed = sorted(set(getattr(error, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
+        detail = f"{request.method} is not supported on {request.path}; use {', '.join(allowed)}."
     if status == 404 and _is_scim_request():
         detail = f"No SCIM endpoint at {request.path}."
     if _is_scim_request():

@@ -543,6 +543,40 @@ def scim_id(n: int) -> str:
     return str(uuid.UUID(hashlib.md5(f"s{n}".encode()).hexdigest()))
 
 
+def cursors_at_the_ends(client: Client, target: Target, total: int) -> tuple[str, str]:
+    """An empty cursor (page 1) and the cursor of the last page of GET /Users (RFC 9865).
+
+    Reaching the end by walking a million users would take a thousand requests, so the
+    end cursor is the one the server would have issued there: the first page's cursor
+    re-signed, with the server's default key, at the id before the last page.
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy import text
+
+    from scim_server.config import DEFAULTS
+    from scim_server.scim import cursor
+
+    body = expect(*client.call("GET", "/Users", query={"cursor": "", "count": PAGE}), 200, "p1")
+    engine = create_engine(target.database_url)
+    with engine.connect() as conn:
+        directory = conn.execute(
+            text("SELECT id FROM directories WHERE org_id = :o"), {"o": target.org_id}
+        ).scalar_one()
+        before_last = conn.execute(
+            text(
+                "SELECT id FROM scim_users WHERE directory_id = :d AND deleted_at IS NULL "
+                "ORDER BY id LIMIT 1 OFFSET :k"
+            ),
+            {"d": directory, "k": total - PAGE - 1},
+        ).scalar_one()
+    engine.dispose()
+    key = cursor.derive_key(DEFAULTS["TOKEN_PEPPER"])
+    query = cursor.fingerprint("User", None, None, False)
+    cursor.decode(key, body["nextCursor"], scope=directory, query=query, timeout=3600)
+    end = cursor.encode(key, directory, query, cursor.Position("next", (before_last,)))
+    return "", end
+
+
 def load_set_based(target: Target, users: int, members: int) -> float:
     """Seed users 1..users and a group of the first ``members`` in a few statements."""
     from sqlalchemy import create_engine
@@ -629,6 +663,20 @@ def at_scale(server_url: str, users: int, members: int, requests: int) -> Result
             if body.get("id") != "g-big" or body.get("members"):
                 raise Wrong(f"GET group: {str(body)[:200]}")
 
+        first_cursor, end_cursor = cursors_at_the_ends(work.client, target, total)
+
+        def cursor_page(token: str, last: bool) -> Task:
+            def task(client: Client) -> None:
+                query = {"cursor": token, "count": PAGE}
+                body = expect(*client.call("GET", "/Users", query=query), 200, "cursor page")
+                got = len(body.get("Resources") or [])
+                if body.get("totalResults") != total or got != PAGE:
+                    raise Wrong(f"cursor page: totalResults {body.get('totalResults')}, {got}")
+                if ("nextCursor" in body) == last:
+                    raise Wrong(f"cursor page: nextCursor {'on' if last else 'missing from'} it")
+
+            return task
+
         newcomer = iter(range(users + 10_000, users + 10**8))
         cases: dict[str, list[Task]] = {
             "GET /Users?filter=userName eq": [lookup] * requests,
@@ -645,6 +693,8 @@ def at_scale(server_url: str, users: int, members: int, requests: int) -> Result
             "list page 1": [page(1)] * (requests // 4),
             "list page at the middle": [page(max(1, total // 2))] * (requests // 4),
             "list last page": [page(max(1, total - PAGE + 1))] * (requests // 4),
+            "cursor page 1": [cursor_page(first_cursor, False)] * (requests // 4),
+            "cursor page at the end": [cursor_page(end_cursor, True)] * (requests // 4),
             "POST /Users": [work.post(next(newcomer)) for _ in range(requests)],
         }
         for name, tasks in cases.items():

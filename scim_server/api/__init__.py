@@ -20,14 +20,18 @@ from scim_server.api.admin import sso_connections
 from scim_server.api.admin import sso_login
 from scim_server.api.scim import discovery
 from scim_server.api.scim import groups
+from scim_server.api.scim import requests
+from scim_server.api.scim import root
 from scim_server.api.scim import users
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["resource_id"] = requests.ResourceIdConverter
     for bp in (
         users.bp,
         groups.bp,
         discovery.bp,
+        root.bp,
         organizations.bp,
         seats.bp,
         events.bp,

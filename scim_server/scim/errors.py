@@ -13,6 +13,10 @@ Each error renders itself as an Error message body; the HTTP layer only converts
       InvalidVersionError  400  invalidVers
       SensitiveError       403  sensitive
       UniquenessError      409  uniqueness
+      InvalidCursorError   400  invalidCursor   (RFC 9865)
+      ExpiredCursorError   400  expiredCursor   (RFC 9865)
+      InvalidCountError    400  invalidCount    (RFC 9865)
+      NotImplementedScimError 501                 (RFC 7644 §3.11: /Me)
 """
 
 from __future__ import annotations
@@ -109,3 +113,22 @@ class SensitiveError(ScimError):
 class UniquenessError(ScimError):
     status = 409
     scim_type = "uniqueness"
+
+
+# Cursor pagination (RFC 9865) and explicit unsupported endpoints (part `search`).
+class InvalidCursorError(ScimError):
+    scim_type = "invalidCursor"
+
+
+class ExpiredCursorError(ScimError):
+    scim_type = "expiredCursor"
+
+
+class InvalidCountError(ScimError):
+    scim_type = "invalidCount"
+
+
+class NotImplementedScimError(ScimError):
+    """An endpoint the RFCs define that this server does not offer (501, no scimType)."""
+
+    status = 501

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from scim_server.scim.errors import InvalidCountError
+from scim_server.scim.errors import InvalidCursorError
 from scim_server.scim.errors import InvalidValueError
 from scim_server.scim.errors import quoted
 from scim_server.scim.schema import LIST_RESPONSE
@@ -63,4 +65,56 @@ def list_response(resources: list[dict[str, Any]], total: int, page: Page) -> di
         "startIndex": page.start_index,
         "itemsPerPage": len(resources),
         "Resources": resources,
+    }
+
+
+# Cursor pagination, RFC 9865 (part `search`).
+def parse_cursor_count(count: Any, *, default: int, maximum: int) -> Page:
+    """A cursor page's size: below 1 is ``invalidCount`` (RFC 9865 has no empty cursor
+    page); above ``maximum`` is ``maximum``, as for index paging (RFC 7644 §3.4.2.4)."""
+    size = _integer("count", count)
+    if size is not None and size < 1:
+        raise InvalidCountError(
+            f"'count' must be between 1 and {maximum} with cursor paging, got {size}."
+        )
+    return Page(1, default if size is None else min(size, maximum))
+
+
+def parse_cursor(raw: Any) -> str:
+    """The ``cursor`` parameter: a string, empty for the first page."""
+    if not isinstance(raw, str):
+        raise InvalidCursorError(f"'cursor' must be a string, got {quoted(raw)}.")
+    return raw.strip()
+
+
+def cursor_list_response(
+    resources: list[dict[str, Any]],
+    total: int,
+    next_cursor: str | None,
+    previous_cursor: str | None,
+) -> dict[str, Any]:
+    """A ListResponse by cursor: no startIndex; ``nextCursor`` on every page but the last
+    (RFC 9865), ``previousCursor`` where there is a page before."""
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+    }
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    if previous_cursor is not None:
+        body["previousCursor"] = previous_cursor
+    body["Resources"] = resources
+    return body
+
+
+def pagination_config(*, default_size: int, max_size: int, timeout: int) -> dict[str, Any]:
+    """The ``pagination`` attribute of /ServiceProviderConfig (RFC 9865)."""
+    return {
+        "cursor": True,
+        "index": True,
+        "defaultPaginationMethod": "index",
+        "defaultPageSize": default_size,
+        "maxPageSize": max_size,
+        "cursorTimeout": timeout,
     }

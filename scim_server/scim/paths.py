@@ -122,14 +122,21 @@ def parse_filter_ast(text: str) -> Any:
     try:
         result = FilterParser().parse(FilterLexer().tokenize(text))
     except Exception as exc:  # any failure of the third-party grammar is the client's filter
-        raise InvalidFilterError(f"Invalid filter {quoted(text)}: {exc}") from exc
+        raise InvalidFilterError(_invalid(text)) from exc
     if not isinstance(result, ast.Filter):
-        raise InvalidFilterError(f"Invalid filter {quoted(text)}.")
+        raise InvalidFilterError(_invalid(text))
     if _depth(result) > MAX_FILTER_DEPTH:
         raise InvalidFilterError(
             f"Filter {quoted(text)} nests deeper than {MAX_FILTER_DEPTH} levels."
         )
     return result
+
+
+def _invalid(text: str) -> str:
+    """The detail for a filter that does not parse: where, what was expected, the fix."""
+    from scim_server.scim.filter_diagnosis import explain  # it builds on FilterLexer above
+
+    return f"Invalid filter {quoted(text)}: {explain(text)}"
 
 
 def _children(node: Any) -> list[Any]:

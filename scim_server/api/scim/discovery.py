@@ -16,6 +16,7 @@ from scim_server.api.scim import requests
 from scim_server.scim.errors import excerpt
 from scim_server.scim.listing import Page
 from scim_server.scim.listing import list_response
+from scim_server.scim.listing import pagination_config
 from scim_server.services.errors import NotFound
 
 bp = Blueprint("discovery", __name__, url_prefix="/scim/v2")
@@ -45,7 +46,13 @@ def _listed(items: list[dict[str, Any]]) -> Response:
 @bp.get("/ServiceProviderConfig")
 def service_provider_config() -> Response:
     doc = _located(requests.registry().service_provider_config, "ServiceProviderConfig")
-    doc["filter"]["maxResults"] = current_app.config["MAX_PAGE_SIZE"]
+    config = current_app.config
+    doc["filter"]["maxResults"] = config["MAX_PAGE_SIZE"]
+    doc["pagination"] = pagination_config(
+        default_size=config["DEFAULT_PAGE_SIZE"],
+        max_size=config["MAX_PAGE_SIZE"],
+        timeout=config["CURSOR_TIMEOUT_SECONDS"],
+    )
     return requests.scim_response(doc)
 
 

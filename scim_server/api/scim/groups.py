@@ -67,7 +67,7 @@ def create_group() -> Response:
     return _render(ctx, groups.create_group(get_session(), ctx, _validated(ctx)), 201)
 
 
-@bp.get("/<group_id>")
+@bp.get("/<resource_id:group_id>")
 def get_group(group_id: str) -> Response:
     ctx = requests.context()
     group = groups.get_group(get_session(), ctx, group_id)
@@ -77,7 +77,7 @@ def get_group(group_id: str) -> Response:
     return _render(ctx, group)
 
 
-@bp.put("/<group_id>")
+@bp.put("/<resource_id:group_id>")
 def replace_group(group_id: str) -> Response:
     ctx = requests.context()
     group = groups.replace_group(
@@ -86,7 +86,7 @@ def replace_group(group_id: str) -> Response:
     return _render(ctx, group)
 
 
-@bp.patch("/<group_id>")
+@bp.patch("/<resource_id:group_id>")
 def patch_group(group_id: str) -> Response:
     ctx = requests.context()
     body = compat.normalise_patch(requests.json_body(), ctx.registry.group)
@@ -97,7 +97,7 @@ def patch_group(group_id: str) -> Response:
     return requests.scim_response(None, 204, version=etag(group.version))
 
 
-@bp.delete("/<group_id>")
+@bp.delete("/<resource_id:group_id>")
 def delete_group(group_id: str) -> Response:
     ctx = requests.context()
     groups.delete_group(get_session(), ctx, group_id, if_match=requests.if_match())

@@ -10,7 +10,9 @@ from flask import Response
 from flask import current_app
 from flask import request
 from sqlalchemy.orm import Session
+from werkzeug.routing import BaseConverter
 
+from scim_server.api.scim import paging
 from scim_server.auth import current_principal
 from scim_server.db import get_session
 from scim_server.errors import SCIM_MEDIA_TYPE
@@ -26,6 +28,7 @@ from scim_server.scim.projection import parse_projection
 from scim_server.scim.schema import SEARCH_REQUEST
 from scim_server.scim.schema import ResourceType
 from scim_server.scim.schema import SchemaRegistry
+from scim_server.services.directory import cursor_pages
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.search import Query
 
@@ -135,36 +138,42 @@ def _joined(value: Any) -> str | None:
     raise InvalidValueError(f"Attribute lists must be strings, got {quoted(value)}.")
 
 
-def query_from_args(rtype: ResourceType) -> Query:
-    args = request.args
-    return _query(
-        rtype,
-        args.get("filter"),
-        args.get("sortBy"),
-        args.get("sortOrder"),
-        args.get("startIndex"),
-        args.get("count"),
-        args.get("attributes"),
-        args.get("excludedAttributes"),
-    )
+_LIST_PARAMS = (
+    "filter",
+    "sortBy",
+    "sortOrder",
+    "startIndex",
+    "count",
+    "attributes",
+    "excludedAttributes",
+    "cursor",
+)
 
 
-def query_from_search_body(rtype: ResourceType) -> Query:
-    """POST /.search (RFC 7644 §3.4.3): the same parameters in a SearchRequest body."""
+def list_params(*, from_body: bool) -> dict[str, Any]:
+    """The list parameters of a GET query string, or of a POST /.search SearchRequest body
+    (RFC 7644 §3.4.3), by name; absent ones are left out. ``cursor`` present but empty
+    asks for the first page by cursor (RFC 9865)."""
+    if not from_body:
+        return {name: request.args[name] for name in _LIST_PARAMS if name in request.args}
     body = json_body()
     require_schema(body, SEARCH_REQUEST)
     text = body.get("filter")
     if text is not None and not isinstance(text, str):
         raise InvalidValueError("'filter' must be a string.")
+    return {name: body[name] for name in _LIST_PARAMS if body.get(name) is not None}
+
+
+def query_from(rtype: ResourceType, params: dict[str, Any]) -> Query:
     return _query(
         rtype,
-        text,
-        body.get("sortBy"),
-        body.get("sortOrder"),
-        body.get("startIndex"),
-        body.get("count"),
-        body.get("attributes"),
-        body.get("excludedAttributes"),
+        params.get("filter"),
+        params.get("sortBy"),
+        params.get("sortOrder"),
+        params.get("startIndex"),
+        params.get("count"),
+        params.get("attributes"),
+        params.get("excludedAttributes"),
     )
 
 
@@ -213,9 +222,25 @@ def list_resources(
     *,
     from_body: bool,
 ) -> Response:
-    """GET /Users or /Groups, or their POST /.search (RFC 7644 §3.4.2, §3.4.3)."""
+    """GET /Users or /Groups, or their POST /.search (RFC 7644 §3.4.2, §3.4.3), paged by
+    startIndex or, when the request names ``cursor``, by cursor (RFC 9865)."""
     ctx = context()
     rtype = ctx.registry.resource_types[resource_type]
-    query = query_from_search_body(rtype) if from_body else query_from_args(rtype)
-    total, resources = search(get_session(), ctx, query)
-    return scim_response(list_response(resources, total, query.page))
+    params = list_params(from_body=from_body)
+    query = query_from(rtype, params)
+    if "cursor" not in params:
+        total, resources = search(get_session(), ctx, query)
+        return scim_response(list_response(resources, total, query.page))
+    paged = paging.cursor_query(query, params)
+    position = paging.position(ctx, resource_type, paged, params["cursor"])
+    serve = cursor_pages.cursor_users if resource_type == "User" else cursor_pages.cursor_groups
+    page = serve(get_session(), ctx, paged, position)
+    return scim_response(paging.cursor_response(ctx, resource_type, paged, page))
+
+
+class ResourceIdConverter(BaseConverter):
+    """A resource id in a URL: never starting with ".", so ``/Users/.search`` is only the
+    search route and any other method on it is 405 with ``Allow: POST`` (RFC 7644 §3.4.3),
+    not a lookup of a resource whose id is ".search". The server never mints such ids."""
+
+    regex = r"[^/.][^/]*"

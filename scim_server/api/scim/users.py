@@ -65,7 +65,7 @@ def create_user() -> Response:
     return _render(ctx, view, 201, new=True)
 
 
-@bp.get("/<scim_id>")
+@bp.get("/<resource_id:scim_id>")
 def get_user(scim_id: str) -> Response:
     ctx = requests.context()
     rtype = ctx.registry.user
@@ -83,7 +83,7 @@ def get_user(scim_id: str) -> Response:
     )
 
 
-@bp.put("/<scim_id>")
+@bp.put("/<resource_id:scim_id>")
 def replace_user(scim_id: str) -> Response:
     ctx = requests.context()
     view = users.replace_user(
@@ -92,7 +92,7 @@ def replace_user(scim_id: str) -> Response:
     return _render(ctx, view)
 
 
-@bp.patch("/<scim_id>")
+@bp.patch("/<resource_id:scim_id>")
 def patch_user(scim_id: str) -> Response:
     """200 with the whole resource (docs/api.md §4: some conformance tools insist)."""
     ctx = requests.context()
@@ -102,7 +102,7 @@ def patch_user(scim_id: str) -> Response:
     return _render(ctx, view)
 
 
-@bp.delete("/<scim_id>")
+@bp.delete("/<resource_id:scim_id>")
 def delete_user(scim_id: str) -> Response:
     ctx = requests.context()
     users.delete_user(get_session(), ctx, scim_id, if_match=requests.if_match())

@@ -62,24 +62,26 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
     needs the membership), then load the page's rows: deep pages never join whole tables."""
     rtype = ctx.registry.user
     resolve = user_resolver(rtype)
-    ids = select(ScimUser.id).where(
-        ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None)
-    )
-    if query.filter or query.sort_by:
-        ids = ids.join(Membership, Membership.id == ScimUser.membership_id)
-    if query.filter:
-        ids = ids.where(compile_filter(query.filter, resolve))
+    ids = user_ids(ctx, query.filter, joined=bool(query.sort_by))
     total, page = _page(db, ctx, "User", ids, ScimUser.id, rtype, resolve, query)
+    return total, load_users(db, ctx, page, query.projection)
+
+
+def load_users(
+    db: Session, ctx: ScimContext, page: list[str], projection: Projection
+) -> list[dict[str, Any]]:
+    """The SCIM documents of a page of user ids, in that order, in two queries at most."""
     if not page:
-        return total, []
+        return []
+    rtype = ctx.registry.user
     rows = {row.id: row for row in scim_reads.user_documents(db, page)}
     found = [rows[i] for i in page if i in rows]
     groups = (
         users.user_groups(db, ctx, [row.id for row in found])
-        if query.projection.wants(rtype, "groups")
+        if projection.wants(rtype, "groups")
         else {}
     )
-    return total, [
+    return [
         project(
             user_to_scim(
                 cast(UserColumns, row),
@@ -90,7 +92,7 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
                 org_active=ctx.org.active,
             ),
             rtype,
-            query.projection,
+            projection,
         )
         for row in found
     ]
@@ -99,23 +101,56 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
 def search_groups(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
     rtype = ctx.registry.group
     resolve = group_resolver(rtype)
-    ids = select(ScimGroup.id).where(ScimGroup.directory_id == ctx.directory_id)
-    if query.filter:
-        ids = ids.where(compile_filter(query.filter, resolve))
+    ids = group_ids(ctx, query.filter)
     total, page = _page(db, ctx, "Group", ids, ScimGroup.id, rtype, resolve, query)
+    return total, load_groups(db, ctx, page, query.projection)
+
+
+def load_groups(
+    db: Session, ctx: ScimContext, page: list[str], projection: Projection
+) -> list[dict[str, Any]]:
+    """The SCIM documents of a page of group ids, in that order."""
     if not page:
-        return total, []
+        return []
+    rtype = ctx.registry.group
     by_id = {g.id: g for g in db.scalars(select(ScimGroup).where(ScimGroup.id.in_(page)))}
-    with_members = query.projection.wants(rtype, "members")
-    return total, [
+    with_members = projection.wants(rtype, "members")
+    return [
         project(
-            group_service.to_scim(db, ctx, by_id[i], with_members=with_members),
-            rtype,
-            query.projection,
+            group_service.to_scim(db, ctx, by_id[i], with_members=with_members), rtype, projection
         )
         for i in page
         if i in by_id
     ]
+
+
+def user_ids(ctx: ScimContext, filter_text: str | None, *, joined: bool) -> Select[str]:
+    """The ids of the directory's live users matching the filter (raises invalidFilter).
+    The membership is joined only when the filter or the sort key needs it (``joined``)."""
+    resolve = user_resolver(ctx.registry.user)
+    ids = select(ScimUser.id).where(
+        ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None)
+    )
+    if filter_text or joined:
+        ids = ids.join(Membership, Membership.id == ScimUser.membership_id)
+    if filter_text:
+        ids = ids.where(compile_filter(filter_text, resolve))
+    return ids
+
+
+def group_ids(ctx: ScimContext, filter_text: str | None) -> Select[str]:
+    """The ids of the directory's groups matching the filter (raises invalidFilter)."""
+    ids = select(ScimGroup.id).where(ScimGroup.directory_id == ctx.directory_id)
+    if filter_text:
+        ids = ids.where(compile_filter(filter_text, group_resolver(ctx.registry.group)))
+    return ids
+
+
+def total_of(db: Session, ctx: ScimContext, resource: str, ids: Select[str], filtered: bool) -> int:
+    """``totalResults``: an exact count of a filtered set, the live counters otherwise."""
+    if filtered:
+        return _count(db, ids)
+    return int(db.scalar(select(list_state.totals(ctx.directory_id, resource).c.total)) or 0)
 
 
 def _page(
@@ -136,7 +171,7 @@ def _page(
         return _filtered(db, _ordered(ids, rtype, resolve, query, id_column), ids, page)
     if not query.sort_by:
         return _walk(db, ctx.directory_id, resource, ids, id_column, page)
-    total = int(db.scalar(select(list_state.totals(ctx.directory_id, resource).c.total)) or 0)
+    total = total_of(db, ctx, resource, ids, False)
     if page.count == 0:
         return total, []
     ordered = _ordered(ids, rtype, resolve, query, id_column)
@@ -225,12 +260,12 @@ def _ordered(
     """Sort by ``sortBy`` then id, so pages never repeat or skip (Okta requires it)."""
     if not query.sort_by:
         return stmt.order_by(tiebreak)
-    key = _sort_key(rtype, resolve, query.sort_by)
+    key = sort_key(rtype, resolve, query.sort_by)
     key = key.desc() if query.descending else key.asc()
     return stmt.order_by(key.nulls_last(), tiebreak)
 
 
-def _sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> SQLColumnExpression[Any]:
+def sort_key(rtype: ResourceType, resolve: Resolver, sort_by: str) -> SQLColumnExpression[Any]:
     urn, rest = rtype.split_urn(sort_by)
     name, _, sub = rest.partition(".")
     try:
