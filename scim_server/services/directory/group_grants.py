@@ -1,0 +1,342 @@
+"""The directory's grants: role and sites recomputed from group mappings, set-based.
+
+docs/lifecycle.md §2.7 is the rule: a member's role is the highest-ranked role among the
+mapped groups they belong to (none: the directory default role, Member); their sites are
+the union of the mapped sites, each with the highest-ranked site role mapped to it. An
+admin's manual role or sites (an override) are left alone.
+
+Everything here is SQL over the memberships a change touched (``scope``, a SELECT of
+membership ids): a one-member change to a 100,000-member group reads and writes that one
+member's rows, and a mapping created over a large group updates its members in a few
+statements without loading them into Python. Each changed membership gets exactly one
+``membership.grants_synced`` event, written by ``INSERT … SELECT`` before the update so it
+can show the role before and after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import DateTime
+from sqlalchemy import Select
+from sqlalchemy import String
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import literal
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
+
+from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
+from scim_server.services.audit import record
+from scim_server.storage import queries
+from scim_server.storage.models import Event
+from scim_server.storage.models import GroupMapping
+from scim_server.storage.models import GroupMember
+from scim_server.storage.models import Membership
+from scim_server.storage.models import Role
+from scim_server.storage.models import ScimGroup
+from scim_server.storage.models import ScimUser
+from scim_server.storage.models import SiteAssignment
+from scim_server.storage.models import SiteRole
+from scim_server.storage.models import utcnow
+
+# The role a member of no mapped group holds: what a SCIM create gives (lifecycle row P1).
+DIRECTORY_DEFAULT_ROLE = "member"
+
+# Mapping ranks (docs/lifecycle.md §2.7): owner > admin > custom roles > member > viewer;
+# among custom roles of one rank, the alphabetically first name wins.
+ROLE_RANKS = {"owner": 40, "admin": 30, "member": 20, "viewer": 10}
+CUSTOM_ROLE_RANK = 25
+
+
+def role_rank() -> ColumnElement[int]:
+    """The mapping rank of ``Role`` as SQL."""
+    by_name = case(ROLE_RANKS, value=Role.name, else_=literal(CUSTOM_ROLE_RANK))
+    return case((Role.builtin.is_(True), by_name), else_=literal(CUSTOM_ROLE_RANK))
+
+
+def matches(org_id: str, group: Any = ScimGroup) -> ColumnElement[bool]:
+    """A mapping of ``org_id`` names ``group``: by its id, or by its display name."""
+    return and_(
+        GroupMapping.org_id == org_id,
+        or_(
+            GroupMapping.group_id == group.id,
+            GroupMapping.group_name_key == func.lower(group.display_name),
+        ),
+    )
+
+
+def mapped_expression(org_id: str) -> ColumnElement[bool]:
+    """SQL: whether a mapping names the ``ScimGroup`` row of the enclosing query."""
+    return exists().where(matches(org_id)).label("mapped")
+
+
+def group_is_mapped(
+    db: Session, org_id: str, group: ScimGroup, *, names: list[str] | None = None
+) -> bool:
+    """One indexed lookup: whether any mapping names this group, by id or by one of
+    ``names`` (default: its display name; a rename passes the old one too)."""
+    keys = [n.lower() for n in (names or [group.display_name])]
+    return bool(
+        db.scalar(
+            select(
+                exists().where(
+                    GroupMapping.org_id == org_id,
+                    or_(GroupMapping.group_id == group.id, GroupMapping.group_name_key.in_(keys)),
+                )
+            )
+        )
+    )
+
+
+def drop_id_mappings(db: Session, org_id: str, group_id: str, *, actor: Actor) -> None:
+    """A deleted group's id is never reused, so the mappings naming it by id go with it
+    (mappings by name stay: a group of that name pushed later picks them up)."""
+    rows = list(
+        db.scalars(
+            select(GroupMapping).where(
+                GroupMapping.org_id == org_id, GroupMapping.group_id == group_id
+            )
+        )
+    )
+    for mapping in rows:
+        before = {"group_id": group_id, "grant": mapping.grant_key}
+        record(db, org_id, actor, EventType.GROUP_MAPPING_DELETED, mapping, before=before)
+        db.delete(mapping)
+
+
+def members_of_scim_ids(scim_ids: list[str]) -> Select[Any]:
+    """The memberships behind these SCIM user ids (groups nested as members are skipped)."""
+    return select(ScimUser.membership_id).where(ScimUser.id.in_(scim_ids))
+
+
+def members_of_group(group_id: str) -> Select[Any]:
+    """The memberships of a group's direct User members."""
+    return (
+        select(ScimUser.membership_id)
+        .join(GroupMember, GroupMember.member_id == ScimUser.id)
+        .where(GroupMember.group_id == group_id, ScimUser.deleted_at.is_(None))
+    )
+
+
+def members_of_mapping(org_id: str, directory_id: str, mapping: GroupMapping) -> Select[Any]:
+    """The memberships of the group (if any) a mapping names."""
+    group = select(ScimGroup.id).where(ScimGroup.directory_id == directory_id)
+    if mapping.group_id is not None:
+        group = group.where(ScimGroup.id == mapping.group_id)
+    else:
+        group = group.where(func.lower(ScimGroup.display_name) == mapping.group_name_key)
+    return (
+        select(ScimUser.membership_id)
+        .join(GroupMember, GroupMember.member_id == ScimUser.id)
+        .where(GroupMember.group_id.in_(group), ScimUser.deleted_at.is_(None))
+    )
+
+
+def sync(
+    db: Session,
+    org_id: str,
+    scope: Select[Any],
+    *,
+    actor: Actor,
+    cause: str,
+    without_group: str | None = None,
+) -> None:
+    """Bring the role and sites of the memberships in ``scope`` in line with the mappings.
+
+    ``without_group`` leaves one group out, for a group about to be deleted. ``cause`` is
+    the event's reason (which change triggered the recompute).
+    """
+    default_role = queries.builtin_role_id(db, DIRECTORY_DEFAULT_ROLE)
+    wanted_role = func.coalesce(_best_role(org_id, Membership.id, without_group), default_role)
+    role_free = and_(Membership.role_override_at.is_(None), Membership.ended_at.is_(None))
+    sites_free = and_(Membership.sites_override_at.is_(None), Membership.ended_at.is_(None))
+    role_differs = and_(role_free, Membership.role_id.is_distinct_from(wanted_role))
+    sites_differ = and_(sites_free, _sites_differ(org_id, without_group))
+    changed = and_(
+        Membership.org_id == org_id, Membership.id.in_(scope), or_(role_differs, sites_differ)
+    )
+    _record(db, org_id, actor, cause, changed, wanted_role, role_free)
+    db.execute(
+        update(Membership)
+        .where(Membership.org_id == org_id, Membership.id.in_(scope), role_differs)
+        .values(role_id=wanted_role, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    _sync_sites(db, org_id, scope, sites_free, without_group)
+    for row in list(db.identity_map.values()):
+        if isinstance(row, Membership):
+            db.expire(row)  # the UPDATE above bypassed the session
+
+
+def _mapped(org_id: str, membership_id: Any, without_group: str | None) -> Select[Any]:
+    """The mappings that apply to one membership through its direct groups."""
+    stmt = (
+        select(GroupMapping)
+        .select_from(ScimUser)
+        .join(GroupMember, GroupMember.member_id == ScimUser.id)
+        .join(ScimGroup, ScimGroup.id == GroupMember.group_id)
+        .join(GroupMapping, matches(org_id))
+        .where(ScimUser.membership_id == membership_id, ScimUser.deleted_at.is_(None))
+    )
+    if without_group is not None:
+        stmt = stmt.where(ScimGroup.id != without_group)
+    return stmt
+
+
+def _best_role(org_id: str, membership_id: Any, without_group: str | None) -> Any:
+    stmt = (
+        _mapped(org_id, membership_id, without_group)
+        .with_only_columns(GroupMapping.role_id)
+        .join(Role, Role.id == GroupMapping.role_id)
+        .order_by(role_rank().desc(), Role.name)
+        .limit(1)
+    )
+    return stmt.scalar_subquery()
+
+
+def _best_site_role(org_id: str, membership_id: Any, site_id: Any, without: str | None) -> Any:
+    """The highest-ranked site role mapped to one site for one membership (NULL: unmapped)."""
+    stmt = (
+        _mapped(org_id, membership_id, without)
+        .with_only_columns(GroupMapping.site_role_id)
+        .join(SiteRole, SiteRole.id == GroupMapping.site_role_id)
+        .where(GroupMapping.site_id == site_id)
+        .order_by(SiteRole.rank.desc(), SiteRole.name)
+        .limit(1)
+    )
+    return stmt.scalar_subquery()
+
+
+def _mapped_sites(org_id: str, membership_id: Any, without: str | None) -> Select[str, str | None]:
+    return (
+        _mapped(org_id, membership_id, without)
+        .with_only_columns(ScimUser.membership_id, GroupMapping.site_id)
+        .where(GroupMapping.site_id.is_not(None))
+    )
+
+
+def _sites_differ(org_id: str, without: str | None) -> ColumnElement[bool]:
+    """Per membership: a held site that is no longer mapped (or with another role), or a
+    mapped site not held yet."""
+    held = aliased(SiteAssignment)
+    stale = exists().where(
+        held.membership_id == Membership.id,
+        held.site_role_id.is_distinct_from(
+            _best_site_role(org_id, held.membership_id, held.site_id, without)
+        ),
+    )
+    mapped = _mapped_sites(org_id, Membership.id, without).subquery()
+    missing = (
+        select(mapped.c.site_id)
+        .where(
+            ~exists().where(
+                SiteAssignment.membership_id == Membership.id,
+                SiteAssignment.site_id == mapped.c.site_id,
+            )
+        )
+        .exists()
+    )
+    return or_(stale, missing)
+
+
+def _sync_sites(
+    db: Session,
+    org_id: str,
+    scope: Select[Any],
+    sites_free: ColumnElement[bool],
+    without: str | None,
+) -> None:
+    """Delete held sites no longer mapped (or mapped with another role), insert the rest."""
+    eligible = select(Membership.id).where(
+        Membership.org_id == org_id, Membership.id.in_(scope), sites_free
+    )
+    db.execute(
+        delete(SiteAssignment)
+        .where(
+            SiteAssignment.membership_id.in_(eligible),
+            SiteAssignment.site_role_id.is_distinct_from(
+                _best_site_role(
+                    org_id, SiteAssignment.membership_id, SiteAssignment.site_id, without
+                )
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    pairs = (
+        _mapped_sites(org_id, ScimUser.membership_id, without)
+        .where(ScimUser.membership_id.in_(eligible))
+        .group_by(ScimUser.membership_id, GroupMapping.site_id)
+        .subquery()
+    )
+    fresh = select(
+        pairs.c.membership_id,
+        pairs.c.site_id,
+        _best_site_role(org_id, pairs.c.membership_id, pairs.c.site_id, without),
+    ).where(
+        ~exists().where(
+            SiteAssignment.membership_id == pairs.c.membership_id,
+            SiteAssignment.site_id == pairs.c.site_id,
+        )
+    )
+    db.execute(
+        insert(SiteAssignment).from_select(["membership_id", "site_id", "site_role_id"], fresh)
+    )
+
+
+def _record(
+    db: Session,
+    org_id: str,
+    actor: Actor,
+    cause: str,
+    changed: ColumnElement[bool],
+    wanted_role: Any,
+    role_free: ColumnElement[bool],
+) -> None:
+    """One ``membership.grants_synced`` event per membership about to change."""
+    new_role = case((role_free, wanted_role), else_=Membership.role_id)
+    json_object = func.jsonb_build_object if _is_postgresql(db) else func.json_object
+    rows = select(
+        literal(org_id, String()),
+        literal(str(EventType.MEMBERSHIP_GRANTS_SYNCED), String()),
+        literal(actor.type, String()),
+        literal(actor.id, String()),
+        literal("membership", String()),
+        Membership.id,
+        Membership.id,
+        Membership.user_id,
+        json_object("role", Membership.role_id),
+        json_object("role", new_role),
+        literal(cause, String()),
+        literal(actor.request_id, String()),
+        literal(utcnow(), DateTime()),
+    ).where(changed)
+    columns = [
+        "org_id",
+        "type",
+        "actor_type",
+        "actor_id",
+        "target_type",
+        "target_id",
+        "membership_id",
+        "user_id",
+        "before",
+        "after",
+        "reason",
+        "request_id",
+        "at",
+    ]
+    db.execute(insert(Event).from_select(columns, rows))
+
+
+def _is_postgresql(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
