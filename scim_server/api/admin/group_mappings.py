@@ -1,5 +1,5 @@
 """Management API: group mappings, the directory's groups, site roles, and returning a
-member's grants to directory control (docs/api.md §3.9, docs/lifecycle.md §2.7)."""
+member's grants to directory control (docs/api.md §3.8, docs/lifecycle.md §2.7)."""
 
 from __future__ import annotations
 

@@ -226,25 +226,25 @@ def _mapped_sites(org_id: str, membership_id: Any, without: str | None) -> Selec
 
 
 def _sites_differ(org_id: str, without: str | None) -> ColumnElement[bool]:
-    """Per membership: a held site that is no longer mapped (or with another role), or a
-    mapped site not held yet."""
+    """Per membership (correlated to ``Membership``): a held site that is no longer mapped
+    (or with another role), or a mapped site not held yet."""
     held = aliased(SiteAssignment)
-    stale = exists().where(
-        held.membership_id == Membership.id,
-        held.site_role_id.is_distinct_from(
-            _best_site_role(org_id, held.membership_id, held.site_id, without)
-        ),
-    )
-    mapped = _mapped_sites(org_id, Membership.id, without).subquery()
-    missing = (
-        select(mapped.c.site_id)
+    stale = (
+        exists()
         .where(
-            ~exists().where(
-                SiteAssignment.membership_id == Membership.id,
-                SiteAssignment.site_id == mapped.c.site_id,
-            )
+            held.membership_id == Membership.id,
+            held.site_role_id.is_distinct_from(
+                _best_site_role(org_id, held.membership_id, held.site_id, without)
+            ),
         )
-        .exists()
+        .correlate(Membership)
+    )
+    not_held = ~exists().where(
+        SiteAssignment.membership_id == Membership.id,
+        SiteAssignment.site_id == GroupMapping.site_id,
+    ).correlate(Membership, GroupMapping)
+    missing = exists(_mapped_sites(org_id, Membership.id, without).where(not_held)).correlate(
+        Membership
     )
     return or_(stale, missing)
 

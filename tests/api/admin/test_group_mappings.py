@@ -378,3 +378,18 @@ def test_return_to_directory_refuses_bad_input_and_unknown_members(scim, admin):
     assert_api_error(admin.call("POST", path, {"what": 1}), 400, "validation_error")
     unknown = admin.call("POST", admin.member_path("nobody", "/return-to-directory"), {})
     assert_api_error(unknown, 404, "not_found")
+
+
+def test_a_site_only_change_records_one_event_per_member_added(scim, admin):
+    """Each member whose sites change gets its event, even when others already hold the site."""
+    group = scim.create_group("rome-office")
+    map_group(admin, {"id": group["id"]}, site=site(admin, "Rome"))
+    users = [person(scim) for _ in range(3)]
+    before = len(synced(admin))
+    for scim_id, _ in users:
+        add = sample_operations("entra-patch-add-member-null-ref", member=scim_id)
+        assert scim.patch(f"/Groups/{group['id']}", add).status_code in (200, 204)
+    memberships = {admin.member(uid)["user_id"] for _, uid in users}
+    events = [e for e in admin.events()["events"] if e["type"] == "membership.grants_synced"]
+    assert len(synced(admin)) - before == 3
+    assert {e["user_id"] for e in events[before:]} == memberships
