@@ -83,10 +83,11 @@ def create_site_role(org_id: str) -> Response:
 def return_to_directory(org_id: str, user_id: str) -> Response:
     """Clear the admin's role and/or sites override (``{"grants": ["role", "sites"]}``,
     both when omitted): the directory's group mappings decide them again."""
+    db = get_session()
+    org = auth.organization(org_id)
+    by = auth.acting(org)
     sent = body()
     if set(sent) - {"grants"}:
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "Send only 'grants'.")
-    db = get_session()
-    org = auth.organization(org_id)
-    m = mappings.return_to_directory(db, org, user_id, sent.get("grants"), by=auth.acting(org))
+    m = mappings.return_to_directory(db, org, user_id, sent.get("grants"), by=by)
     return reply(describe(db, m))

@@ -15,13 +15,17 @@ can show the role before and after.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import DateTime
+from sqlalchemy import Executable
 from sqlalchemy import Select
 from sqlalchemy import String
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import exists
@@ -30,6 +34,7 @@ from sqlalchemy import insert
 from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import union
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
@@ -64,7 +69,7 @@ def role_rank() -> ColumnElement[int]:
     return case((Role.builtin.is_(True), by_name), else_=literal(CUSTOM_ROLE_RANK))
 
 
-def matches(org_id: str, group: Any = ScimGroup) -> ColumnElement[bool]:
+def matches(org_id: Any, group: Any = ScimGroup) -> ColumnElement[bool]:
     """A mapping of ``org_id`` names ``group``: by its id, or by its display name."""
     return and_(
         GroupMapping.org_id == org_id,
@@ -114,38 +119,74 @@ def drop_id_mappings(db: Session, org_id: str, group_id: str, *, actor: Actor) -
         db.delete(mapping)
 
 
-def members_of_scim_ids(scim_ids: list[str]) -> Select[Any]:
+@dataclass(frozen=True)
+class Scope:
+    """Which memberships a recompute covers: a kind of SELECT (see ``_scope``) and its
+    parameters. Statements are built once per kind and reused with bound parameters, so a
+    one-member change pays neither for building them in Python nor, once the connection
+    has prepared them, for planning them in PostgreSQL."""
+
+    kind: str
+    params: dict[str, Any]
+
+
+def members_of_scim_ids(scim_ids: list[str]) -> Scope:
     """The memberships behind these SCIM user ids (groups nested as members are skipped)."""
-    return select(ScimUser.membership_id).where(ScimUser.id.in_(scim_ids))
+    return Scope("scim_ids", {"g_scope_ids": scim_ids})
 
 
-def members_of_group(group_id: str) -> Select[Any]:
-    """The memberships of a group's direct User members."""
-    return (
-        select(ScimUser.membership_id)
-        .join(GroupMember, GroupMember.member_id == ScimUser.id)
-        .where(GroupMember.group_id == group_id, ScimUser.deleted_at.is_(None))
-    )
+def members_of_group(group_id: str, *, also_scim_ids: list[str] | None = None) -> Scope:
+    """The memberships of a group's direct User members (and of ``also_scim_ids``, the
+    members a change has just taken out of it)."""
+    return Scope("group", {"g_scope_group": group_id, "g_scope_ids": also_scim_ids or [""]})
 
 
-def members_of_mapping(org_id: str, directory_id: str, mapping: GroupMapping) -> Select[Any]:
+def members_of_mapping(org_id: str, directory_id: str, mapping: GroupMapping) -> Scope:
     """The memberships of the group (if any) a mapping names."""
-    group = select(ScimGroup.id).where(ScimGroup.directory_id == directory_id)
     if mapping.group_id is not None:
-        group = group.where(ScimGroup.id == mapping.group_id)
+        return members_of_group(mapping.group_id)
+    return Scope(
+        "group_name", {"g_scope_dir": directory_id, "g_scope_name": mapping.group_name_key}
+    )
+
+
+def one_membership(membership_id: str) -> Scope:
+    return Scope("membership", {"g_scope_membership": membership_id})
+
+
+def _scope(kind: str) -> Select[Any]:
+    """The SELECT of membership ids for a kind of ``Scope``, with bound parameters."""
+    ids = select(ScimUser.membership_id).where(
+        ScimUser.id.in_(bindparam("g_scope_ids", expanding=True))
+    )
+    if kind == "scim_ids":
+        return ids
+    if kind == "membership":
+        return select(bindparam("g_scope_membership", type_=String()))
+    if kind == "group":
+        group = GroupMember.group_id == bindparam("g_scope_group")
     else:
-        group = group.where(func.lower(ScimGroup.display_name) == mapping.group_name_key)
-    return (
+        named = select(ScimGroup.id).where(
+            ScimGroup.directory_id == bindparam("g_scope_dir"),
+            func.lower(ScimGroup.display_name) == bindparam("g_scope_name"),
+        )
+        group = GroupMember.group_id.in_(named)
+    members = (
         select(ScimUser.membership_id)
         .join(GroupMember, GroupMember.member_id == ScimUser.id)
-        .where(GroupMember.group_id.in_(group), ScimUser.deleted_at.is_(None))
+        .where(group, ScimUser.deleted_at.is_(None))
     )
+    return union(members, ids) if kind == "group" else members  # type: ignore[return-value]
+
+
+ORG = bindparam("g_org_id", type_=String())
+WITHOUT = bindparam("g_without_group", type_=String())  # '' leaves no group out
 
 
 def sync(
     db: Session,
     org_id: str,
-    scope: Select[Any],
+    scope: Scope,
     *,
     actor: Actor,
     cause: str,
@@ -156,46 +197,66 @@ def sync(
     ``without_group`` leaves one group out, for a group about to be deleted. ``cause`` is
     the event's reason (which change triggered the recompute).
     """
-    default_role = queries.builtin_role_id(db, DIRECTORY_DEFAULT_ROLE)
-    wanted_role = func.coalesce(_best_role(org_id, Membership.id, without_group), default_role)
+    params = {
+        **scope.params,
+        "g_org_id": org_id,
+        "g_without_group": without_group or "",
+        "g_default_role": queries.builtin_role_id(db, DIRECTORY_DEFAULT_ROLE),
+        "g_now": utcnow(),
+        "g_actor_type": actor.type,
+        "g_actor_id": actor.id,
+        "g_request_id": actor.request_id,
+        "g_cause": cause,
+    }
+    db.flush()
+    connection = db.connection()  # Core execution: the parameters bind, not bulk-insert
+    for statement in _statements(scope.kind, _is_postgresql(db)):
+        connection.execute(statement, params)
+    for row in list(db.identity_map.values()):
+        if isinstance(row, Membership):
+            db.expire(row)  # the statements above bypassed the session
+
+
+@functools.cache
+def _statements(kind: str, postgresql: bool) -> tuple[Executable, ...]:
+    """The four statements of a recompute: the events (before anything changes, so they
+    can show the old role), the role, the stale sites, the new sites."""
+    scope = _scope(kind)
+    wanted_role = func.coalesce(_best_role(Membership.id), bindparam("g_default_role"))
     role_free = and_(Membership.role_override_at.is_(None), Membership.ended_at.is_(None))
     sites_free = and_(Membership.sites_override_at.is_(None), Membership.ended_at.is_(None))
     role_differs = and_(role_free, Membership.role_id.is_distinct_from(wanted_role))
-    sites_differ = and_(sites_free, _sites_differ(org_id, without_group))
-    changed = and_(
-        Membership.org_id == org_id, Membership.id.in_(scope), or_(role_differs, sites_differ)
-    )
-    _record(db, org_id, actor, cause, changed, wanted_role, role_free)
-    db.execute(
+    in_scope = and_(Membership.org_id == ORG, Membership.id.in_(scope))
+    changed = and_(in_scope, or_(role_differs, and_(sites_free, _sites_differ())))
+    events = _events(changed, wanted_role, role_free, postgresql)
+    role = (
         update(Membership)
-        .where(Membership.org_id == org_id, Membership.id.in_(scope), role_differs)
-        .values(role_id=wanted_role, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .where(in_scope, role_differs)
+        .values(role_id=wanted_role, updated_at=bindparam("g_now"))
     )
-    _sync_sites(db, org_id, scope, sites_free, without_group)
-    for row in list(db.identity_map.values()):
-        if isinstance(row, Membership):
-            db.expire(row)  # the UPDATE above bypassed the session
+    eligible = select(Membership.id).where(in_scope, sites_free)
+    return (events, role, *_site_statements(eligible))
 
 
-def _mapped(org_id: str, membership_id: Any, without_group: str | None) -> Select[Any]:
+def _mapped(membership_id: Any) -> Select[Any]:
     """The mappings that apply to one membership through its direct groups."""
-    stmt = (
+    return (
         select(GroupMapping)
         .select_from(ScimUser)
         .join(GroupMember, GroupMember.member_id == ScimUser.id)
         .join(ScimGroup, ScimGroup.id == GroupMember.group_id)
-        .join(GroupMapping, matches(org_id))
-        .where(ScimUser.membership_id == membership_id, ScimUser.deleted_at.is_(None))
+        .join(GroupMapping, matches(ORG))
+        .where(
+            ScimUser.membership_id == membership_id,
+            ScimUser.deleted_at.is_(None),
+            ScimGroup.id != WITHOUT,
+        )
     )
-    if without_group is not None:
-        stmt = stmt.where(ScimGroup.id != without_group)
-    return stmt
 
 
-def _best_role(org_id: str, membership_id: Any, without_group: str | None) -> Any:
+def _best_role(membership_id: Any) -> Any:
     stmt = (
-        _mapped(org_id, membership_id, without_group)
+        _mapped(membership_id)
         .with_only_columns(GroupMapping.role_id)
         .join(Role, Role.id == GroupMapping.role_id)
         .order_by(role_rank().desc(), Role.name)
@@ -204,10 +265,10 @@ def _best_role(org_id: str, membership_id: Any, without_group: str | None) -> An
     return stmt.scalar_subquery()
 
 
-def _best_site_role(org_id: str, membership_id: Any, site_id: Any, without: str | None) -> Any:
+def _best_site_role(membership_id: Any, site_id: Any) -> Any:
     """The highest-ranked site role mapped to one site for one membership (NULL: unmapped)."""
     stmt = (
-        _mapped(org_id, membership_id, without)
+        _mapped(membership_id)
         .with_only_columns(GroupMapping.site_role_id)
         .join(SiteRole, SiteRole.id == GroupMapping.site_role_id)
         .where(GroupMapping.site_id == site_id)
@@ -217,15 +278,15 @@ def _best_site_role(org_id: str, membership_id: Any, site_id: Any, without: str 
     return stmt.scalar_subquery()
 
 
-def _mapped_sites(org_id: str, membership_id: Any, without: str | None) -> Select[str, str | None]:
+def _mapped_sites(membership_id: Any) -> Select[str, str | None]:
     return (
-        _mapped(org_id, membership_id, without)
+        _mapped(membership_id)
         .with_only_columns(ScimUser.membership_id, GroupMapping.site_id)
         .where(GroupMapping.site_id.is_not(None))
     )
 
 
-def _sites_differ(org_id: str, without: str | None) -> ColumnElement[bool]:
+def _sites_differ() -> ColumnElement[bool]:
     """Per membership (correlated to ``Membership``): a held site that is no longer mapped
     (or with another role), or a mapped site not held yet."""
     held = aliased(SiteAssignment)
@@ -233,9 +294,7 @@ def _sites_differ(org_id: str, without: str | None) -> ColumnElement[bool]:
         exists()
         .where(
             held.membership_id == Membership.id,
-            held.site_role_id.is_distinct_from(
-                _best_site_role(org_id, held.membership_id, held.site_id, without)
-            ),
+            held.site_role_id.is_distinct_from(_best_site_role(held.membership_id, held.site_id)),
         )
         .correlate(Membership)
     )
@@ -243,37 +302,20 @@ def _sites_differ(org_id: str, without: str | None) -> ColumnElement[bool]:
         SiteAssignment.membership_id == Membership.id,
         SiteAssignment.site_id == GroupMapping.site_id,
     ).correlate(Membership, GroupMapping)
-    missing = exists(_mapped_sites(org_id, Membership.id, without).where(not_held)).correlate(
-        Membership
-    )
+    missing = exists(_mapped_sites(Membership.id).where(not_held)).correlate(Membership)
     return or_(stale, missing)
 
 
-def _sync_sites(
-    db: Session,
-    org_id: str,
-    scope: Select[Any],
-    sites_free: ColumnElement[bool],
-    without: str | None,
-) -> None:
+def _site_statements(eligible: Select[Any]) -> tuple[Executable, Executable]:
     """Delete held sites no longer mapped (or mapped with another role), insert the rest."""
-    eligible = select(Membership.id).where(
-        Membership.org_id == org_id, Membership.id.in_(scope), sites_free
-    )
-    db.execute(
-        delete(SiteAssignment)
-        .where(
-            SiteAssignment.membership_id.in_(eligible),
-            SiteAssignment.site_role_id.is_distinct_from(
-                _best_site_role(
-                    org_id, SiteAssignment.membership_id, SiteAssignment.site_id, without
-                )
-            ),
-        )
-        .execution_options(synchronize_session=False)
+    stale = delete(SiteAssignment).where(
+        SiteAssignment.membership_id.in_(eligible),
+        SiteAssignment.site_role_id.is_distinct_from(
+            _best_site_role(SiteAssignment.membership_id, SiteAssignment.site_id)
+        ),
     )
     pairs = (
-        _mapped_sites(org_id, ScimUser.membership_id, without)
+        _mapped_sites(ScimUser.membership_id)
         .where(ScimUser.membership_id.in_(eligible))
         .group_by(ScimUser.membership_id, GroupMapping.site_id)
         .subquery()
@@ -281,61 +323,56 @@ def _sync_sites(
     fresh = select(
         pairs.c.membership_id,
         pairs.c.site_id,
-        _best_site_role(org_id, pairs.c.membership_id, pairs.c.site_id, without),
+        _best_site_role(pairs.c.membership_id, pairs.c.site_id),
     ).where(
         ~exists().where(
             SiteAssignment.membership_id == pairs.c.membership_id,
             SiteAssignment.site_id == pairs.c.site_id,
         )
     )
-    db.execute(
-        insert(SiteAssignment).from_select(["membership_id", "site_id", "site_role_id"], fresh)
-    )
+    columns = ["membership_id", "site_id", "site_role_id"]
+    return stale, insert(SiteAssignment).from_select(columns, fresh)
 
 
-def _record(
-    db: Session,
-    org_id: str,
-    actor: Actor,
-    cause: str,
-    changed: ColumnElement[bool],
-    wanted_role: Any,
-    role_free: ColumnElement[bool],
-) -> None:
+_EVENT_COLUMNS = [
+    "org_id",
+    "type",
+    "actor_type",
+    "actor_id",
+    "target_type",
+    "target_id",
+    "membership_id",
+    "user_id",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+    "at",
+]
+
+
+def _events(
+    changed: ColumnElement[bool], wanted_role: Any, role_free: ColumnElement[bool], pg: bool
+) -> Executable:
     """One ``membership.grants_synced`` event per membership about to change."""
     new_role = case((role_free, wanted_role), else_=Membership.role_id)
-    json_object = func.jsonb_build_object if _is_postgresql(db) else func.json_object
+    json_object = func.jsonb_build_object if pg else func.json_object
     rows = select(
-        literal(org_id, String()),
+        ORG,
         literal(str(EventType.MEMBERSHIP_GRANTS_SYNCED), String()),
-        literal(actor.type, String()),
-        literal(actor.id, String()),
+        bindparam("g_actor_type", type_=String()),
+        bindparam("g_actor_id", type_=String()),
         literal("membership", String()),
         Membership.id,
         Membership.id,
         Membership.user_id,
         json_object("role", Membership.role_id),
         json_object("role", new_role),
-        literal(cause, String()),
-        literal(actor.request_id, String()),
-        literal(utcnow(), DateTime()),
+        bindparam("g_cause", type_=String()),
+        bindparam("g_request_id", type_=String()),
+        bindparam("g_now", type_=DateTime()),
     ).where(changed)
-    columns = [
-        "org_id",
-        "type",
-        "actor_type",
-        "actor_id",
-        "target_type",
-        "target_id",
-        "membership_id",
-        "user_id",
-        "before",
-        "after",
-        "reason",
-        "request_id",
-        "at",
-    ]
-    db.execute(insert(Event).from_select(columns, rows))
+    return insert(Event).from_select(_EVENT_COLUMNS, rows)
 
 
 def _is_postgresql(db: Session) -> bool:

@@ -18,7 +18,6 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
-from sqlalchemy import union
 from sqlalchemy import union_all
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
@@ -253,9 +252,11 @@ def _settle_grants(
         mapped = group_grants.group_is_mapped(db, ctx.org.id, group, names=names)
     if not mapped:
         return
-    scope = group_grants.members_of_scim_ids(moved)
-    if renamed:
-        scope = union(scope, group_grants.members_of_group(group.id))  # type: ignore[assignment]
+    scope = (
+        group_grants.members_of_group(group.id, also_scim_ids=moved)
+        if renamed
+        else group_grants.members_of_scim_ids(moved)
+    )
     cause = "group renamed" if renamed else "group members changed"
     group_grants.sync(db, ctx.org.id, scope, actor=ctx.actor, cause=cause)
 

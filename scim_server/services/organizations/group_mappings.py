@@ -148,7 +148,7 @@ def return_to_directory(
         before={"overridden": before},
         after={"returned": chosen},
     )
-    scope = select(Membership.id).where(Membership.id == m.id)
+    scope = group_grants.one_membership(m.id)
     group_grants.sync(db, org.id, scope, actor=by.actor, cause="returned to directory control")
     db.refresh(m)
     if was_owner and role_name(db, m.role_id) != OWNER:
