@@ -467,6 +467,8 @@ class Invitation(Base):
     email_normalized: Mapped[str] = mapped_column(String(320))
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
     scope: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # site id -> site role id, given on acceptance (docs/lifecycle.md §2.7)
+    sites: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     secret_hash: Mapped[str] = mapped_column(String(64))
     hash_kid: Mapped[str] = mapped_column(String(20))

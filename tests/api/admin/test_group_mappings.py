@@ -393,3 +393,31 @@ def test_a_site_only_change_records_one_event_per_member_added(scim, admin):
     events = [e for e in admin.events()["events"] if e["type"] == "membership.grants_synced"]
     assert len(synced(admin)) - before == 3
     assert {e["user_id"] for e in events[before:]} == memberships
+
+
+def test_invitations_carry_sites_with_site_roles(admin, platform):
+    paris, lyon = site(admin, "Paris"), site(admin, "Lyon")
+    sites = [paris, {"site": lyon, "role": "manager"}]
+    created = admin.call(
+        "POST",
+        f"/organizations/{admin.org_id}/invitations",
+        {"email": "carol@acme.com", "role": "viewer", "sites": sites},
+    )
+    assert created.status_code == 201, created.get_json()
+    expected = sorted(
+        [{"site": paris, "role": "viewer"}, {"site": lyon, "role": "manager"}],
+        key=lambda s: s["site"],
+    )
+    assert created.get_json()["sites"] == expected
+    accepted = platform.call(
+        "POST", "/invitations/accept", {"token": created.get_json()["token"], "user": {}}
+    )
+    assert accepted.status_code == 200, accepted.get_json()
+    member = admin.member(accepted.get_json()["user_id"])
+    assert member["sites"] == expected
+    bad = admin.call(
+        "POST",
+        f"/organizations/{admin.org_id}/invitations",
+        {"email": "dan@acme.com", "sites": [{"site": paris, "role": "boss"}]},
+    )
+    assert_api_error(bad, 422, "site_role_invalid")

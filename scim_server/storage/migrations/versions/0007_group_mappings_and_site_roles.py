@@ -11,12 +11,14 @@ import uuid
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BUILTIN_SITE_ROLES = (("viewer", 10), ("editor", 20), ("manager", 30))
 
 
@@ -54,6 +56,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("role_override_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("sites_override_by", sa.String(200), nullable=True))
         batch.add_column(sa.Column("sites_override_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("invitations") as batch:
+        batch.add_column(sa.Column("sites", JSON_TYPE, nullable=True))
     op.create_table(
         "group_mappings",
         sa.Column("id", sa.String(36), nullable=False),
@@ -98,6 +102,8 @@ def downgrade() -> None:
     op.drop_index("ix_group_mappings_org_name", table_name="group_mappings")
     op.drop_index("ix_group_mappings_group_id", table_name="group_mappings")
     op.drop_table("group_mappings")
+    with op.batch_alter_table("invitations") as batch:
+        batch.drop_column("sites")
     with op.batch_alter_table("memberships") as batch:
         batch.drop_column("sites_override_at")
         batch.drop_column("sites_override_by")
