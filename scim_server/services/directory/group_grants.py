@@ -138,7 +138,9 @@ def members_of_scim_ids(scim_ids: list[str]) -> Scope:
 def members_of_group(group_id: str, *, also_scim_ids: list[str] | None = None) -> Scope:
     """The memberships of a group's direct User members (and of ``also_scim_ids``, the
     members a change has just taken out of it)."""
-    return Scope("group", {"g_scope_group": group_id, "g_scope_ids": also_scim_ids or [""]})
+    if also_scim_ids:
+        return Scope("group_and_ids", {"g_scope_group": group_id, "g_scope_ids": also_scim_ids})
+    return Scope("group", {"g_scope_group": group_id})
 
 
 def members_of_mapping(org_id: str, directory_id: str, mapping: GroupMapping) -> Scope:
@@ -163,7 +165,7 @@ def _scope(kind: str) -> Select[Any]:
         return ids
     if kind == "membership":
         return select(bindparam("g_scope_membership", type_=String()))
-    if kind == "group":
+    if kind in ("group", "group_and_ids"):
         group = GroupMember.group_id == bindparam("g_scope_group")
     else:
         named = select(ScimGroup.id).where(
@@ -176,7 +178,7 @@ def _scope(kind: str) -> Select[Any]:
         .join(GroupMember, GroupMember.member_id == ScimUser.id)
         .where(group, ScimUser.deleted_at.is_(None))
     )
-    return union(members, ids) if kind == "group" else members  # type: ignore[return-value]
+    return union(members, ids) if kind == "group_and_ids" else members  # type: ignore[return-value]
 
 
 ORG = bindparam("g_org_id", type_=String())
