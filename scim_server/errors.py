@@ -140,6 +140,11 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUERY_TOO_LONG: 414,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    # Group mappings and site roles (issue 9 item 1, part `map`)
+    ErrorCode.MAPPING_INVALID: 400,
+    ErrorCode.MAPPING_DUPLICATE: 409,
+    ErrorCode.GROUP_INVALID: 422,
+    ErrorCode.SITE_ROLE_INVALID: 422,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

@@ -7,6 +7,7 @@ from flask import Flask
 from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
+from scim_server.api.admin import group_mappings
 from scim_server.api.admin import invitations
 from scim_server.api.admin import jit
 from scim_server.api.admin import members
@@ -46,5 +47,6 @@ def register_blueprints(app: Flask) -> None:
         jit.bp,
         invitations.bp,
         openapi.bp,
+        group_mappings.bp,
     ):
         app.register_blueprint(bp)

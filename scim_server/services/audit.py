@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
+from scim_server.storage.models import GroupMapping
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -28,6 +29,7 @@ from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import SignInSession
 from scim_server.storage.models import Site
+from scim_server.storage.models import SiteRole
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
 
@@ -94,6 +96,12 @@ class EventType(enum.StrEnum):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     INVITATION_EMAIL_MISMATCH = "invitation.email_mismatch"
+    # Group mappings, site roles and grant overrides (issue 9 item 1, part `map`)
+    GROUP_MAPPING_CREATED = "group_mapping.created"
+    GROUP_MAPPING_DELETED = "group_mapping.deleted"
+    SITE_ROLE_CREATED = "site_role.created"
+    MEMBERSHIP_GRANTS_SYNCED = "membership.grants_synced"
+    MEMBERSHIP_GRANTS_RETURNED = "membership.grants_returned"
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,8 @@ Subject = (
     | OrgDomain
     | Invitation
     | SsoConnection
+    | GroupMapping
+    | SiteRole
     | Target
 )
 
@@ -142,6 +152,8 @@ _TARGET_TYPES: dict[type[Any], str] = {
     ApiToken: "token",
     Role: "role",
     Site: "site",
+    GroupMapping: "group_mapping",
+    SiteRole: "site_role",
     OrgDomain: "domain",
     Invitation: "invitation",
     SsoConnection: "sso_connection",

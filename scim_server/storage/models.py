@@ -174,6 +174,12 @@ class Membership(Base):
     access_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # An admin's manual role or sites (docs/lifecycle.md §2.7): set, group mappings leave
+    # that grant alone until the admin returns it to directory control.
+    role_override_by: Mapped[str | None] = mapped_column(String(200))
+    role_override_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sites_override_by: Mapped[str | None] = mapped_column(String(200))
+    sites_override_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class OrgDomain(Base):
@@ -259,11 +265,57 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class SiteRole(Base):
+    """A role on a site: built-in (no org; viewer, editor, manager) or an organisation's own.
+
+    ``rank`` orders them when several group mappings grant one site (docs/lifecycle.md §2.7).
+    """
+
+    __tablename__ = "site_roles"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
 class SiteAssignment(Base):
     __tablename__ = "site_assignments"
 
     membership_id: Mapped[str] = mapped_column(ForeignKey("memberships.id"), primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True, index=True)
+    site_role_id: Mapped[str | None] = mapped_column(ForeignKey("site_roles.id"))
+
+
+class GroupMapping(Base):
+    """A SCIM group -> a role, or -> a site with a site role (docs/lifecycle.md §2.7).
+
+    The group is named by id (survives a rename) or by display name (set up before the IdP
+    pushes it; matched case-insensitively, like the directory's own uniqueness).
+    ``group_key`` and ``grant_key`` make a duplicate mapping a unique-index conflict.
+    """
+
+    __tablename__ = "group_mappings"
+    __table_args__ = (
+        UniqueConstraint("org_id", "group_key", "grant_key"),
+        Index("ix_group_mappings_group_id", "group_id"),
+        Index("ix_group_mappings_org_name", "org_id", "group_name_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    group_id: Mapped[str | None] = mapped_column(String(36))
+    group_name: Mapped[str | None] = mapped_column(String(300))
+    group_name_key: Mapped[str | None] = mapped_column(String(300))  # lower(group_name)
+    group_key: Mapped[str] = mapped_column(String(310))  # id:<id> | name:<lower name>
+    grant_key: Mapped[str] = mapped_column(String(50))  # role | site:<site id>
+    role_id: Mapped[str | None] = mapped_column(ForeignKey("roles.id"))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))
+    site_role_id: Mapped[str | None] = mapped_column(ForeignKey("site_roles.id"))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ScimUser(Base):
@@ -415,6 +467,8 @@ class Invitation(Base):
     email_normalized: Mapped[str] = mapped_column(String(320))
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
     scope: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # site id -> site role id, given on acceptance (docs/lifecycle.md §2.7)
+    sites: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     secret_hash: Mapped[str] = mapped_column(String(64))
     hash_kid: Mapped[str] = mapped_column(String(20))

@@ -107,6 +107,8 @@ def clear_grants(db: Session, m: Membership) -> list[str]:
     )
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     m.role_id, m.scope = None, None
+    # A re-add starts under directory control (docs/lifecycle.md §2.7).
+    m.role_override_by = m.role_override_at = m.sites_override_by = m.sites_override_at = None
     return sites
 
 

@@ -35,8 +35,10 @@ from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
 from scim_server.services.membership.grants import ADMIN
 from scim_server.services.membership.grants import ADMIN_ROLES
+from scim_server.services.membership.grants import DEFAULT_SITE_ROLE
 from scim_server.services.membership.grants import OWNER
 from scim_server.services.membership.grants import live_role
+from scim_server.services.membership.grants import parse_site_grants
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.grants import role_name
 from scim_server.services.membership.grants import validate_scope
@@ -46,9 +48,10 @@ from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
-from scim_server.storage.models import Site
 from scim_server.storage.models import SiteAssignment
+from scim_server.storage.models import SiteRole
 from scim_server.storage.models import User
+from scim_server.storage.models import utcnow
 
 MEMBER_STATES = ("unmanaged", "active", "inactive", "removed", "disabled", "live")
 
@@ -160,17 +163,23 @@ def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
 def edit(
     db: Session, org: Organization, user_id: str, changes: dict[str, Any], *, by: AdminActor
 ) -> Membership:
-    """Row A4: role, scope and sites; refused while the directory says inactive."""
+    """Row A4: role, scope and sites; refused while the directory says inactive.
+
+    A role or sites set here is an override that group mappings leave alone until the
+    admin returns it to directory control (docs/lifecycle.md §2.7).
+    """
     m = get_membership(db, org, user_id, lock=True)
     tr = _transition(db, m, Trigger.ADMIN_EDITED)
     before = transitions.snapshot(m)
     before["sites"] = site_ids(db, m)
     if "role" in changes:
         _assign_role(db, org, m, changes["role"], by)
+        m.role_override_by, m.role_override_at = _who(by), utcnow()
     if "scope" in changes:
         m.scope = validate_scope(changes["scope"])
     if "sites" in changes:
         _assign_sites(db, org, m, changes["sites"])
+        m.sites_override_by, m.sites_override_at = _who(by), utcnow()
     after = transitions.snapshot(m)
     after["sites"] = site_ids(db, m)
     if after != before:
@@ -244,25 +253,30 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
     m.role_id = role.id
 
 
+def _who(by: AdminActor) -> str:
+    """Who set an override, as the member view shows it: the person, or ``key``."""
+    return by.user_id or KEY
+
+
 def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise ProvisioningError(ErrorCode.SITES_INVALID, "'sites' must be a list of site ids.")
-    wanted = list(dict.fromkeys(value))
-    found = set(db.scalars(select(Site.id).where(Site.org_id == org.id, Site.id.in_(wanted))))
-    missing = [s for s in wanted if s not in found]
-    if missing:
-        raise ProvisioningError(
-            ErrorCode.SITES_INVALID, f"No site {excerpt(', '.join(missing))} here."
-        )
+    wanted = parse_site_grants(db, org, value)
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
-        db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])
+        db.execute(
+            insert(SiteAssignment),
+            [{"membership_id": m.id, "site_id": s, "site_role_id": r} for s, r in wanted.items()],
+        )
 
 
-def site_ids(db: Session, m: Membership) -> list[str]:
-    return sorted(
-        db.scalars(select(SiteAssignment.site_id).where(SiteAssignment.membership_id == m.id))
+def site_ids(db: Session, m: Membership) -> list[dict[str, str | None]]:
+    """The member's sites as ``{"site": id, "role": site role name}``, in site id order."""
+    rows = db.execute(
+        select(SiteAssignment.site_id, SiteRole.name)
+        .outerjoin(SiteRole, SiteRole.id == SiteAssignment.site_role_id)
+        .where(SiteAssignment.membership_id == m.id)
+        .order_by(SiteAssignment.site_id)
     )
+    return [{"site": site_id, "role": name or DEFAULT_SITE_ROLE} for site_id, name in rows]
 
 
 def list_members(
@@ -317,3 +331,9 @@ def _decode_cursor(cursor: str) -> str:
     if decoded is None or not decoded.isprintable() or len(decoded) > 36:
         raise ProvisioningError(ErrorCode.CURSOR_INVALID, "The cursor is not one this API issued.")
     return decoded
+
+
+# Public names for the member list's cursor, which other paged lists of the management
+# API share so that every cursor is opaque the same way.
+encode_cursor = _encode_cursor
+decode_cursor = _decode_cursor

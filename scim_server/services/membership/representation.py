@@ -49,11 +49,21 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
         "role": {"id": role.id, "name": role.name} if role else None,
         "scope": m.scope,
         "sites": site_ids(db, m),
+        # Set: an admin chose this grant, and group mappings leave it alone
+        # (docs/lifecycle.md §2.7); null: the directory's group mappings decide it.
+        "grant_overrides": {
+            "role": _override(m.role_override_by, m.role_override_at),
+            "sites": _override(m.sites_override_by, m.sites_override_at),
+        },
         "scim_id": queries.live_scim_id(db, m.id),
         "ended_at": timestamp(m.ended_at),
         "end_reason": m.end_reason,
         "created_at": timestamp(m.created_at),
     }
+
+
+def _override(by: str | None, at: Any) -> dict[str, Any] | None:
+    return {"by": by, "at": timestamp(at)} if at is not None else None
 
 
 def member_page(db: Session, rows: list[Membership], cursor: str | None) -> dict[str, Any]:

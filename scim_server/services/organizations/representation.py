@@ -12,11 +12,15 @@ from typing import Any
 
 from scim_server.services.formats import timestamp
 from scim_server.storage.models import Event
+from scim_server.storage.models import GroupMapping
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
+from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import Site
+from scim_server.storage.models import SiteRole
 
 if TYPE_CHECKING:  # orgs renders its audit snapshots with org_json
+    from scim_server.services.organizations.group_mappings import GroupRow
     from scim_server.services.organizations.orgs import ProvisionedOrg
 
 
@@ -75,3 +79,62 @@ def event_json(event: Event) -> dict[str, Any]:
 def event_page(events: list[Event], cursor: str | None) -> dict[str, Any]:
     """One page of ``GET …/events``: ``next_cursor`` is the ``after`` of the next call."""
     return {"events": [event_json(e) for e in events], "next_cursor": cursor}
+
+
+# Group mappings and site roles (issue 9 item 1, part `map`)
+
+
+def site_role_json(site_role: SiteRole) -> dict[str, Any]:
+    return {
+        "id": site_role.id,
+        "name": site_role.name,
+        "builtin": site_role.builtin,
+        "rank": site_role.rank,
+    }
+
+
+def mapping_json(
+    mapping: GroupMapping,
+    names: dict[str, str],
+    matched: ScimGroup | None,
+) -> dict[str, Any]:
+    """A mapping: the group as it was named (by id or display name), the group it names
+    today (``matched_group``, null until the IdP pushes it) and the one grant it gives.
+    ``names`` maps role and site role ids to names."""
+    group = (
+        {"id": mapping.group_id}
+        if mapping.group_id is not None
+        else {"display_name": mapping.group_name}
+    )
+    site = (
+        {"site": mapping.site_id, "role": names.get(mapping.site_role_id or "")}
+        if mapping.site_id is not None
+        else None
+    )
+    role = (
+        {"id": mapping.role_id, "name": names.get(mapping.role_id)}
+        if mapping.role_id is not None
+        else None
+    )
+    return {
+        "id": mapping.id,
+        "group": group,
+        "matched_group": (
+            {"id": matched.id, "display_name": matched.display_name} if matched else None
+        ),
+        "role": role,
+        "site": site,
+        "created_by": mapping.created_by,
+        "created_at": timestamp(mapping.created_at),
+    }
+
+
+def group_row_json(row: GroupRow, names: dict[str, str]) -> dict[str, Any]:
+    """``GET …/groups``: a directory group, its User member count and its mappings."""
+    return {
+        "id": row.group.id,
+        "display_name": row.group.display_name,
+        "external_id": row.group.external_id,
+        "member_count": row.member_count,
+        "mappings": [mapping_json(mp, names, row.group) for mp in row.mappings],
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.formats import timestamp
@@ -21,6 +22,7 @@ from scim_server.services.signin.invitations import Issued
 from scim_server.services.signin.invitations import shown_status
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import OrgDomain
+from scim_server.storage.models import SiteRole
 from scim_server.storage.models import SsoConnection
 
 if TYPE_CHECKING:  # jit imports sso_connections, which renders its audit snapshots here
@@ -56,6 +58,17 @@ def jit_email_domain_json(row: OrgDomain) -> dict[str, Any]:
     return {"organizationId": row.org_id, "emailDomain": row.domain}
 
 
+def _sites(db: Session, sites: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The invitation's sites as a member shows them: ``{"site", "role"}`` by site id."""
+    if not sites:
+        return []
+    rows = db.execute(
+        select(SiteRole.id, SiteRole.name).where(SiteRole.id.in_(set(sites.values())))
+    ).all()
+    names = {site_role_id: name for site_role_id, name in rows}
+    return [{"site": s, "role": names.get(sites[s])} for s in sorted(sites)]
+
+
 def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
     return {
         "id": invitation.id,
@@ -63,6 +76,7 @@ def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
         "email": invitation.email,
         "role": {"id": invitation.role_id, "name": role_name(db, invitation.role_id)},
         "scope": invitation.scope,
+        "sites": _sites(db, invitation.sites),
         "status": shown_status(db, invitation),
         "delivery": invitation.delivery,
         "expires_at": timestamp(invitation.expires_at),
