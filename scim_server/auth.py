@@ -25,6 +25,7 @@ from scim_server.db import get_session
 from scim_server.errors import scim_error_response
 from scim_server.services.audit import Actor
 from scim_server.services.organizations.tokens import find_scim_credentials
+from scim_server.services.organizations.tokens import touch_last_used
 from scim_server.storage.models import Organization
 
 
@@ -49,6 +50,7 @@ def _verify_scim_token(secret: str) -> Principal | None:
     if found is None:
         return None
     g.org_id = found.org.id
+    touch_last_used(get_session(), found.token)
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
     actor = Actor("scim", found.token.id, request_id)
     return Principal(found.org, found.directory_id, actor)

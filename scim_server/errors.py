@@ -140,6 +140,8 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUERY_TOO_LONG: 414,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    # tokens part (issue 9 items 4-6): a refused sign-in, 403 like every AccessRefused
+    ErrorCode.SSO_REQUIRED: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

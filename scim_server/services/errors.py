@@ -95,6 +95,8 @@ class ErrorCode(enum.StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     EMAIL_DOMAIN_NOT_VERIFIED = "email_domain_not_verified"
     ACCOUNT_LINK_REQUIRED = "account_link_required"
+    # tokens part (issue 9 items 4-6): sign-in policy
+    SSO_REQUIRED = "sso_required"
 
 
 class DomainError(Exception):

@@ -157,6 +157,10 @@ def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
     return m
 
 
+# What a PATCH of a member changes (row A4); the rest of the representation is read-only.
+MEMBER_FIELDS = frozenset({"role", "scope", "sites"})
+
+
 def edit(
     db: Session, org: Organization, user_id: str, changes: dict[str, Any], *, by: AdminActor
 ) -> Membership:
@@ -230,7 +234,9 @@ def _is_last_effective_owner(db: Session, org: Organization, target: Membership)
 
 
 def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: AdminActor) -> None:
-    role = resolve_role(db, org, ref)
+    role = resolve_role(db, org, _role_ref(ref))
+    if role.id == m.role_id:
+        return  # unchanged (a representation sent back): no guard has anything to refuse
     if role.name == OWNER and role.builtin and not may_appoint_owner(db, org, by):
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, "Only an Owner can make someone Owner."
@@ -242,6 +248,17 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
     ):
         raise ProvisioningError(ErrorCode.LAST_OWNER, "This is the last effective Owner.")
     m.role_id = role.id
+
+
+def _role_ref(value: Any) -> Any:
+    """A role id or name, or the ``{"id", "name"}`` object a member's representation shows."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) - {"id", "name"} or not isinstance(value.get("id"), str):
+        raise ProvisioningError(
+            ErrorCode.ROLE_INVALID, "'role' is a role id or name, or {\"id\": <role id>}."
+        )
+    return value["id"]
 
 
 def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:

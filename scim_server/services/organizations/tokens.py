@@ -9,10 +9,13 @@ not the other way round.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import bindparam
 from sqlalchemy import exists
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from scim_server import secrets
@@ -42,6 +45,7 @@ class IssuedToken:
     id: str
     kind: str
     secret: str
+    row: ApiToken
 
 
 def create_token(
@@ -54,18 +58,64 @@ def create_token(
         _reconnect_directory(db, org)
     secret = secrets.new_secret(_PREFIXES[kind])
     token = ApiToken(
-        org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
+        org_id=org.id,
+        kind=kind,
+        token_hash=secrets.digest(secret, pepper),
+        prefix=secret[:9],
+        created_by=actor.id or actor.type,
     )
     db.add(token)
     db.flush()
     after = {"kind": kind, "prefix": token.prefix}
     record(db, org.id, actor, EventType.TOKEN_CREATED, token, after=after)
-    return IssuedToken(token.id, kind, secret)
+    return IssuedToken(token.id, kind, secret, token)
 
 
-def list_tokens(db: Session, org: Organization) -> list[ApiToken]:
+def list_tokens(db: Session, org: Organization, kind: str | None = None) -> list[ApiToken]:
+    """The organisation's tokens (of one kind when given), oldest first; never a secret."""
     stmt = select(ApiToken).where(ApiToken.org_id == org.id).order_by(ApiToken.created_at)
+    if kind is not None:
+        stmt = stmt.where(ApiToken.kind == kind)
     return list(db.scalars(stmt))
+
+
+def revoke_org_token(
+    db: Session, org: Organization, token_id: str, kind: str, *, actor: Actor
+) -> ApiToken:
+    """``revoke_token`` for a token of ``org`` and of ``kind``: any other id is not found,
+    so an organisation key cannot probe another organisation's token ids."""
+    token = db.get(ApiToken, token_id)
+    if token is None or token.org_id != org.id or token.kind != kind:
+        raise NotFound(f"No {kind} token {excerpt(token_id)} in this organization.")
+    return revoke_token(db, token.id, actor=actor)
+
+
+# How stale ``last_used_at`` may be: it answers "is the IdP still using this token?", for
+# which a minute is precise enough, and it spares a write on every SCIM request.
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+def touch_last_used(db: Session, token: ApiToken) -> None:
+    """Record that ``token`` authenticated, at most once a minute per token.
+
+    The loaded value decides whether to write at all, so most requests cost nothing; the
+    conditional UPDATE decides among workers racing on the same token, so one of them
+    writes and the others match no row. The row is not refreshed in the session: nothing
+    later in the request reads it.
+    """
+    now = utcnow()
+    cutoff = now - LAST_USED_GRANULARITY
+    if token.last_used_at is not None and token.last_used_at >= cutoff:
+        return
+    db.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < cutoff),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
