@@ -106,10 +106,9 @@ def update_org(
     of docs/api.md §1) but not change them.
     """
     before = org_json(org)
-    writable = ORG_SETTINGS | PLATFORM_SETTINGS if platform else ORG_SETTINGS
     if not platform:
         _refuse_platform_changes(changes, before)
-    changes = writable_fields(changes, writable, before)
+    changes = writable_fields(changes, ORG_SETTINGS | PLATFORM_SETTINGS, before)
     _apply_seat_limit(org, changes)
     for key, value in boolean_fields(changes, _FLAGS).items():
         setattr(org, key, value)
