@@ -167,3 +167,15 @@ def test_the_platform_key_manages_any_organisations_tokens(client, org):
     done = platform.call("POST", tokens_path(org.id, f"/{created['id']}/revoke"))
     assert done.status_code == 200
     assert scim_status(client, created["token"]) == 401
+
+
+def test_a_row_kept_across_requests_learns_the_time_it_wrote(admin, org, db, connection):
+    """A per-worker cache holds the token row between requests: after one write it must
+    skip the statement for the next minute, not repeat a no-op UPDATE every request."""
+    from scim_server.services.organizations.tokens import touch_last_used
+
+    kept = db.get_one(ApiToken, next(iter(listed(admin, org.id))))
+    first = statements_during(connection, lambda: touch_last_used(db, kept))
+    again = statements_during(connection, lambda: touch_last_used(db, kept))
+    assert len(first) == 1 and again == []
+    assert kept not in db.dirty
