@@ -7,6 +7,7 @@ from flask import request
 
 from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import limit_arg
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
@@ -50,7 +51,9 @@ def disable(org_id: str, user_id: str) -> Response:
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'reason' must be a string.")
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.disable(db, org, user_id, reason=reason, by=auth.acting(org))
+    by = auth.acting(org)
+    fields("reason")
+    m = admin.disable(db, org, user_id, reason=reason, by=by)
     return reply(describe(db, m))
 
 
@@ -63,7 +66,9 @@ def enable(org_id: str, user_id: str) -> Response:
         )
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.enable(db, org, user_id, by=auth.acting(org))
+    by = auth.acting(org)
+    fields()
+    m = admin.enable(db, org, user_id, by=by)
     return reply(describe(db, m))
 
 

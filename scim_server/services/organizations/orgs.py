@@ -50,6 +50,7 @@ def provision(
 ) -> ProvisionedOrg:
     """A new organisation with its directory, its settings (``update_org``'s), its first
     SCIM token and its first management key: everything a host needs to connect an IdP."""
+    writable_fields(settings, ORG_SETTINGS | PLATFORM_SETTINGS, {})
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     org = create_org(db, name.strip(), actor=actor)
