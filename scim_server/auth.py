@@ -30,6 +30,7 @@ from scim_server.errors import scim_error_response
 from scim_server.services.audit import Actor
 from scim_server.services.organizations.tokens import ScimCredentials
 from scim_server.services.organizations.tokens import find_scim_credentials
+from scim_server.services.organizations.tokens import touch_last_used
 from scim_server.storage.models import Organization
 
 READ_CREDENTIALS_SECONDS = 1.0
@@ -59,6 +60,7 @@ def _verify_scim_token(secret: str) -> Principal | None:
         return None
     org = found.organization()
     g.org_id = org.id
+    touch_last_used(get_session(), found)
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
     return Principal(org, found.directory_id, Actor("scim", found.token_id, request_id))
 

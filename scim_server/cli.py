@@ -178,9 +178,10 @@ def _token_list(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
         for token in tokens.list_tokens(db, orgs.get_org(db, args.org)):
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
             print(
                 f"{token.id}  {token.kind:<10}  {token.prefix}…  "
-                f"created {token.created_at:%Y-%m-%d %H:%M}  {state}"
+                f"created {token.created_at:%Y-%m-%d %H:%M}  last used {used}  {state}"
             )
     return 0
 

@@ -145,6 +145,8 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MAPPING_DUPLICATE: 409,
     ErrorCode.GROUP_INVALID: 422,
     ErrorCode.SITE_ROLE_INVALID: 422,
+    # tokens part (issue 9 items 4-6): a refused sign-in, 403 like every AccessRefused
+    ErrorCode.SSO_REQUIRED: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

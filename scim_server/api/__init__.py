@@ -14,10 +14,12 @@ from scim_server.api.admin import members
 from scim_server.api.admin import openapi
 from scim_server.api.admin import organizations
 from scim_server.api.admin import roles
+from scim_server.api.admin import scim_tokens
 from scim_server.api.admin import seats
 from scim_server.api.admin import sessions
 from scim_server.api.admin import sites
 from scim_server.api.admin import sso_connections
+from scim_server.api.admin import sso_discover
 from scim_server.api.admin import sso_login
 from scim_server.api.scim import discovery
 from scim_server.api.scim import groups
@@ -48,5 +50,7 @@ def register_blueprints(app: Flask) -> None:
         invitations.bp,
         openapi.bp,
         group_mappings.bp,
+        scim_tokens.bp,
+        sso_discover.bp,
     ):
         app.register_blueprint(bp)

@@ -100,6 +100,8 @@ class ErrorCode(enum.StrEnum):
     MAPPING_DUPLICATE = "mapping_duplicate"
     GROUP_INVALID = "group_invalid"
     SITE_ROLE_INVALID = "site_role_invalid"
+    # tokens part (issue 9 items 4-6): sign-in policy
+    SSO_REQUIRED = "sso_required"
 
 
 class DomainError(Exception):

@@ -29,8 +29,10 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import text
+from sqlalchemy import true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -96,6 +98,11 @@ class Organization(Base):
     # Set when a SCIM write took the org past its seat limit (SCIM never fails for seats).
     over_seat_limit_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Sign-in policy (docs/api.md §3.1): only SSO sessions, with an Owner break-glass.
+    sso_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sso_owner_break_glass: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
 
 
 class Directory(Base):
@@ -121,6 +128,9 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    # Written at most once a minute per token (tokens.touch_last_used), not per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class User(Base):

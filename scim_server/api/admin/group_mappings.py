@@ -8,12 +8,10 @@ from flask import Response
 from flask import request
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import limit_arg
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
-from scim_server.services.errors import ErrorCode
-from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.representation import describe
 from scim_server.services.organizations import catalog
 from scim_server.services.organizations import group_mappings as mappings
@@ -41,7 +39,8 @@ def list_mappings(org_id: str) -> Response:
 def create_mapping(org_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
-    mapping = mappings.create_mapping(db, org, body(), by=auth.acting(org))
+    by = auth.acting(org)
+    mapping = mappings.create_mapping(db, org, fields(*sorted(mappings.FIELDS)), by=by)
     names = mappings.grant_names(db, [mapping])
     matched = mappings.matched_groups(db, org, [mapping]).get(mapping.id)
     return reply(mapping_json(mapping, names, matched), 201)
@@ -75,7 +74,8 @@ def list_site_roles(org_id: str) -> Response:
 @bp.post("/site-roles")
 def create_site_role(org_id: str) -> Response:
     org = auth.organization(org_id)
-    row = catalog.create_site_role(get_session(), org, body(), actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    row = catalog.create_site_role(get_session(), org, fields("name", "rank"), actor=actor)
     return reply(site_role_json(row), 201)
 
 
@@ -86,8 +86,6 @@ def return_to_directory(org_id: str, user_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
     by = auth.acting(org)
-    sent = body()
-    if set(sent) - {"grants"}:
-        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "Send only 'grants'.")
+    sent = fields("grants")
     m = mappings.return_to_directory(db, org, user_id, sent.get("grants"), by=by)
     return reply(describe(db, m))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ErrorCode
@@ -21,7 +21,7 @@ bp.before_request(auth.require_platform)
 
 @bp.post("")
 def create_session() -> Response:
-    payload = body()
+    payload = fields("user_id", "organization_id", "method", "sso_connection_id")
     for key in ("user_id", "organization_id", "method"):
         if not isinstance(payload.get(key), str):
             raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' is required.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.api.admin.http import required_string
 from scim_server.db import get_session
@@ -21,7 +21,7 @@ bp = auth.blueprint("sso_login", __name__, "/api/v1/sso")
 def sso_login() -> Response:
     """Provision or recognise the person, then issue a session tied to the connection."""
     auth.require_platform()
-    payload = body()
+    payload = fields("connection_id", "claims")
     claims = jit.Claims.from_json(payload.get("claims"))
     connection_id = required_string(payload, "connection_id")
     signed_in = jit.sign_in_with_sso(get_session(), connection_id, claims, actor=auth.key_actor())

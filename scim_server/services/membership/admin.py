@@ -160,13 +160,26 @@ def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
     return m
 
 
+# What a PATCH of a member changes (row A4); the rest of the representation is read-only.
+MEMBER_FIELDS = frozenset({"role", "scope", "sites"})
+
+
 def edit(
-    db: Session, org: Organization, user_id: str, changes: dict[str, Any], *, by: AdminActor
+    db: Session,
+    org: Organization,
+    user_id: str,
+    changes: dict[str, Any],
+    *,
+    by: AdminActor,
+    round_trip: bool = False,
 ) -> Membership:
     """Row A4: role, scope and sites; refused while the directory says inactive.
 
     A role or sites set here is an override that group mappings leave alone until the
-    admin returns it to directory control (docs/lifecycle.md §2.7).
+    admin returns it to directory control (docs/lifecycle.md §2.7): naming the current
+    value pins it too. ``round_trip``: the whole representation came back (it carries the
+    read-only ``grant_overrides``), so only a changed value is a decision; an unchanged
+    one leaves directory control, and an override's stamp, as they were.
     """
     m = get_membership(db, org, user_id, lock=True)
     tr = _transition(db, m, Trigger.ADMIN_EDITED)
@@ -174,14 +187,16 @@ def edit(
     before["sites"] = site_ids(db, m)
     if "role" in changes:
         _assign_role(db, org, m, changes["role"], by)
-        m.role_override_by, m.role_override_at = _who(by), utcnow()
     if "scope" in changes:
         m.scope = validate_scope(changes["scope"])
     if "sites" in changes:
         _assign_sites(db, org, m, changes["sites"])
-        m.sites_override_by, m.sites_override_at = _who(by), utcnow()
     after = transitions.snapshot(m)
     after["sites"] = site_ids(db, m)
+    if "role" in changes and not (round_trip and after["role_id"] == before["role_id"]):
+        m.role_override_by, m.role_override_at = _who(by), utcnow()
+    if "sites" in changes and not (round_trip and after["sites"] == before["sites"]):
+        m.sites_override_by, m.sites_override_at = _who(by), utcnow()
     if after != before:
         transitions.record_change(db, m, tr, actor=by.actor, before=before, after=after)
     return m
@@ -239,7 +254,9 @@ def _is_last_effective_owner(db: Session, org: Organization, target: Membership)
 
 
 def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: AdminActor) -> None:
-    role = resolve_role(db, org, ref)
+    role = resolve_role(db, org, _role_ref(ref))
+    if role.id == m.role_id:
+        return  # unchanged (a representation sent back): no guard has anything to refuse
     if role.name == OWNER and role.builtin and not may_appoint_owner(db, org, by):
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, "Only an Owner can make someone Owner."
@@ -256,6 +273,17 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
 def _who(by: AdminActor) -> str:
     """Who set an override, as the member view shows it: the person, or ``key``."""
     return by.user_id or KEY
+
+
+def _role_ref(value: Any) -> Any:
+    """A role id or name, or the ``{"id", "name"}`` object a member's representation shows."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) - {"id", "name"} or not isinstance(value.get("id"), str):
+        raise ProvisioningError(
+            ErrorCode.ROLE_INVALID, "'role' is a role id or name, or {\"id\": <role id>}."
+        )
+    return value["id"]
 
 
 def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:

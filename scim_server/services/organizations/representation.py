@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from scim_server.services.formats import timestamp
+from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
 from scim_server.storage.models import GroupMapping
 from scim_server.storage.models import Organization
@@ -33,6 +34,8 @@ def org_json(org: Organization) -> dict[str, Any]:
         "seat_limit": org.seat_limit,
         "over_seat_limit": org.over_seat_limit_at is not None,
         "created_at": timestamp(org.created_at),
+        "sso_required": org.sso_required,
+        "sso_owner_break_glass": org.sso_owner_break_glass,
     }
 
 
@@ -43,6 +46,19 @@ def provisioned_json(created: ProvisionedOrg, base_url: str) -> dict[str, Any]:
         "scim_base_url": f"{base_url}/scim/v2",
         "scim_token": created.scim_token.secret,
         "management_key": created.management_key.secret,
+    }
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    """A token as listed: what identifies it to a person, never its secret or its hash."""
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "created_at": timestamp(token.created_at),
+        "created_by": token.created_by,
+        "last_used_at": timestamp(token.last_used_at),
+        "revoked": token.revoked_at is not None,
+        "revoked_at": timestamp(token.revoked_at),
     }
 
 

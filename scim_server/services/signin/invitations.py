@@ -108,6 +108,10 @@ def _mint(pepper: str, invitation: Invitation) -> str:
     return f"{invitation.id}.{secret}"
 
 
+# What ``POST …/invitations`` reads; any other field is refused (docs/api.md §1).
+CREATE_FIELDS = ("email", "role", "scope", "sites", "expires_in", "delivery", "replace")
+
+
 def create(
     db: Session, org: Organization, body: dict[str, Any], *, by: AdminActor, pepper: str
 ) -> Issued:

@@ -25,7 +25,8 @@ from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import SiteRole
 from scim_server.storage.models import SsoConnection
 
-if TYPE_CHECKING:  # jit imports sso_connections, which renders its audit snapshots here
+if TYPE_CHECKING:  # jit and discover import sso_connections, which renders its snapshots here
+    from scim_server.services.signin.discover import Route
     from scim_server.services.signin.jit import SsoSignIn
 
 
@@ -126,4 +127,20 @@ def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
         "provisioned": result.created_membership,
         "created_user": result.created_user,
         "linked_identity": result.linked_identity,
+    }
+
+
+def discover_json(domain: str, routes: list[Route]) -> dict[str, Any]:
+    """``GET /sso/discover``: the same shape whether or not the domain routes anywhere."""
+    return {
+        "domain": domain,
+        "organizations": [
+            {
+                "id": r.org.id,
+                "name": r.org.name,
+                "sso_required": r.org.sso_required,
+                "sso_connections": [{"id": c.id, "name": c.name} for c in r.connections],
+            }
+            for r in routes
+        ],
     }

@@ -16,6 +16,8 @@ from scim_server.services.audit import record
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.inputs import boolean_fields
+from scim_server.services.inputs import writable_fields
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
 from scim_server.services.signin.representation import connection_json
@@ -46,11 +48,12 @@ def list_connections(db: Session, org: Organization) -> list[SsoConnection]:
 
 
 def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> SsoConnection:
-    _reject_unknown(body)
+    writable_fields(body, _WRITABLE, {})
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
-    role = check_default_role(resolve_role(db, org, body.get("default_role", "member")))
+    ref = _default_role_ref(body) if _ROLE_KEYS & set(body) else "member"
+    role = check_default_role(resolve_role(db, org, ref))
     conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=role.id)
     _apply_settings(conn, body)
     db.add(conn)
@@ -64,10 +67,11 @@ def update(
     db: Session, org: Organization, connection_id: str, body: dict[str, Any], *, actor: Actor
 ) -> SsoConnection:
     conn = get(db, org, connection_id)
-    _reject_unknown(body)
     before = connection_json(conn)
-    if "default_role" in body:
-        conn.default_role_id = check_default_role(resolve_role(db, org, body["default_role"])).id
+    body = writable_fields(body, _WRITABLE, before)
+    ref = _default_role_ref(body)
+    if _ROLE_KEYS & set(body) and ref != conn.default_role_id:
+        conn.default_role_id = check_default_role(resolve_role(db, org, ref)).id
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
             raise ProvisioningError(
@@ -109,12 +113,24 @@ def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) 
     return conn
 
 
-def _reject_unknown(body: dict[str, Any]) -> None:
-    unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
-    if unknown:
+# ``default_role_id`` is what the representation shows, ``default_role`` (an id or a name)
+# what clients wrote before it: both are accepted so what a client reads it can write back.
+_WRITABLE = frozenset(
+    {"name", "default_role", "default_role_id", "jit_mode", "jit_enabled", "require_email_verified"}
+)
+
+_ROLE_KEYS = frozenset({"default_role", "default_role_id"})
+
+
+def _default_role_ref(body: dict[str, Any]) -> Any:
+    """The default role a write names, through either spelling; both must agree."""
+    by_id, by_ref = body.get("default_role_id"), body.get("default_role")
+    if "default_role_id" in body and "default_role" in body and by_id != by_ref:
         raise ProvisioningError(
-            ErrorCode.VALIDATION_ERROR, f"Unknown fields: {excerpt(', '.join(sorted(unknown)))}."
+            ErrorCode.VALIDATION_ERROR,
+            "'default_role' and 'default_role_id' name different roles: send one.",
         )
+    return by_id if "default_role_id" in body else by_ref
 
 
 def check_default_role(role: Role) -> Role:
@@ -128,13 +144,8 @@ def check_default_role(role: Role) -> Role:
 
 
 def _apply_settings(conn: SsoConnection, body: dict[str, Any]) -> None:
-    for flag in _FLAGS:
-        if flag in body:
-            if not isinstance(body[flag], bool):
-                raise ProvisioningError(
-                    ErrorCode.VALIDATION_ERROR, f"'{flag}' must be true or false."
-                )
-            setattr(conn, flag, body[flag])
+    for flag, value in boolean_fields(body, _FLAGS).items():
+        setattr(conn, flag, value)
     if "jit_mode" in body:
         if body["jit_mode"] not in JIT_MODES:
             raise ProvisioningError(

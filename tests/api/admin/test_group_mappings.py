@@ -342,7 +342,7 @@ def _fill(value: Any, site_id: str) -> Any:
         (
             {"group": {"display_name": "g"}, "role": "viewer", "colour": "red"},
             400,
-            "mapping_invalid",
+            "validation_error",  # unknown fields: the one rule of every management write
         ),
     ],
 )
