@@ -140,6 +140,8 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUERY_TOO_LONG: 414,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    # prof (issue 9 items 2-3)
+    ErrorCode.SSO_LINK_EMAIL_MISMATCH: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

@@ -94,6 +94,8 @@ class EventType(enum.StrEnum):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     INVITATION_EMAIL_MISMATCH = "invitation.email_mismatch"
+    # prof (issue 9 items 2-3): an SSO identity linked to an account that existed before
+    SSO_IDENTITY_LINKED = "sso_identity.linked"
 
 
 @dataclass(frozen=True)

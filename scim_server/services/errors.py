@@ -95,6 +95,8 @@ class ErrorCode(enum.StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     EMAIL_DOMAIN_NOT_VERIFIED = "email_domain_not_verified"
     ACCOUNT_LINK_REQUIRED = "account_link_required"
+    # prof (issue 9 items 2-3): completing an SSO link for the wrong account
+    SSO_LINK_EMAIL_MISMATCH = "sso_link_email_mismatch"
 
 
 class DomainError(Exception):

@@ -136,6 +136,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The organisation whose SCIM directory created the person and so keeps its name and
+    # email current (docs/lifecycle.md §9); NULL: no directory does, others write only
+    # their own membership's view.
+    profile_org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
 
 
 class Role(Base):
@@ -217,7 +221,9 @@ class SsoConnection(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     jit_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     jit_mode: Mapped[str] = mapped_column(String(20), default="auto")  # auto|create|link_only
-    default_role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
+    # An explicit per-connection override of the organisation's JIT role; NULL follows
+    # ``/jit/roles`` (else Member), docs/lifecycle.md §3.5.
+    default_role_id: Mapped[str | None] = mapped_column(ForeignKey("roles.id"))
     require_email_verified: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -276,10 +276,11 @@ def list_members(
 ) -> tuple[list[Membership], str | None]:
     """A page of members in id order; the cursor is opaque and stable under inserts."""
     stmt = select(Membership).where(Membership.org_id == org.id)
-    if email:
-        stmt = stmt.join(User, User.id == Membership.user_id).where(
-            User.email_normalized == canonical_email(email)
+    if email:  # the email the organisation sees now (docs/lifecycle.md §9)
+        found = queries.memberships_with_email(
+            org.id, canonical_email(email), email.strip().lower()
         )
+        stmt = stmt.where(Membership.id.in_(found))
     if state:
         stmt = stmt.where(_state_filter(state))
     if cursor:

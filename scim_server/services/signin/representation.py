@@ -97,8 +97,9 @@ def accepted_json(result: Accepted) -> dict[str, Any]:
     }
 
 
-def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
-    """``POST /sso/login``: who signed in, the session issued, and what JIT did."""
+def sso_login_json(signed_in: SsoSignIn, profile: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``POST /sso/login`` and ``/sso/link``: who signed in, the session issued, what JIT
+    did, and the member's ``profile`` in that organisation (docs/lifecycle.md §9)."""
     result, session = signed_in.result, signed_in.session
     return {
         "user_id": result.user_id,
@@ -112,4 +113,5 @@ def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
         "provisioned": result.created_membership,
         "created_user": result.created_user,
         "linked_identity": result.linked_identity,
+        "profile": profile,
     }

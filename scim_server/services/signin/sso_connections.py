@@ -50,8 +50,7 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
-    role = check_default_role(resolve_role(db, org, body.get("default_role", "member")))
-    conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=role.id)
+    conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=_override(db, org, body))
     _apply_settings(conn, body)
     db.add(conn)
     db.flush()
@@ -67,7 +66,7 @@ def update(
     _reject_unknown(body)
     before = connection_json(conn)
     if "default_role" in body:
-        conn.default_role_id = check_default_role(resolve_role(db, org, body["default_role"])).id
+        conn.default_role_id = _override(db, org, body)
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
             raise ProvisioningError(
@@ -115,6 +114,13 @@ def _reject_unknown(body: dict[str, Any]) -> None:
         raise ProvisioningError(
             ErrorCode.VALIDATION_ERROR, f"Unknown fields: {excerpt(', '.join(sorted(unknown)))}."
         )
+
+
+def _override(db: Session, org: Organization, body: dict[str, Any]) -> str | None:
+    """The connection's ``default_role``: an explicit override of the organisation's JIT
+    role, or null (or absent) to follow ``/jit/roles`` (docs/lifecycle.md §3.5)."""
+    value = body.get("default_role")
+    return None if value is None else check_default_role(resolve_role(db, org, value)).id
 
 
 def check_default_role(role: Role) -> Role:
