@@ -190,7 +190,7 @@ def jit_default_role(db: Session, org: Organization, conn: SsoConnection | None)
     ``default_role`` override, else the organisation's ``/jit/roles``, else Member. One
     setting for email-domain and SSO-connector JIT; never privileged (checked again here,
     since a role can change after it was configured)."""
-    if conn is not None and conn.default_role_id is not None:
+    if conn is not None and conn.default_role_override:
         return check_default_role(db.get_one(Role, conn.default_role_id))
     chosen = roles(db, org)
     if chosen:

@@ -35,7 +35,8 @@ def connection_json(conn: SsoConnection) -> dict[str, Any]:
         "enabled": conn.enabled,
         "jit_enabled": conn.jit_enabled,
         "jit_mode": conn.jit_mode,
-        "default_role_id": conn.default_role_id,
+        # Only an explicit override is shown; null follows /jit/roles (docs/lifecycle.md §3.5).
+        "default_role_id": conn.default_role_id if conn.default_role_override else None,
         "require_email_verified": conn.require_email_verified,
     }
 

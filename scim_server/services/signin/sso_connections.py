@@ -19,6 +19,7 @@ from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
 from scim_server.services.signin.representation import connection_json
+from scim_server.storage import queries
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import SsoConnection
@@ -50,7 +51,8 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
-    conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=_override(db, org, body))
+    conn = SsoConnection(org_id=org.id, name=name.strip())
+    _set_override(db, org, conn, body)
     _apply_settings(conn, body)
     db.add(conn)
     db.flush()
@@ -66,7 +68,7 @@ def update(
     _reject_unknown(body)
     before = connection_json(conn)
     if "default_role" in body:
-        conn.default_role_id = _override(db, org, body)
+        _set_override(db, org, conn, body)
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
             raise ProvisioningError(
@@ -116,11 +118,18 @@ def _reject_unknown(body: dict[str, Any]) -> None:
         )
 
 
-def _override(db: Session, org: Organization, body: dict[str, Any]) -> str | None:
+def _set_override(
+    db: Session, org: Organization, conn: SsoConnection, body: dict[str, Any]
+) -> None:
     """The connection's ``default_role``: an explicit override of the organisation's JIT
     role, or null (or absent) to follow ``/jit/roles`` (docs/lifecycle.md §3.5)."""
     value = body.get("default_role")
-    return None if value is None else check_default_role(resolve_role(db, org, value)).id
+    if value is None:
+        conn.default_role_id = queries.builtin_role_id(db, "member")  # not read
+        conn.default_role_override = False
+    else:
+        conn.default_role_id = check_default_role(resolve_role(db, org, value)).id
+        conn.default_role_override = True
 
 
 def check_default_role(role: Role) -> Role:

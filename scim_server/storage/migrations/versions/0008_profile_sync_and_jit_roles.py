@@ -3,10 +3,12 @@
 - ``users.profile_org_id``: the organisation whose directory keeps the person's global
   name and email current (docs/lifecycle.md §9). Backfilled for people whose only
   membership is a directory's: that directory created them.
-- ``sso_connections.default_role_id`` becomes nullable: NULL follows the organisation's
-  ``/jit/roles`` (docs/lifecycle.md §3.5). Connections that held the create-time default
-  (built-in Member) are set to NULL, so they follow ``/jit/roles`` from now on and behave as
-  before where none is set.
+- ``sso_connections.default_role_override``: whether the connection's ``default_role_id``
+  overrides the organisation's ``/jit/roles`` (docs/lifecycle.md §3.5). Connections holding
+  the create-time default (built-in Member) follow ``/jit/roles`` from now on, which
+  changes nothing where none is set; any other role stays an explicit override.
+
+Both are added columns: SQLite would otherwise rebuild tables that others reference.
 
 Revision ID: 0008
 Revises: 0006
@@ -27,12 +29,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("profile_org_id", sa.String(length=36), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_users_profile_org_id_organizations"),
-            "organizations",
-            ["profile_org_id"],
-            ["id"],
-        )
     op.execute(
         "UPDATE users SET profile_org_id = (SELECT m.org_id FROM memberships m "
         "WHERE m.user_id = users.id) "
@@ -41,21 +37,22 @@ def upgrade() -> None:
         "AND m.source = 'scim')"
     )
     with op.batch_alter_table("sso_connections", schema=None) as batch_op:
-        batch_op.alter_column("default_role_id", existing_type=sa.String(length=36), nullable=True)
+        batch_op.add_column(
+            sa.Column(
+                "default_role_override",
+                sa.Boolean(),
+                server_default=sa.text("false"),
+                nullable=False,
+            )
+        )
     op.execute(
-        "UPDATE sso_connections SET default_role_id = NULL WHERE default_role_id = 'builtin-member'"
+        "UPDATE sso_connections SET default_role_override = true "
+        "WHERE default_role_id <> 'builtin-member'"
     )
 
 
 def downgrade() -> None:
-    op.execute(
-        "UPDATE sso_connections SET default_role_id = 'builtin-member' "
-        "WHERE default_role_id IS NULL"
-    )
     with op.batch_alter_table("sso_connections", schema=None) as batch_op:
-        batch_op.alter_column("default_role_id", existing_type=sa.String(length=36), nullable=False)
+        batch_op.drop_column("default_role_override")
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_users_profile_org_id_organizations"), type_="foreignkey"
-        )
         batch_op.drop_column("profile_org_id")
