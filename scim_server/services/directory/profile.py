@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scim_server.services.directory.context import ScimContext
@@ -55,7 +57,9 @@ def _move_email(db: Session, ctx: ScimContext, person: User, email: str) -> bool
 
     An address another account already holds stays theirs: the person keeps the old
     global email (accounts are never merged by a directory) while this organisation's view
-    shows the new one. An address that differs only in spelling keeps its verification.
+    shows the new one, and the request still succeeds. An address that differs only in
+    spelling keeps its verification. The move is its own savepoint, so losing a race for
+    the address to another request is the same outcome, never a failed request.
     """
     key = canonical_email(email)
     if key == person.email_normalized:
@@ -64,6 +68,10 @@ def _move_email(db: Session, ctx: ScimContext, person: User, email: str) -> bool
     holder, owner = queries.email_holder_and_domain_owner(db, key, domain_of(key))
     if holder is not None and holder != person.id:
         return False
-    person.email, person.email_normalized = email, key
-    person.email_verified = owner == ctx.org.id
+    values = {"email": email, "email_normalized": key, "email_verified": owner == ctx.org.id}
+    try:  # a parallel request may take the address between the check and the write
+        with db.begin_nested():
+            db.execute(update(User).where(User.id == person.id).values(**values))
+    except IntegrityError:
+        return False
     return True

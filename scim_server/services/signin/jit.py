@@ -30,6 +30,7 @@ clears an override and never resurrects an ended membership.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -159,15 +160,17 @@ def complete_link(
     try:
         with db.begin_nested():
             _lock_subject(db, claims)
-            _confirm(db, connection_id, user_id, claims, jit_actor)
+            linked = _confirm(db, connection_id, user_id, claims, jit_actor)
     except IntegrityError:
         raise refuse(
             ErrorCode.CONFLICT, "Another sign-in changed this account; try again."
         ) from None
-    return sign_in_with_sso(db, connection_id, claims, actor=actor)
+    signed_in = sign_in_with_sso(db, connection_id, claims, actor=actor)
+    return SsoSignIn(replace(signed_in.result, linked_identity=linked), signed_in.session)
 
 
-def _confirm(db: Session, connection_id: str, user_id: str, claims: Claims, actor: Actor) -> None:
+def _confirm(db: Session, connection_id: str, user_id: str, claims: Claims, actor: Actor) -> bool:
+    """Check and link; returns whether this call linked the identity (False: it already was)."""
     conn, org = _connection(db, connection_id)
     email = _check_claims(db, org, conn, claims)
     person = db.get(User, user_id)
@@ -187,10 +190,11 @@ def _confirm(db: Session, connection_id: str, user_id: str, claims: Claims, acto
             raise refuse(
                 ErrorCode.SSO_IDENTITY_CONFLICT, "This identity is linked to another account."
             )
-        return  # already linked: confirming again changes nothing
+        return False  # already linked: confirming again changes nothing
     _refuse_second_subject(db, conn, person)
     person.email_verified = True
     _add_identity(db, org, conn, claims, person, actor, method="confirmed")
+    return True
 
 
 def refuse(code: ErrorCode, message: str) -> AccessRefused:

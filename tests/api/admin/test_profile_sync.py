@@ -214,3 +214,23 @@ def test_sessions_show_the_profile_of_their_organisation(client, scim, org, othe
         org.id: {"name": "Hal Acme", "email": "hal@shared.example"},
         other_org.id: {"name": "Hal Globex", "email": "hal@shared.example"},
     }
+
+
+def test_losing_a_race_for_the_new_address_keeps_the_request_and_the_old_email(
+    scim, admin, db, monkeypatch
+):
+    """The holder check passes, then another request takes the address before the write:
+    the unique index refuses the move, and the PATCH still answers 200 with the
+    organisation's view changed and the person's email as it was."""
+    from scim_server.storage import queries
+
+    holder = scim.create_user("raced@example.com")
+    created = scim.create_user("ivy@example.com")
+    uid = user_id_of(created)
+    monkeypatch.setattr(queries, "email_holder_and_domain_owner", lambda *_: (None, None))
+    ops = [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "raced@example.com"}]
+    response = scim.patch(f"/Users/{created['id']}", ops)
+    assert response.status_code == 200, response.get_json()
+    assert member(admin, uid)["email"] == "raced@example.com"
+    assert person(db, uid).email == "ivy@example.com"
+    assert person(db, user_id_of(holder)).email == "raced@example.com"

@@ -128,6 +128,7 @@ def test_link_completion_links_the_signed_in_account_and_signs_in(
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert (body["user_id"], body["provisioned"], body["organization_id"]) == (uid, True, org.id)
+    assert body["linked_identity"] is True
     assert body["session"]["id"] and body["profile"]["email"] == "eve@acme.com"
     assert verified(db, uid) is True
     [event] = events(db, "sso_identity.linked")
