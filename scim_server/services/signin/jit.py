@@ -345,7 +345,13 @@ def _person_for(db: Session, conn: SsoConnection, claims: Claims, email: str) ->
     person = db.scalars(select(User).where(User.email_normalized == email)).first()
     if person is None:
         _require_jit(conn)
-        person = User(email=email, email_normalized=email, email_verified=True, name=claims.name)
+        person = User(
+            email=email,
+            email_normalized=email,
+            email_verified=True,
+            name=claims.name,
+            profile_org_id=conn.org_id,  # its directory, if any, keeps it current (§9)
+        )
         db.add(person)
         db.flush()
         return person, True

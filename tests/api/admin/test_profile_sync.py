@@ -234,3 +234,16 @@ def test_losing_a_race_for_the_new_address_keeps_the_request_and_the_old_email(
     assert member(admin, uid)["email"] == "raced@example.com"
     assert person(db, uid).email == "ivy@example.com"
     assert person(db, user_id_of(holder)).email == "raced@example.com"
+
+
+def test_a_person_jit_created_through_the_organisations_connection_follows_its_directory(
+    scim, admin, platform, org, db
+):
+    verify_domain(platform, org.id, "acme.com")
+    sso = Sso(platform, create_connection(admin, org.id, jit_mode="create"))
+    uid = sso.ok("okta-jo", "jo@acme.com", name="Jo From SSO")["user_id"]
+    [listed] = scim.filter_users('userName eq "jo@acme.com"')["Resources"]
+    ops = [{"op": "replace", "path": "displayName", "value": "Jo From Okta"}]
+    assert scim.patch(f"/Users/{listed['id']}", ops).status_code == 200
+    assert member(admin, uid)["name"] == "Jo From Okta"
+    assert person(db, uid).name == "Jo From Okta"
