@@ -6,7 +6,8 @@ Preconditions, checked in this order, each a distinct code and none writing anyt
  2. it is enabled; the organisation is active ......... sso_connection_disabled,
                                                         organization_inactive
  3. (issuer, sub) is a known identity -> skip to 9 (the key is never the email)
- 4. JIT is on for the connection ...................... jit_disabled
+ 4. JIT is on for the connection, to create a person
+    or a membership (known members sign in anyway) .... jit_disabled
  5. the claims carry an email ......................... email_missing
  6. email_verified is true (or absent, when the
     connection does not require it; false never) ...... email_not_verified
@@ -355,6 +356,8 @@ def _person_for(db: Session, conn: SsoConnection, claims: Claims, email: str) ->
         db.add(person)
         db.flush()
         return person, True
+    if not conn.jit_enabled and queries.membership_of(db, conn.org_id, person.id) is None:
+        _require_jit(conn)  # nothing to link to here: say so before asking for a link
     _refuse_second_subject(db, conn, person)
     if not person.email_verified:
         raise refuse(

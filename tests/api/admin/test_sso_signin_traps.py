@@ -72,10 +72,12 @@ def test_an_okta_provisioned_member_signs_in_through_a_jit_off_connection(
 def test_jit_off_still_creates_nobody(scim, admin, platform, org, db):
     verify_domain(platform, org.id, "acme.com")
     local_account(db, "outsider@acme.com", verified=True)
+    local_account(db, "unverified@acme.com", verified=False)
     sso = Sso(platform, create_connection(admin, org.id, jit_enabled=False))
     with writes_nothing(db):
         refused(sso.login("s1", "stranger@acme.com"), "jit_disabled")
         refused(sso.login("s2", "outsider@acme.com"), "jit_disabled")  # an account, no member
+        refused(sso.login("s3", "unverified@acme.com"), "jit_disabled")  # not account_link_required
 
 
 # --- provisioned before the domain was verified ------------------------------------------------
