@@ -119,7 +119,7 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: object) -> No
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine: keep waiting
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server did not answer {url} within 30 s")

@@ -206,11 +206,12 @@ def live_scim_view(db: Session, membership_id: str) -> tuple[str, dict[str, Any]
     return None if row is None else (row[0], row[1])
 
 
-def memberships_with_email(org_id: str, email_key: str, email_lower: str) -> Any:
+def memberships_with_email(org_id: str, email_key: str, spellings: list[str]) -> Any:
     """The ids of an organisation's memberships that have this email now
     (docs/lifecycle.md §9): one its directory lists for them (the indexed filter rows of
-    their live SCIM user), or, when their SCIM view lists none, the person's own email.
-    Both halves are indexed lookups; nothing is scanned per organisation."""
+    their live SCIM user, stored as sent, hence ``spellings``), or the person's own
+    (normalised) email. Both halves are indexed lookups; nothing is scanned per
+    organisation."""
     view_email = (ScimUserValue.scim_user_id == ScimUser.id) & (ScimUserValue.attribute == "emails")
     in_view = (
         select(ScimUser.membership_id)
@@ -219,18 +220,12 @@ def memberships_with_email(org_id: str, email_key: str, email_lower: str) -> Any
         .where(
             Directory.org_id == org_id,
             ScimUser.deleted_at.is_(None),
-            ScimUserValue.value_lower.in_(sorted({email_key, email_lower})),
+            ScimUserValue.value_lower.in_(spellings),
         )
-    )
-    listed = (
-        select(ScimUser.id)
-        .join(ScimUserValue, view_email)
-        .where(ScimUser.membership_id == Membership.id, ScimUser.deleted_at.is_(None))
-        .exists()
     )
     by_person = (
         select(Membership.id)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.org_id == org_id, User.email_normalized == email_key, ~listed)
+        .where(Membership.org_id == org_id, User.email_normalized == email_key)
     )
     return union(in_view, by_person)
