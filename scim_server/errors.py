@@ -147,6 +147,8 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SITE_ROLE_INVALID: 422,
     # tokens part (issue 9 items 4-6): a refused sign-in, 403 like every AccessRefused
     ErrorCode.SSO_REQUIRED: 403,
+    # prof (issue 9 items 2-3)
+    ErrorCode.SSO_LINK_EMAIL_MISMATCH: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

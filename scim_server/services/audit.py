@@ -102,6 +102,8 @@ class EventType(enum.StrEnum):
     SITE_ROLE_CREATED = "site_role.created"
     MEMBERSHIP_GRANTS_SYNCED = "membership.grants_synced"
     MEMBERSHIP_GRANTS_RETURNED = "membership.grants_returned"
+    # prof (issue 9 items 2-3): an SSO identity linked to an account that existed before
+    SSO_IDENTITY_LINKED = "sso_identity.linked"
 
 
 @dataclass(frozen=True)

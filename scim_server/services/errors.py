@@ -102,6 +102,8 @@ class ErrorCode(enum.StrEnum):
     SITE_ROLE_INVALID = "site_role_invalid"
     # tokens part (issue 9 items 4-6): sign-in policy
     SSO_REQUIRED = "sso_required"
+    # prof (issue 9 items 2-3): completing an SSO link for the wrong account
+    SSO_LINK_EMAIL_MISMATCH = "sso_link_email_mismatch"
 
 
 class DomainError(Exception):

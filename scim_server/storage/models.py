@@ -146,6 +146,12 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The organisation whose SCIM directory created the person and so keeps its name and
+    # email current (docs/lifecycle.md §9); NULL: no directory does, others write only
+    # their own membership's view. (No foreign key: SQLite could add one only by
+    # rebuilding ``users``, which every membership references; organisations are never
+    # deleted.)
+    profile_org_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class Role(Base):
@@ -233,7 +239,13 @@ class SsoConnection(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     jit_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     jit_mode: Mapped[str] = mapped_column(String(20), default="auto")  # auto|create|link_only
+    # The JIT role when ``default_role_override`` is set: an explicit per-connection
+    # override of the organisation's ``/jit/roles``. Without it the connection follows
+    # ``/jit/roles`` (else Member) and this column is not read (docs/lifecycle.md §3.5).
     default_role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
+    default_role_override: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     require_email_verified: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -14,6 +14,7 @@ anything else. A key acts with an Admin's powers; the platform key with an Owner
 from __future__ import annotations
 
 import base64
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,10 +319,14 @@ def list_members(
 ) -> tuple[list[Membership], str | None]:
     """A page of members in id order; the cursor is opaque and stable under inserts."""
     stmt = select(Membership).where(Membership.org_id == org.id)
-    if email:
-        stmt = stmt.join(User, User.id == Membership.user_id).where(
-            User.email_normalized == canonical_email(email)
-        )
+    if email:  # the email the organisation sees now (docs/lifecycle.md §9)
+        key = canonical_email(email)
+        # A directory's emails are kept as sent: match its likely spellings of the address.
+        raw = email.strip().lower()
+        nfc, nfd = unicodedata.normalize("NFC", raw), unicodedata.normalize("NFD", raw)
+        spellings = {key, raw, nfc, nfd}
+        found = queries.memberships_with_email(org.id, key, sorted(spellings))
+        stmt = stmt.where(Membership.id.in_(found))
     if state:
         stmt = stmt.where(_state_filter(state))
     if cursor:

@@ -38,7 +38,8 @@ def connection_json(conn: SsoConnection) -> dict[str, Any]:
         "enabled": conn.enabled,
         "jit_enabled": conn.jit_enabled,
         "jit_mode": conn.jit_mode,
-        "default_role_id": conn.default_role_id,
+        # Only an explicit override is shown; null follows /jit/roles (docs/lifecycle.md §3.5).
+        "default_role_id": conn.default_role_id if conn.default_role_override else None,
         "require_email_verified": conn.require_email_verified,
     }
 
@@ -112,8 +113,9 @@ def accepted_json(result: Accepted) -> dict[str, Any]:
     }
 
 
-def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
-    """``POST /sso/login``: who signed in, the session issued, and what JIT did."""
+def sso_login_json(signed_in: SsoSignIn, profile: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``POST /sso/login`` and ``/sso/link``: who signed in, the session issued, what JIT
+    did, and the member's ``profile`` in that organisation (docs/lifecycle.md §9)."""
     result, session = signed_in.result, signed_in.session
     return {
         "user_id": result.user_id,
@@ -127,6 +129,7 @@ def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
         "provisioned": result.created_membership,
         "created_user": result.created_user,
         "linked_identity": result.linked_identity,
+        "profile": profile,
     }
 
 

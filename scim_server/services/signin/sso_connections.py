@@ -21,6 +21,7 @@ from scim_server.services.inputs import writable_fields
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
 from scim_server.services.signin.representation import connection_json
+from scim_server.storage import queries
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import SsoConnection
@@ -52,9 +53,8 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
-    ref = _default_role_ref(body) if _ROLE_KEYS & set(body) else "member"
-    role = check_default_role(resolve_role(db, org, ref))
-    conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=role.id)
+    conn = SsoConnection(org_id=org.id, name=name.strip())
+    _set_override(db, org, conn, body)
     _apply_settings(conn, body)
     db.add(conn)
     db.flush()
@@ -69,9 +69,8 @@ def update(
     conn = get(db, org, connection_id)
     before = connection_json(conn)
     body = writable_fields(body, _WRITABLE, before)
-    ref = _default_role_ref(body)
-    if _ROLE_KEYS & set(body) and ref != conn.default_role_id:
-        conn.default_role_id = check_default_role(resolve_role(db, org, ref)).id
+    if _ROLE_KEYS & set(body):
+        _set_override(db, org, conn, body)
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
             raise ProvisioningError(
@@ -131,6 +130,21 @@ def _default_role_ref(body: dict[str, Any]) -> Any:
             "'default_role' and 'default_role_id' name different roles: send one.",
         )
     return by_id if "default_role_id" in body else by_ref
+
+
+def _set_override(
+    db: Session, org: Organization, conn: SsoConnection, body: dict[str, Any]
+) -> None:
+    """The connection's ``default_role`` (or ``default_role_id``, as its representation
+    names it): an explicit override of the organisation's JIT role, or null (or absent)
+    to follow ``/jit/roles`` (docs/lifecycle.md §3.5)."""
+    value = _default_role_ref(body)
+    if value is None:
+        conn.default_role_id = queries.builtin_role_id(db, "member")  # not read
+        conn.default_role_override = False
+    else:
+        conn.default_role_id = check_default_role(resolve_role(db, org, value)).id
+        conn.default_role_override = True
 
 
 def check_default_role(role: Role) -> Role:

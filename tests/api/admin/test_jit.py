@@ -159,7 +159,7 @@ def set_default_role_behind_the_validator(db, connection_id: str, role_id: str) 
     db.execute(
         update(SsoConnection)
         .where(SsoConnection.id == connection_id)
-        .values(default_role_id=role_id)
+        .values(default_role_id=role_id, default_role_override=True)
     )
     db.commit()
 

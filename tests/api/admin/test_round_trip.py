@@ -135,7 +135,10 @@ def test_a_connections_default_role_id_is_writable(admin, org):
     )
     both = {"default_role_id": "builtin-member", "default_role": "viewer"}
     assert_api_error(admin.call("PATCH", path, both), 400, "validation_error")
-    assert_api_error(admin.call("PATCH", path, {"default_role_id": None}), 422, "role_invalid")
+    # null returns the connection to the organisation's JIT roles (docs/lifecycle.md §3.5)
+    cleared = admin.call("PATCH", path, {"default_role_id": None})
+    assert cleared.status_code == 200, cleared.get_json()
+    assert cleared.get_json()["default_role_id"] is None
 
 
 def test_a_connections_read_only_fields_may_not_change(admin, org):

@@ -27,9 +27,12 @@ What remains, and why each statement is needed (SQLite and PostgreSQL alike):
 - PATCH active false (6; reactivation 5, with no sessions to revoke): the user, locked;
   UPDATE memberships (D and the access epoch in one); UPDATE scim_users (the new ETag);
   UPDATE sessions (revocation); the event; the groups for the response.
-- PATCH name.givenName (4; asked 5): the user, locked; one UPDATE scim_users (attributes and
-  ETag); the event; the groups. The filter-index rows change only when an indexed
-  multi-valued attribute does.
+- PATCH name.givenName (5; asked 5): the user, locked; one UPDATE scim_users (attributes and
+  ETag); UPDATE users (profile sync: this directory created the person, so the person's
+  global name follows it, docs/lifecycle.md §9); the event; the groups. The filter-index
+  rows change only when an indexed multi-valued attribute does.
+- PATCH title (4): as a name, without the person's UPDATE: nothing the product shows for
+  the person changed, so profile sync writes nothing.
 - Entra's periodic PATCH active true on an active user (2): the user; the groups. No write.
 - One-member group add or remove (5; asked 4): the group, locked (ETag check); one
   INSERT … SELECT that checks the id as it adds the row (a remove: one DELETE … RETURNING);
@@ -67,7 +70,8 @@ BUDGETS = {
     "post_user": 7,
     "patch_active": 6,
     "patch_reactivate": 5,
-    "patch_name": 4,
+    "patch_name": 5,
+    "patch_title": 4,
     "patch_active_noop": 2,
     "group_add_one_member": 5,
     "group_remove_one_member": 5,
@@ -131,6 +135,10 @@ def requests(scim: Scim, admin: Admin) -> dict[str, Callable[[], None]]:
         ),
         "patch_name": lambda: expect_status(
             scim.patch(path, [{"op": "replace", "path": "name.givenName", "value": "Ann"}]),
+            200,
+        ),
+        "patch_title": lambda: expect_status(
+            scim.patch(path, [{"op": "replace", "path": "title", "value": "Engineer"}]),
             200,
         ),
         "patch_active_noop": lambda: expect_status(

@@ -7,7 +7,7 @@ names who issued a token and ``api_tokens.last_used_at`` when it last authentica
 at most once a minute per token), so a rotation can be confirmed before the old token goes.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
