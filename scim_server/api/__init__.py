@@ -18,6 +18,7 @@ from scim_server.api.admin import sessions
 from scim_server.api.admin import sites
 from scim_server.api.admin import sso_connections
 from scim_server.api.admin import sso_login
+from scim_server.api.scim import bulk
 from scim_server.api.scim import discovery
 from scim_server.api.scim import groups
 from scim_server.api.scim import users
@@ -28,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
         users.bp,
         groups.bp,
         discovery.bp,
+        bulk.bp,
         organizations.bp,
         seats.bp,
         events.bp,

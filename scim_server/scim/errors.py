@@ -13,6 +13,7 @@ Each error renders itself as an Error message body; the HTTP layer only converts
       InvalidVersionError  400  invalidVers
       SensitiveError       403  sensitive
       UniquenessError      409  uniqueness
+      TooLargeError        413  tooLarge (Bulk maxPayloadSize, RFC 7644 §3.7.4)
 """
 
 from __future__ import annotations
@@ -109,3 +110,14 @@ class SensitiveError(ScimError):
 class UniquenessError(ScimError):
     status = 409
     scim_type = "uniqueness"
+
+
+# Bulk (RFC 7644 §3.7.4) --------------------------------------------------------------------
+
+
+class TooLargeError(ScimError):
+    """A request over an advertised size limit (RFC 7644 §3.7.4: "MUST return HTTP
+    response code 413"); the scimType names the kind of limit, as ``tooMany`` does."""
+
+    status = 413
+    scim_type = "tooLarge"

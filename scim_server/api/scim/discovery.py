@@ -46,6 +46,8 @@ def _listed(items: list[dict[str, Any]]) -> Response:
 def service_provider_config() -> Response:
     doc = _located(requests.registry().service_provider_config, "ServiceProviderConfig")
     doc["filter"]["maxResults"] = current_app.config["MAX_PAGE_SIZE"]
+    doc["bulk"]["maxOperations"] = current_app.config["BULK_MAX_OPERATIONS"]
+    doc["bulk"]["maxPayloadSize"] = current_app.config["BULK_MAX_PAYLOAD_BYTES"]
     return requests.scim_response(doc)
 
 
