@@ -24,8 +24,8 @@ DEFAULTS: dict[str, Any] = {
     # Largest request body in bytes (a 100,000-member group PUT is about 6 MB).
     "MAX_BODY_BYTES": 16 * 1024 * 1024,
     # Bulk (RFC 7644 §3.7.4), advertised in /ServiceProviderConfig: most operations in one
-    # request, and its largest body in bytes. A bulk request holds the write lock until it
-    # commits (scim_server/api/scim/bulk.py), so these bound how long other writers wait.
+    # request, and its largest body in bytes. Each operation commits on its own
+    # (scim_server/api/scim/bulk.py), so these bound the request's length, not lock waits.
     "BULK_MAX_OPERATIONS": 1000,
     "BULK_MAX_PAYLOAD_BYTES": 1024 * 1024,
     # Key for the HMAC that stores secrets; set a private value in production.

@@ -400,9 +400,9 @@ def test_failed_operation_records_no_event(scim, db):
     assert count == 0
 
 
-def test_an_operation_failing_after_it_wrote_is_rolled_back_to_its_savepoint(scim, db):
-    """create_group writes the group and its event, then refuses the unknown member: the
-    savepoint must take both back while the operations around it stand."""
+def test_an_operation_failing_after_it_wrote_is_rolled_back(scim, db):
+    """create_group writes the group and its event, then refuses the unknown member: its
+    transaction must take both back while the operations around it stand."""
     results = ok(
         bulk(
             scim,
@@ -420,3 +420,17 @@ def test_an_operation_failing_after_it_wrote_is_rolled_back_to_its_savepoint(sci
     db.expire_all()
     types = db.scalars(select(Event.type).where(Event.request_id == "bulk-req-3")).all()
     assert sorted(types) == ["user.created", "user.created"]
+
+
+def test_each_operation_is_its_own_transaction(scim, monkeypatch):
+    """An unexpected failure in the second operation (a 500) leaves the first one stored:
+    it was committed when it succeeded, not at the end of the request."""
+    from scim_server.api.scim import bulk as bulk_module
+
+    def broken(*_args):
+        raise RuntimeError("planted")
+
+    monkeypatch.setitem(bulk_module._HANDLERS, ("Groups", "POST"), broken)
+    response = bulk(scim, [new_user("kept"), new_group("boom")])
+    assert response.status_code == 500
+    assert scim.filter_users('userName eq "kept@example.com"')["totalResults"] == 1
