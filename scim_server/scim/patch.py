@@ -298,7 +298,8 @@ def _pathless_targets(value: Any, rtype: ResourceType) -> list[tuple[Path, Any]]
     """One (path, value) per key: RFC 7644 §3.5.2.1 "value ... contains a set of attributes".
 
     A key may be an attribute name in any case, a URN-qualified name, or a schema URN holding
-    that extension's attributes.
+    that extension's attributes (where ``schemas``, ``id`` and ``meta`` are ignored too: a
+    client serialising an extension object may include its ``schemas``).
     """
     if not isinstance(value, dict):
         raise InvalidValueError("A path-less add or replace takes an object of attributes.")
@@ -310,7 +311,11 @@ def _pathless_targets(value: Any, rtype: ResourceType) -> list[tuple[Path, Any]]
         if urn is None or rest:
             targets.append((parse_path(key, rtype), item))
         elif isinstance(item, dict):
-            targets.extend((parse_path(f"{urn}:{name}", rtype), v) for name, v in item.items())
+            targets.extend(
+                (parse_path(f"{urn}:{name}", rtype), v)
+                for name, v in item.items()
+                if name.lower() not in IGNORED_PATHLESS_KEYS  # scim2-tester sends "schemas"
+            )
         else:
             raise InvalidValueError(f"{urn} takes an object of its attributes.")
     return targets

@@ -38,6 +38,19 @@ def test_whole_extension_add_and_replace_set_its_attributes(scim, op):
     assert stored[ENTERPRISE] == body[ENTERPRISE]
 
 
+@pytest.mark.parametrize("op", ["add", "replace"])
+def test_schemas_inside_the_extension_value_is_ignored(scim, op):
+    """scim2-tester serialises the extension object with its own ``schemas`` key."""
+    created = scim.create_user()
+    value = {"schemas": [ENTERPRISE], "department": "QA"}
+    response = scim.patch(
+        f"/Users/{created['id']}", [{"op": op, "path": ENTERPRISE, "value": value}]
+    )
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body[ENTERPRISE] == {"department": "QA"}
+
+
 def test_whole_extension_replace_keeps_attributes_it_does_not_name(scim):
     created = _user_with_enterprise(scim)
     body = scim.patch(
