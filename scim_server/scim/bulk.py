@@ -259,13 +259,21 @@ def resolve(value: Any, ids: Mapping[str, str | None]) -> Any:
     :raises InvalidValueError: a reference to a ``bulkId`` no POST in the request carries.
     :raises ConflictingReferenceError: a reference to a POST that failed (``ids`` maps it to
         None).
+    :raises InvalidSyntaxError: data nested too deeply to walk (never a RecursionError).
     """
+    try:
+        return _resolve(value, ids)
+    except RecursionError:
+        raise InvalidSyntaxError("The operation's data nests too deeply.") from None
+
+
+def _resolve(value: Any, ids: Mapping[str, str | None]) -> Any:
     if isinstance(value, str) and value.startswith(REFERENCE_PREFIX):
         return _resolved_id(value[len(REFERENCE_PREFIX) :], ids)
     if isinstance(value, dict):
-        return {key: resolve(item, ids) for key, item in value.items()}
+        return {key: _resolve(item, ids) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, ids) for item in value]
+        return [_resolve(item, ids) for item in value]
     return value
 
 

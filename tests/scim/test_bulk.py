@@ -9,6 +9,7 @@ from scim_server.scim.bulk import ConflictingReferenceError
 from scim_server.scim.bulk import execution_order
 from scim_server.scim.bulk import parse_bulk
 from scim_server.scim.bulk import resolve
+from scim_server.scim.errors import InvalidSyntaxError
 from scim_server.scim.errors import InvalidValueError
 
 ENDPOINTS = ("Users", "Groups")
@@ -83,3 +84,11 @@ def test_paths_and_methods_are_read_case_insensitively():
 def test_bad_paths_fail_the_operation_only(path):
     (op,) = plan({"method": "DELETE", "path": path})
     assert op.error is not None and op.error.scim_type == "invalidSyntax"
+
+
+def test_resolving_deeply_nested_data_is_a_400_not_a_recursion_error():
+    deep: object = "bulkId:u"
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(InvalidSyntaxError, match="nests too deeply"):
+        resolve(deep, {"u": "id-1"})
