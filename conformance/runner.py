@@ -19,6 +19,7 @@ import requests
 from . import checks_entra  # noqa: F401  (importing a check module registers its checks)
 from . import checks_lifecycle  # noqa: F401
 from . import checks_okta  # noqa: F401
+from . import checks_rfc_bulk  # noqa: F401
 from . import checks_rfc_discovery  # noqa: F401
 from . import checks_rfc_errors  # noqa: F401
 from . import checks_rfc_filtering  # noqa: F401

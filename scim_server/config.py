@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PATCH_OPERATIONS": 1000,
     # Largest request body in bytes (a 100,000-member group PUT is about 6 MB).
     "MAX_BODY_BYTES": 16 * 1024 * 1024,
+    # Bulk (RFC 7644 §3.7.4), advertised in /ServiceProviderConfig: most operations in one
+    # request, and its largest body in bytes. Each operation commits on its own
+    # (scim_server/api/scim/bulk.py), so these bound the request's length, not lock waits.
+    "BULK_MAX_OPERATIONS": 1000,
+    "BULK_MAX_PAYLOAD_BYTES": 1024 * 1024,
     # Key for the HMAC that stores secrets; set a private value in production.
     "TOKEN_PEPPER": "scim-server-default-pepper",
     # Platform key for the management API across organisations (unset: disabled).
@@ -61,6 +66,8 @@ _INT_KEYS = (
     "RETRY_AFTER_SECONDS",
     "DB_POOL_SIZE",
     "CURSOR_TIMEOUT_SECONDS",
+    "BULK_MAX_OPERATIONS",
+    "BULK_MAX_PAYLOAD_BYTES",
 )
 
 

@@ -224,6 +224,22 @@ def _log(status: int, scim_type: str | None, detail: str) -> None:
     log.debug("request failed detail=%s", shorten(detail))
 
 
+def scim_error_body(error: ScimError | DomainError) -> tuple[int, dict[str, Any]]:
+    """(status, SCIM Error message) for an error that is not the whole response: one
+    failed operation of a Bulk request (RFC 7644 §3.7.3 ``response``). Logged like a
+    failed request, from the same table."""
+    if isinstance(error, ScimError):
+        status, scim_type, detail = error.status, error.scim_type, error.detail
+    else:
+        (status, scim_type), detail = _domain_status(error), error.message
+    _log(status, scim_type, detail)
+    body: dict[str, Any] = {"schemas": [ERROR], "status": str(status)}
+    if scim_type:
+        body["scimType"] = scim_type
+    body["detail"] = shorten(detail)
+    return status, body
+
+
 def handle_scim_error(error: ScimError) -> Response:
     _log(error.status, error.scim_type, error.detail)
     if _is_scim_request():

@@ -21,6 +21,7 @@ from scim_server.api.admin import sites
 from scim_server.api.admin import sso_connections
 from scim_server.api.admin import sso_discover
 from scim_server.api.admin import sso_login
+from scim_server.api.scim import bulk
 from scim_server.api.scim import discovery
 from scim_server.api.scim import groups
 from scim_server.api.scim import requests
@@ -35,6 +36,7 @@ def register_blueprints(app: Flask) -> None:
         groups.bp,
         discovery.bp,
         root.bp,
+        bulk.bp,
         organizations.bp,
         seats.bp,
         events.bp,
