@@ -12,17 +12,16 @@ to document and no state that another worker could miss.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from flask import Response
 from flask import current_app
 from flask import g
-from flask import request
 from flask_httpauth import HTTPTokenAuth
 
 from scim_server.db import get_session
 from scim_server.errors import scim_error_response
+from scim_server.request_ids import current_request_id
 from scim_server.services.audit import Actor
 from scim_server.services.organizations.tokens import find_scim_credentials
 from scim_server.storage.models import Organization
@@ -49,7 +48,7 @@ def _verify_scim_token(secret: str) -> Principal | None:
     if found is None:
         return None
     g.org_id = found.org.id
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    request_id = current_request_id()
     actor = Actor("scim", found.token.id, request_id)
     return Principal(found.org, found.directory_id, actor)
 

@@ -48,6 +48,17 @@ DEFAULTS: dict[str, Any] = {
     # SQLite durability: NORMAL (a power loss may lose the last commits, never corrupts) or
     # FULL (a disk flush per commit); the trade-off is spelled out in scim_server/db.py.
     "SQLITE_SYNCHRONOUS": "NORMAL",
+    # log part (issue 12), validated in scim_server/request_log.py:
+    # Record organisations' SCIM requests in the provisioning log (README "Provisioning log").
+    "PROVISIONING_LOG": True,
+    # Also record successful reads (GET, POST .search); failures are always recorded.
+    "PROVISIONING_LOG_READS": False,
+    # Days an entry is kept; `scim-server log prune` deletes older ones (run it from cron).
+    "PROVISIONING_LOG_RETENTION_DAYS": 30,
+    # Longest request body kept per entry, in bytes, after redacting secrets.
+    "PROVISIONING_LOG_BODY_BYTES": 8192,
+    # Log lines on stderr: auto (JSON, or text when stderr is a terminal), json or text.
+    "LOG_FORMAT": "auto",
 }
 
 _INT_KEYS = (

@@ -3,8 +3,8 @@
 An unexpected exception becomes a 500 with a generic detail; the traceback goes to the
 log, never to the body. The database being unreachable, or a lock wait timing out, is a
 503 with ``Retry-After``: the client should retry, and monitoring can tell an outage from
-a bug. Details are cut to ``MAX_DETAIL_CHARS`` and log lines at INFO carry no request
-values (the detail, which may quote input, is logged at DEBUG).
+a bug. Details are cut to ``MAX_DETAIL_CHARS``. Each request's one INFO line, with its
+status, scimType and this (cut) detail, is written by ``scim_server/request_log.py``.
 """
 
 from __future__ import annotations
@@ -203,8 +203,9 @@ def _route() -> str:
 
 
 def _log(status: int, scim_type: str | None, detail: str) -> None:
-    """One INFO line per failure, without request values; the detail only at DEBUG."""
-    log.info(
+    """At DEBUG: the request's own line (scim_server/request_log.py) already says this at
+    INFO, with the detail, so a failure is one line, not two."""
+    log.debug(
         "request failed status=%s scimType=%s route=%s %s org=%s",
         status,
         scim_type,
@@ -300,7 +301,7 @@ def check_query_length() -> Response | None:
     size = len(request.query_string)
     if size <= limit:
         return None
-    log.info("request failed status=414 route=%s %s bytes=%s", request.method, _route(), size)
+    log.debug("request failed status=414 route=%s %s bytes=%s", request.method, _route(), size)
     if _is_scim_request():
         detail = (
             f"The query string is {size:,} bytes; the limit is {limit:,}. Send the query "

@@ -12,6 +12,7 @@ from scim_server.api.admin import jit
 from scim_server.api.admin import members
 from scim_server.api.admin import openapi
 from scim_server.api.admin import organizations
+from scim_server.api.admin import provisioning_log
 from scim_server.api.admin import roles
 from scim_server.api.admin import seats
 from scim_server.api.admin import sessions
@@ -42,5 +43,6 @@ def register_blueprints(app: Flask) -> None:
         jit.bp,
         invitations.bp,
         openapi.bp,
+        provisioning_log.bp,
     ):
         app.register_blueprint(bp)
