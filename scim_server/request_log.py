@@ -40,7 +40,6 @@ from scim_server.request_ids import HEADER
 from scim_server.request_ids import current_request_id
 from scim_server.scim import idp
 from scim_server.services.organizations import provisioning_log
-from scim_server.storage.models import ProvisioningLogEntry
 from scim_server.storage.models import utcnow
 
 log = logging.getLogger("scim_server.request")
@@ -112,34 +111,35 @@ def _log_scim_request(response: Response, org_id: str, summary: dict[str, Any]) 
         g.pending_log_entry = entry
 
 
-def _entry(response: Response, org_id: str, summary: dict[str, Any]) -> ProvisioningLogEntry:
+def _entry(response: Response, org_id: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The entry's column values (``provisioning_log`` in scim_server/storage/models.py)."""
     raw = request.get_data(cache=True)
     body = _json(raw)
     parts = request.path.split("/")  # "", "scim", "v2", "Users", "<id>"
     resource_type = _RESOURCE_TYPES.get(parts[3]) if len(parts) > 3 else None
     resource_id = parts[4] if len(parts) > 4 and parts[4] != ".search" else None
-    if resource_type == "User" and response.status_code < 400:
+    if resource_type == "User" and request.method == "POST" and response.status_code < 400:
         body = {**_response_json(response), **(body if isinstance(body, dict) else {})}
-    return ProvisioningLogEntry(
-        org_id=org_id,
-        at=g.get("request_started_at") or utcnow(),
-        request_id=summary["request_id"],
-        token_id=summary["token_id"],
-        idp=idp.recognise(request.user_agent.string, request.query_string.decode("latin-1")),
-        method=request.method,
-        path=request.full_path.rstrip("?")[:_MAX_PATH],
-        resource_type=resource_type,
-        resource_id=(resource_id or _text(body, "id", 64)),
-        user_name=_text(body, "userName", 256),
-        external_id=_text(body, "externalId", 256),
-        status=response.status_code,
-        scim_type=summary["scim_type"],
-        detail=summary["detail"],
-        duration_ms=summary["duration_ms"],
-        request_body=provisioning_log.redact_body(
+    return {
+        "org_id": org_id,
+        "at": g.get("request_started_at") or utcnow(),
+        "request_id": summary["request_id"],
+        "token_id": summary["token_id"],
+        "idp": idp.recognise(request.user_agent.string, request.query_string.decode("latin-1")),
+        "method": request.method,
+        "path": request.full_path.rstrip("?")[:_MAX_PATH],
+        "resource_type": resource_type,
+        "resource_id": resource_id or _text(body, "id", 64),
+        "user_name": _text(body, "userName", 256),
+        "external_id": _text(body, "externalId", 256),
+        "status": response.status_code,
+        "scim_type": summary["scim_type"],
+        "detail": summary["detail"],
+        "duration_ms": summary["duration_ms"],
+        "request_body": provisioning_log.redact_body(
             raw, current_app.config["PROVISIONING_LOG_BODY_BYTES"]
         ),
-    )
+    }
 
 
 def _json(raw: bytes) -> Any:
@@ -150,7 +150,8 @@ def _json(raw: bytes) -> Any:
 
 
 def _response_json(response: Response) -> dict[str, Any]:
-    """The created or updated User (a few KB), for its id and userName."""
+    """The created User (a few KB), for its id. A PATCH or DELETE is found by the id in
+    its URL; its entry carries no userName, which keeps it out of that index."""
     if response.direct_passthrough or not response.is_json:
         return {}
     parsed = _json(response.get_data())
@@ -180,7 +181,7 @@ def _str(value: Any) -> str | None:
 
 
 def _teardown(_error: BaseException | None) -> None:
-    entry: ProvisioningLogEntry | None = g.pop("pending_log_entry", None)
+    entry: dict[str, Any] | None = g.pop("pending_log_entry", None)
     if entry is not None:
         _write_apart(entry)
     summary = g.pop("request_summary", None)
@@ -189,7 +190,7 @@ def _teardown(_error: BaseException | None) -> None:
         log.log(level, _message(summary), extra=summary)
 
 
-def _write_apart(entry: ProvisioningLogEntry) -> None:
+def _write_apart(entry: dict[str, Any]) -> None:
     """A failure's entry, in its own short transaction after the request's rolled back."""
     if "db_session" in g:  # db.py has not closed the request's session: never wait on it
         log.warning("provisioning log entry not written: request session still open")

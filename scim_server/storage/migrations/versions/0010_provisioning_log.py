@@ -7,6 +7,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -43,23 +45,34 @@ def upgrade() -> None:
         sa.Column("request_body", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provisioning_log")),
     )
-    with op.batch_alter_table("provisioning_log", schema=None) as batch_op:
-        batch_op.create_index("ix_provisioning_log_org_id", ["org_id", "id"], unique=False)
-        batch_op.create_index(
-            "ix_provisioning_log_org_resource", ["org_id", "resource_id", "id"], unique=False
-        )
-        batch_op.create_index(
+    op.create_index("ix_provisioning_log_org_id", "provisioning_log", ["org_id", "id"])
+    # Partial: a request pays only for the lookups it can answer (models.ProvisioningLogEntry).
+    partial: tuple[tuple[str, list[Any], str], ...] = (
+        (
+            "ix_provisioning_log_org_resource",
+            ["org_id", "resource_id", "id"],
+            "resource_id IS NOT NULL",
+        ),
+        (
             "ix_provisioning_log_org_user_name",
             ["org_id", sa.text("lower(user_name)")],
-            unique=False,
+            "user_name IS NOT NULL",
+        ),
+        (
+            "ix_provisioning_log_org_external_id",
+            ["org_id", "external_id", "id"],
+            "external_id IS NOT NULL",
+        ),
+        ("ix_provisioning_log_org_failures", ["org_id", "status", "id"], "status >= 400"),
+    )
+    for name, columns, where in partial:
+        op.create_index(
+            name,
+            "provisioning_log",
+            columns,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
         )
-        batch_op.create_index(
-            "ix_provisioning_log_org_external_id", ["org_id", "external_id", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_provisioning_log_org_status", ["org_id", "status", "id"], unique=False
-        )
-        batch_op.create_index("ix_provisioning_log_at", ["at"], unique=False)
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_org_type", ["org_id", "type", "id"], unique=False)
         batch_op.create_index("ix_events_org_request", ["org_id", "request_id"], unique=False)
