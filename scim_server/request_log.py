@@ -87,7 +87,7 @@ def _finish(response: Response) -> Response:
         "org_id": g.get("org_id"),
         "token_id": principal.actor.id if principal is not None else None,
         "method": request.method,
-        "path": request.path,
+        "path": _route(),
         "status": response.status_code,
         "scim_type": scim_type,
         "duration_ms": duration_ms,
@@ -96,6 +96,14 @@ def _finish(response: Response) -> Response:
     if principal is not None and current_app.config["PROVISIONING_LOG"]:
         _log_scim_request(response, principal.org.id, g.request_summary)
     return response
+
+
+def _route() -> str:
+    """The matched route's pattern (``/scim/v2/Users/<scim_id>``): ids and userNames in a
+    URL are request values, which the operator's log does not keep (the organisation's
+    provisioning log has the real path)."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"
 
 
 def _log_scim_request(response: Response, org_id: str, summary: dict[str, Any]) -> None:

@@ -57,6 +57,9 @@ def test_one_json_line_per_request_with_its_fields(scim, org, capsys):
     assert first["request_id"] == ok.headers["X-Request-Id"]
     assert first["org_id"] == org.id and first["token_id"]
     assert (first["method"], first["path"], first["status"]) == ("GET", "/scim/v2/Users", 200)
+    scim.get("/Users/ann@example.com")
+    (missing,) = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert missing["path"] == "/scim/v2/Users/<scim_id>" and missing["status"] == 404
     assert isinstance(first["duration_ms"], int)
     assert second["status"] == 400 and second["scim_type"] == "invalidValue"
     assert second["detail"] == failed.get_json()["detail"]
