@@ -122,7 +122,7 @@ def _log_scim_request(response: Response, org_id: str, summary: dict[str, Any]) 
 def _entry(response: Response, org_id: str, summary: dict[str, Any]) -> dict[str, Any]:
     """The entry's column values (``provisioning_log`` in scim_server/storage/models.py)."""
     raw = request.get_data(cache=True)
-    body = _json(raw)
+    body = _json(raw) if len(raw) <= provisioning_log.PARSE_LIMIT else None
     parts = request.path.split("/")  # "", "scim", "v2", "Users", "<id>"
     resource_type = _RESOURCE_TYPES.get(parts[3]) if len(parts) > 3 else None
     resource_id = parts[4] if len(parts) > 4 and parts[4] != ".search" else None

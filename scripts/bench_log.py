@@ -115,9 +115,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--in-process", action="store_true", help="server time only, A/B")
     args = parser.parse_args()
-    if args.in_process:
-        with tempfile.TemporaryDirectory() as tmp, database(args.database, tmp, 0) as url:
-            in_process(url, args.requests)
+    if args.in_process:  # --database is then a database to use as it is (migrated first)
+        with tempfile.TemporaryDirectory() as tmp:
+            in_process(args.database or f"sqlite:///{tmp}/log.db", args.requests)
         return 0
     sizes = Sizes(args.users, args.requests, 60)
     workers = 4 if args.database else 2

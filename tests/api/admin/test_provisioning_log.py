@@ -126,6 +126,16 @@ def test_large_bodies_are_cut(scim, admin):
     assert "cut at 8192" in entry["request_body"]
 
 
+def test_a_body_over_the_parse_limit_is_not_stored(scim, admin, monkeypatch):
+    from scim_server.services.organizations import provisioning_log
+
+    monkeypatch.setattr(provisioning_log, "PARSE_LIMIT", 100)
+    scim.post("/Users", user_body("huge@example.com", displayName="y" * 200))
+    (entry,) = entries(admin)
+    assert entry["request_body"].endswith("over 100 bytes, not stored)")
+    assert entry["user_name"] == "huge@example.com"  # from the created User instead
+
+
 @pytest.mark.parametrize(
     "params",
     [{"nope": "1"}, {"status": "4x"}, {"idp": "okra"}, {"since": "yesterday"}, {"after": "x"}],
