@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy import update
 
 from scim_server.storage.models import ProvisioningLogEntry
@@ -159,3 +161,19 @@ def test_another_organisations_log_is_not_visible(scim, admin, other_org, client
     path = f"/organizations/{other_org.id}/provisioning-log/{entry['id']}"
     assert other.call("GET", path).status_code == 404
     assert log(other).status_code == 200
+
+
+def test_prune_batch_deletes_only_old_entries_on_either_database(scim, admin, db):
+    from scim_server.services.organizations import provisioning_log
+
+    for _ in range(3):
+        scim.create_user()
+    oldest = db.scalar(select(func.min(ProvisioningLogEntry.id)))
+    db.execute(
+        update(ProvisioningLogEntry)
+        .where(ProvisioningLogEntry.id == oldest)
+        .values(at=utcnow() - timedelta(days=31))
+    )
+    assert provisioning_log.prune_batch(db, utcnow() - timedelta(days=30)) == 1
+    db.commit()
+    assert len(entries(admin)) == 2 and oldest not in {int(e["id"]) for e in entries(admin)}
