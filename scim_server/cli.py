@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from scim_server import cli_log
 from scim_server import create_app
 from scim_server.db import session_scope
 from scim_server.services.audit import Actor
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     trevoke = token_sub.add_parser("revoke", help="revoke a token at once")
     trevoke.add_argument("token_id")
     trevoke.set_defaults(handler=_token_revoke)
+    cli_log.add_commands(sub)
     return parser
 
 

@@ -55,6 +55,17 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_SYNCHRONOUS": "NORMAL",
     # Seconds a list cursor stays valid (RFC 9865 cursorTimeout; part `search`).
     "CURSOR_TIMEOUT_SECONDS": 3600,
+    # log part (issue 12), validated in scim_server/request_log.py:
+    # Record organisations' SCIM requests in the provisioning log (README "Provisioning log").
+    "PROVISIONING_LOG": True,
+    # Also record successful reads (GET, POST .search); failures are always recorded.
+    "PROVISIONING_LOG_READS": False,
+    # Days an entry is kept; `scim-server log prune` deletes older ones (run it from cron).
+    "PROVISIONING_LOG_RETENTION_DAYS": 30,
+    # Longest request body kept per entry, in bytes, after redacting secrets.
+    "PROVISIONING_LOG_BODY_BYTES": 8192,
+    # Log lines on stderr: auto (JSON, or text when stderr is a terminal), json or text.
+    "LOG_FORMAT": "auto",
 }
 
 _INT_KEYS = (

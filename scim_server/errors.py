@@ -3,13 +3,14 @@
 An unexpected exception becomes a 500 with a generic detail; the traceback goes to the
 log, never to the body. The database being unreachable, or a lock wait timing out, is a
 503 with ``Retry-After``: the client should retry, and monitoring can tell an outage from
-a bug. Details are cut to ``MAX_DETAIL_CHARS`` and log lines at INFO carry no request
-values (the detail, which may quote input, is logged at DEBUG).
+a bug. Details are cut to ``MAX_DETAIL_CHARS``. Each request's one INFO line, with its
+status, scimType and this (cut) detail, is written by ``scim_server/request_log.py``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -205,20 +206,25 @@ def _domain_status(error: DomainError) -> tuple[int, str | None]:
     return 400, None
 
 
-def _route() -> str:
-    """The matched route's pattern (``/scim/v2/Users/<scim_id>``), never the ids in the URL."""
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def route_template() -> str:
+    """The matched route's pattern (``/scim/v2/Users/<scim_id>``, converters left out),
+    never the ids in the URL: logs and metrics label requests by it."""
     rule = request.url_rule
-    return rule.rule if rule is not None else "(no route)"
+    return _CONVERTER.sub(r"<\1>", rule.rule) if rule is not None else "(no route)"
 
 
 def _log(status: int, scim_type: str | None, detail: str) -> None:
-    """One INFO line per failure, without request values; the detail only at DEBUG."""
-    log.info(
+    """At DEBUG: the request's own line (scim_server/request_log.py) already says this at
+    INFO, with the detail, so a failure is one line, not two."""
+    log.debug(
         "request failed status=%s scimType=%s route=%s %s org=%s",
         status,
         scim_type,
         request.method,
-        _route(),
+        route_template(),
         getattr(g, "org_id", None),
     )
     log.debug("request failed detail=%s", shorten(detail))
@@ -293,7 +299,7 @@ def handle_unexpected(error: BaseException) -> Response:
 def _unavailable(error: BaseException) -> Response:
     """503 + Retry-After: the database is unreachable or a lock wait timed out."""
     log.warning(
-        "database unavailable (%s) on %s %s", type(error).__name__, request.method, _route()
+        "database unavailable (%s) on %s %s", type(error).__name__, request.method, route_template()
     )
     detail = "The database is unavailable or busy; nothing was changed. Retry later."
     if _is_scim_request():
@@ -311,7 +317,7 @@ def _log_unexpected(error: BaseException) -> None:
     log.error(
         "unexpected error on %s %s: %s\nTraceback (most recent call last):\n%s%s",
         request.method,
-        _route(),
+        route_template(),
         type(error).__name__,
         frames,
         type(error).__qualname__,
@@ -326,7 +332,9 @@ def check_query_length() -> Response | None:
     size = len(request.query_string)
     if size <= limit:
         return None
-    log.info("request failed status=414 route=%s %s bytes=%s", request.method, _route(), size)
+    log.debug(
+        "request failed status=414 route=%s %s bytes=%s", request.method, route_template(), size
+    )
     if _is_scim_request():
         detail = (
             f"The query string is {size:,} bytes; the limit is {limit:,}. Send the query "

@@ -13,6 +13,7 @@ from scim_server.api.admin import jit
 from scim_server.api.admin import members
 from scim_server.api.admin import openapi
 from scim_server.api.admin import organizations
+from scim_server.api.admin import provisioning_log
 from scim_server.api.admin import roles
 from scim_server.api.admin import scim_tokens
 from scim_server.api.admin import seats
@@ -54,5 +55,6 @@ def register_blueprints(app: Flask) -> None:
         group_mappings.bp,
         scim_tokens.bp,
         sso_discover.bp,
+        provisioning_log.bp,
     ):
         app.register_blueprint(bp)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger
+from sqlalchemy import ColumnElement
 from sqlalchemy import Text
 from sqlalchemy import cast
 from sqlalchemy import func
@@ -32,6 +34,7 @@ from scim_server.storage.models import Site
 from scim_server.storage.models import SiteRole
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
+from scim_server.storage.queries import equal_within
 
 
 class EventType(enum.StrEnum):
@@ -251,8 +254,36 @@ def record_many(
     )
 
 
+@dataclass(frozen=True)
+class FeedFilter:
+    """What the feed is narrowed to; None means any. ``until`` is exclusive."""
+
+    type: EventType | None = None
+    user_id: str | None = None
+    actor_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        exact = (
+            (Event.type, self.type and str(self.type)),
+            (Event.user_id, self.user_id),
+            (Event.actor_type, self.actor_type),
+        )
+        return equal_within(exact, Event.at, self.since, self.until)
+
+
+# Every actor type an event is recorded with (the feed's ``actor_type`` filter).
+ACTOR_TYPES = ("scim", "admin", "jit", "invitation", "system")
+
+
 def feed(
-    db: Session, org_id: str, *, after: str | None, limit: int
+    db: Session,
+    org_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    where: FeedFilter | None = None,
 ) -> tuple[list[Event], str | None]:
     """Events oldest first after a cursor; a follower never misses one.
 
@@ -263,7 +294,7 @@ def feed(
     shown is final. SQLite serialises writers, so commit order is id order there.
     """
     txid, event_id = _parse_cursor(after)
-    stmt = select(Event).where(Event.org_id == org_id)
+    stmt = select(Event).where(Event.org_id == org_id, *(where or FeedFilter()).conditions())
     if db.get_bind().dialect.name == "postgresql":
         settled = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
         own = cast(cast(func.pg_current_xact_id_if_assigned(), Text), BigInteger)

@@ -517,6 +517,9 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_org_cursor", "org_id", "id"),
         Index("ix_events_org_txid", "org_id", "txid", "id"),
+        # log part (issue 12): feed filters by type, provisioning-log links by request id
+        Index("ix_events_org_type", "org_id", "type", "id"),
+        Index("ix_events_org_request", "org_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -567,3 +570,70 @@ class ScimPageBookmark(Base):
     after_id: Mapped[str] = mapped_column(String(36))
     generation: Mapped[int] = mapped_column(BigInteger)
     used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProvisioningLogEntry(Base):
+    """One SCIM request of an organisation, failures included (README "Provisioning log").
+
+    Append-only and pruned by age (``scim-server log prune``). No foreign key to the
+    organisation: a failed request's entry is written after its transaction rolled back,
+    and an insert per request should not take a key-share lock on the organisation row.
+    The events a request wrote are found by its ``request_id`` within its time span.
+    Every index but the first is partial, so a request pays only for the lookups it can
+    answer: a PATCH carries no userName, a success needs no status index (the status
+    filter of successes walks the first index, and successes are most rows anyway).
+    """
+
+    __tablename__ = "provisioning_log"
+    __table_args__ = (
+        Index("ix_provisioning_log_org_id", "org_id", "id"),
+        Index(
+            "ix_provisioning_log_org_resource",
+            "org_id",
+            "resource_id",
+            "id",
+            sqlite_where=text("resource_id IS NOT NULL"),
+            postgresql_where=text("resource_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_provisioning_log_org_user_name",
+            "org_id",
+            func.lower(text("user_name")),
+            sqlite_where=text("user_name IS NOT NULL"),
+            postgresql_where=text("user_name IS NOT NULL"),
+        ),
+        Index(
+            "ix_provisioning_log_org_external_id",
+            "org_id",
+            "external_id",
+            "id",
+            sqlite_where=text("external_id IS NOT NULL"),
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_provisioning_log_org_failures",
+            "org_id",
+            "status",
+            "id",
+            sqlite_where=text("status >= 400"),
+            postgresql_where=text("status >= 400"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    request_id: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(String(36))
+    idp: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    resource_type: Mapped[str | None] = mapped_column(String(20))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    user_name: Mapped[str | None] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[int] = mapped_column(Integer)
+    scim_type: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    request_body: Mapped[str | None] = mapped_column(Text)

@@ -3,8 +3,11 @@ forgetting it is a TypeError, not a data leak."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -231,3 +234,16 @@ def memberships_with_email(org_id: str, email_key: str, spellings: list[str]) ->
         .where(Membership.org_id == org_id, User.email_normalized == email_key)
     )
     return union(in_view, by_person)
+
+
+def equal_within(
+    exact: Iterable[tuple[Any, Any]], at: Any, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    """A list filter's conditions: each (column, value) whose value is given, and ``at``
+    in [since, until). Shared by the event feed and the provisioning log."""
+    found: list[ColumnElement[bool]] = [col == value for col, value in exact if value is not None]
+    if since is not None:
+        found.append(at >= since)
+    if until is not None:
+        found.append(at < until)
+    return found

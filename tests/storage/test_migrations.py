@@ -28,6 +28,7 @@ def test_upgrade_matches_the_models_and_downgrade_removes_everything(tmp_path):
         "ix_scim_users_live_listing",
         "ix_scim_users_user_name",
         "uq_scim_groups_display_name",
+        "ix_provisioning_log_org_user_name",
     } <= indexes
     migrate.downgrade(url)
     with engine.connect() as conn:

@@ -10,7 +10,6 @@ sign-in) act as the key.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from flask import Blueprint
@@ -25,6 +24,7 @@ from scim_server import secrets
 from scim_server.api.admin.http import body
 from scim_server.db import get_session
 from scim_server.errors import api_error_response
+from scim_server.request_ids import current_request_id
 from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.errors import ErrorCode
@@ -122,7 +122,7 @@ def organization(org_id: str) -> Organization:
 def key_actor() -> Actor:
     """The key as the audit actor (``admin`` for an org key, ``system`` for the platform's)."""
     who = principal()
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    request_id = current_request_id()
     return Actor("system" if who.is_platform else "admin", f"key:{who.key_id}", request_id)
 
 

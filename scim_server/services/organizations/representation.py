@@ -15,6 +15,7 @@ from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
 from scim_server.storage.models import GroupMapping
 from scim_server.storage.models import Organization
+from scim_server.storage.models import ProvisioningLogEntry
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import Site
@@ -154,3 +155,35 @@ def group_row_json(row: GroupRow, names: dict[str, str]) -> dict[str, Any]:
         "member_count": row.member_count,
         "mappings": [mapping_json(mp, names, row.group) for mp in row.mappings],
     }
+
+
+def log_entry_json(entry: ProvisioningLogEntry) -> dict[str, Any]:
+    """One provisioning log entry as ``GET …/provisioning-log`` lists it."""
+    return {
+        "id": str(entry.id),
+        "at": timestamp(entry.at),
+        "request_id": entry.request_id,
+        "token_id": entry.token_id,
+        "idp": entry.idp,
+        "method": entry.method,
+        "path": entry.path,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "user_name": entry.user_name,
+        "external_id": entry.external_id,
+        "status": entry.status,
+        "scim_type": entry.scim_type,
+        "detail": entry.detail,
+        "duration_ms": entry.duration_ms,
+        "request_body": entry.request_body,
+    }
+
+
+def log_page(entries: list[ProvisioningLogEntry], cursor: str | None) -> dict[str, Any]:
+    """Newest first; ``next_cursor`` (None on the last page) is the ``after`` of the next."""
+    return {"entries": [log_entry_json(e) for e in entries], "next_cursor": cursor}
+
+
+def log_entry_detail(entry: ProvisioningLogEntry, events: list[Event]) -> dict[str, Any]:
+    """One entry with the events its request wrote (none for a failure: it rolled back)."""
+    return {**log_entry_json(entry), "events": [event_json(e) for e in events]}
