@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from scim_server.api import ops
 from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
@@ -42,5 +43,6 @@ def register_blueprints(app: Flask) -> None:
         jit.bp,
         invitations.bp,
         openapi.bp,
+        ops.bp,
     ):
         app.register_blueprint(bp)
