@@ -21,6 +21,7 @@ from flask import g
 from flask import request
 from flask_httpauth import HTTPTokenAuth
 
+from scim_server.config import retired_peppers
 from scim_server.db import get_session
 from scim_server.errors import scim_error_response
 from scim_server.services.audit import Actor
@@ -45,7 +46,8 @@ def _verify_scim_token(secret: str) -> Principal | None:
     if not secret:
         return None
     pepper = current_app.config["TOKEN_PEPPER"]
-    found = find_scim_credentials(get_session(), secret, pepper=pepper)
+    retired = retired_peppers(current_app.config)
+    found = find_scim_credentials(get_session(), secret, pepper=pepper, retired=retired)
     if found is None:
         return None
     g.org_id = found.org.id

@@ -324,7 +324,8 @@ def _token_list(app: Flask, args: argparse.Namespace) -> int:
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
             print(
                 f"{token.id}  {token.kind:<10}  {token.prefix}…  "
-                f"created {token.created_at:%Y-%m-%d %H:%M}  {state}"
+                f"created {token.created_at:%Y-%m-%d %H:%M}  "
+                f"pepper {token.pepper_kid or 'unknown'}  {state}"
             )
     return 0
 

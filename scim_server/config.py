@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 16 * 1024 * 1024,
     # Key for the HMAC that stores secrets; set a private value in production.
     "TOKEN_PEPPER": DEVELOPMENT_PEPPER,
+    # Earlier peppers, comma-separated: tokens they hashed keep working until revoked, while
+    # new tokens use TOKEN_PEPPER (README "Rotating the pepper").
+    "TOKEN_PEPPERS_RETIRED": None,
     # Platform key for the management API across organisations (unset: disabled).
     "PLATFORM_KEY": None,
     # Directory holding the SCIM schema JSON; None uses the repository's schemas/.
@@ -72,6 +75,7 @@ STRING_KEYS = (
     "DATABASE_URL",
     "BASE_URL",
     "TOKEN_PEPPER",
+    "TOKEN_PEPPERS_RETIRED",
     "PLATFORM_KEY",
     "SCHEMA_DIR",
     "INVITATION_ACCEPT_URL",
@@ -158,15 +162,25 @@ def problems(config: Any) -> list[str]:
         found.append(f"SCIM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}")
     if not isinstance(config["TOKEN_PEPPER"], str) or not config["TOKEN_PEPPER"]:
         found.append("SCIM_TOKEN_PEPPER must be a non-empty string")
-    base = config["BASE_URL"]
-    if base is not None and (
-        not isinstance(base, str) or not base.startswith(("http://", "https://"))
+    retired = config.get("TOKEN_PEPPERS_RETIRED")
+    if retired is not None and (
+        not isinstance(retired, str) or not all(p.strip() for p in retired.split(","))
     ):
+        found.append("SCIM_TOKEN_PEPPERS_RETIRED must be comma-separated non-empty peppers")
+    base = config["BASE_URL"]
+    if base and (not isinstance(base, str) or not base.startswith(("http://", "https://"))):
         found.append(f"SCIM_BASE_URL must be an http:// or https:// URL, got {base!r}")
     metrics = config.get("METRICS_TOKEN")
-    if metrics is not None and (not isinstance(metrics, str) or len(metrics) < 16):
+    if metrics and (not isinstance(metrics, str) or len(metrics) < 16):
         found.append("SCIM_METRICS_TOKEN must be a string of at least 16 characters")
     return found
+
+
+def retired_peppers(config: Any) -> tuple[str, ...]:
+    """SCIM_TOKEN_PEPPERS_RETIRED as a tuple (validated at start-up), without the current one."""
+    raw = config.get("TOKEN_PEPPERS_RETIRED") or ""
+    current = config["TOKEN_PEPPER"]
+    return tuple(p.strip() for p in raw.split(",") if p.strip() and p.strip() != current)
 
 
 def warnings(config: Any, host: str) -> list[str]:

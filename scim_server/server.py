@@ -12,6 +12,7 @@ options in ``GUNICORN_CMD_ARGS`` (``--workers 8 --threads 8 --timeout 120``, ano
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -70,8 +71,16 @@ def prepare_multiprocess_dir() -> Path:
         path.mkdir(parents=True)
     else:
         path = Path(tempfile.mkdtemp(prefix="scim-metrics-"))
+        atexit.register(_remove_if_owner, path, os.getpid())
     os.environ[MULTIPROC_ENV] = str(path)
     return path
+
+
+def _remove_if_owner(path: Path, owner: int) -> None:
+    """Remove our temporary metrics directory when the arbiter exits; forked workers
+    inherit this handler and must leave the directory to the others."""
+    if os.getpid() == owner:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:

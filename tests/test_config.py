@@ -10,7 +10,7 @@ import pytest
 from scim_server import config
 from scim_server import create_app
 from scim_server.cli import main
-from tests.conftest import PEPPER
+from tests.conftest import build_app
 from tests.scim_client import USER
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -101,23 +101,9 @@ def _location(app, org_headers: dict[str, str], headers: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("hops", [0, 1])
 def test_forwarded_headers_are_trusted_only_with_proxy_fix_hops(
-    app_overrides, connection, database_url, org, hops
+    connection, database_url, org, hops
 ):
-    from sqlalchemy.orm import Session
-
-    def factory() -> Session:
-        return Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SESSION_FACTORY": factory,
-            "TOKEN_PEPPER": PEPPER,
-            "PROXY_FIX_HOPS": hops,
-        }
-    )
+    app = build_app(connection, database_url, {"PROXY_FIX_HOPS": hops})
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "scim.example.com"}
     location = _location(app, org.headers, forwarded)
     if hops:

@@ -139,3 +139,8 @@ def test_image_builds():
     subprocess.run(
         ["docker", "build", "-q", "-t", "scim-server:test", str(ROOT)], check=True, timeout=900
     )
+
+
+def test_the_build_context_leaves_out_virtualenvs_databases_and_secrets():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv*", "var", "*.db", ".env"} <= ignored

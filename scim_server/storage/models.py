@@ -121,6 +121,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # ops: the fingerprint of the pepper that hashed it (secrets.pepper_id); NULL before 0011.
+    pepper_kid: Mapped[str | None] = mapped_column(String(16))
 
 
 class User(Base):

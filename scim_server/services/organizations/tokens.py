@@ -8,6 +8,7 @@ not the other way round.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
@@ -54,7 +55,11 @@ def create_token(
         _reconnect_directory(db, org)
     secret = secrets.new_secret(_PREFIXES[kind])
     token = ApiToken(
-        org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
+        org_id=org.id,
+        kind=kind,
+        token_hash=secrets.digest(secret, pepper),
+        prefix=secret[:9],
+        pepper_kid=secrets.pepper_id(pepper),
     )
     db.add(token)
     db.flush()
@@ -79,15 +84,18 @@ def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
     return token
 
 
-def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken | None:
-    """The live token of that kind whose digest matches, compared in constant time."""
-    wanted = secrets.digest(secret, pepper)
+def find_token(
+    db: Session, secret: str, kind: str, *, pepper: str, retired: Sequence[str] = ()
+) -> ApiToken | None:
+    """The live token of that kind whose digest under the current or a retired pepper
+    matches, compared in constant time; one indexed lookup however many peppers."""
+    wanted = secrets.digests(secret, pepper, retired)
     token = db.scalars(
         select(ApiToken).where(
-            ApiToken.token_hash == wanted, ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash.in_(wanted), ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
         )
     ).first()
-    if token is None or not secrets.same_digest(token.token_hash, wanted):
+    if token is None or not secrets.matches_any(token.token_hash, wanted):
         return None
     return token
 
@@ -98,7 +106,7 @@ _SCIM_CREDENTIALS = (
     .join(Organization, Organization.id == ApiToken.org_id)
     .outerjoin(Directory, Directory.org_id == ApiToken.org_id)
     .where(
-        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.token_hash.in_(bindparam("token_hashes", expanding=True)),
         ApiToken.kind == "scim",
         ApiToken.revoked_at.is_(None),
     )
@@ -114,17 +122,19 @@ class ScimCredentials:
     directory_id: str
 
 
-def find_scim_credentials(db: Session, secret: str, *, pepper: str) -> ScimCredentials | None:
+def find_scim_credentials(
+    db: Session, secret: str, *, pepper: str, retired: Sequence[str] = ()
+) -> ScimCredentials | None:
     """``find_token`` for a SCIM token, joined to its organisation and directory.
 
     One statement instead of three: authentication runs on every SCIM request, so its
     round trips are the floor of every statement budget. Nothing is cached, so a
     revoked token, a deactivated organisation or a changed seat limit is seen by the very
-    next request on every worker.
+    next request on every worker. ``retired`` peppers still open the tokens they hashed.
     """
-    wanted = secrets.digest(secret, pepper)
-    row = db.execute(_SCIM_CREDENTIALS, {"token_hash": wanted}).first()
-    if row is None or not secrets.same_digest(row[0].token_hash, wanted):
+    wanted = secrets.digests(secret, pepper, retired)
+    row = db.execute(_SCIM_CREDENTIALS, {"token_hashes": wanted}).first()
+    if row is None or not secrets.matches_any(row[0].token_hash, wanted):
         return None
     token, org, directory_id = row
     if directory_id is None:
