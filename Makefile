@@ -11,24 +11,38 @@ export SCIM_DATABASE_URL
 # Extra pytest arguments for both test runs, e.g. `make test PYTEST_ARGS='-k patch -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv run test check clean conformance-report bench bench-quick
+.PHONY: venv venv-run run test check clean conformance-report bench bench-quick
 
+# `venv`: the package with the dev extra (tests, linters); `venv-run`: only what serving
+# needs (`make run`). Both reinstall whenever pyproject.toml changes.
 venv: $(VENV)/.installed
+venv-run: $(VENV)/.installed-run
 
-# Reinstalled whenever pyproject.toml changes. A venv without pip (a failed earlier attempt)
-# is made again.
-$(VENV)/.installed: pyproject.toml
+define make_venv
 	@if [ ! -x $(VENV)/bin/pip ]; then \
 		rm -rf $(VENV); \
 		$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 			echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install python3-venv" >&2; \
 			exit 1; }; \
 	fi
+endef
+
+# A venv without pip (a failed earlier attempt) is made again.
+$(VENV)/.installed: pyproject.toml
+	$(make_venv)
 	$(VENV)/bin/pip install --disable-pip-version-check -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-run: pyproject.toml
+	$(make_venv)
+	$(VENV)/bin/pip install --disable-pip-version-check -e .
 	touch $@
 
-run: venv
+# SQLite: `db upgrade` creates or migrates var/scim.db (serve would too); on PostgreSQL it is
+# the step every deployment runs before serve.
+run: venv-run
 	mkdir -p var
+	$(VENV)/bin/scim-server db upgrade
 	$(VENV)/bin/scim-server serve --bootstrap --host $(HOST) --port $(PORT)
 
 test: venv
@@ -48,7 +62,7 @@ bench-quick: venv
 	scripts/bench.sh --quick $(BENCH_ARGS)
 
 check: venv
-	$(VENV)/bin/ruff check scim_server tests conformance
+	$(VENV)/bin/ruff check scim_server tests conformance setup.py
 	$(VENV)/bin/mypy
 
 clean:

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from scim_server import config
 from scim_server import db
 from scim_server import request_log
+from scim_server import metrics
 from scim_server.api import guards
 from scim_server.api import register_blueprints
 from scim_server.errors import register_error_handlers
@@ -32,9 +34,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     }
     app.extensions["txt_resolver"] = app.config.get("TXT_RESOLVER") or DnsPythonResolver()
     db.init_app(app)
+    metrics.init_app(app)
     register_error_handlers(app)
     guards.init_app(app)
     register_blueprints(app)
     request_log.init_app(app)  # after db.init_app: its after_request runs before the commit
     logging.getLogger("scim_server").setLevel(logging.INFO)
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        # Opt-in: X-Forwarded-* is trusted only from the number of proxies configured.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app

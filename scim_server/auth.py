@@ -15,6 +15,7 @@ bounded and one per app (so per worker); each request builds its own transient
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Response
@@ -24,6 +25,7 @@ from flask import request
 from flask_httpauth import HTTPTokenAuth
 
 from scim_server import secrets
+from scim_server.config import retired_peppers
 from scim_server.db import get_session
 from scim_server.errors import scim_error_response
 from scim_server.request_ids import current_request_id
@@ -55,7 +57,8 @@ scim_auth = HTTPTokenAuth(scheme="Bearer")
 def _verify_scim_token(secret: str) -> Principal | None:
     if not secret:
         return None
-    found = _credentials(secret, current_app.config["TOKEN_PEPPER"])
+    config = current_app.config
+    found = _credentials(secret, config["TOKEN_PEPPER"], retired_peppers(config))
     if found is None:
         return None
     org = found.organization()
@@ -65,10 +68,10 @@ def _verify_scim_token(secret: str) -> Principal | None:
     return Principal(org, found.directory_id, Actor("scim", found.token_id, request_id))
 
 
-def _credentials(secret: str, pepper: str) -> ScimCredentials | None:
+def _credentials(secret: str, pepper: str, retired: Sequence[str]) -> ScimCredentials | None:
     """The token's credentials: fresh for writes, at most a second old for reads."""
     if request.method not in _READ_METHODS:
-        return find_scim_credentials(get_session(), secret, pepper=pepper)
+        return find_scim_credentials(get_session(), secret, pepper=pepper, retired=retired)
     cache: dict[str, tuple[float, ScimCredentials]] = current_app.extensions.setdefault(
         _CACHE_KEY, {}
     )
@@ -77,7 +80,7 @@ def _credentials(secret: str, pepper: str) -> ScimCredentials | None:
     cached = cache.get(key)
     if cached is not None and now - cached[0] < READ_CREDENTIALS_SECONDS:
         return cached[1]
-    found = find_scim_credentials(get_session(), secret, pepper=pepper)
+    found = find_scim_credentials(get_session(), secret, pepper=pepper, retired=retired)
     if found is None:
         cache.pop(key, None)
         return None

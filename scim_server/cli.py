@@ -6,16 +6,22 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 from scim_server import cli_log
+from scim_server import config
 from scim_server import create_app
+from scim_server.db import is_unavailable
+from scim_server.db import make_engine
 from scim_server.db import session_scope
 from scim_server.services.audit import Actor
 from scim_server.services.errors import NotFound
@@ -27,21 +33,95 @@ from scim_server.storage.duplicates import find_duplicates
 from scim_server.storage.models import Organization
 
 
+class CliError(Exception):
+    """A failure the operator can fix; printed as one ``error:`` line, exit status 1."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    app = create_app()
     try:
-        return int(args.handler(app, args) or 0)
+        if args.command == "config":
+            return _config_check(args)
+        settings = config.collect()
+        found = config.problems(settings)
+        if found:
+            raise CliError("configuration: " + "; ".join(found))
+        if args.handler is _serve:
+            from scim_server.server import prepare_multiprocess_dir
+
+            prepare_multiprocess_dir()
+        elif args.handler is not _db_upgrade:
+            _require_migrated(settings["DATABASE_URL"])
+        return int(args.handler(create_app(), args) or 0)
+    except (CliError, config.ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except NotFound as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        print(f"error: the database does not answer: {_first_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _first_line(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _migration_problem(url: str) -> str | None:
+    """Why commands cannot run on this database yet, or None when it is migrated."""
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        return (
+            f"no database at {file.resolve()} (SCIM_DATABASE_URL={url}); "
+            "run `scim-server db upgrade` to create it"
+        )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            at_head = migrate.is_at_head(connection)
+    finally:
+        engine.dispose()
+    if not at_head:
+        return "the database schema is not up to date; run `scim-server db upgrade`"
+    return None
+
+
+def _require_migrated(url: str) -> None:
+    problem = _migration_problem(url)
+    if problem:
+        raise CliError(problem)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("scim_server")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scim-server", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"scim-server {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="apply migrations and serve with gunicorn")
+    serve = sub.add_parser(
+        "serve",
+        help="serve with gunicorn; applies migrations on SQLite, needs `db upgrade` first on "
+        "PostgreSQL; GUNICORN_CMD_ARGS tunes gunicorn (README 'Running in production')",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
@@ -76,6 +156,25 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true")
     create.add_argument("--base-url", default=None, help="server URL for the printed SCIM URL")
     create.set_defaults(handler=_org_create)
+    olist = org_sub.add_parser("list", help="list organisations: id, name, state, created")
+    olist.add_argument("--json", action="store_true")
+    olist.set_defaults(handler=_org_list)
+
+    cfg = sub.add_parser(
+        "config", help="configuration (README 'Configuration' lists every setting)"
+    )
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    check = cfg_sub.add_parser(
+        "check",
+        help="report every configuration problem in one run: bad values, unsafe settings "
+        "for a public bind, an unreachable or unmigrated database (exit 1 on any problem)",
+    )
+    check.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="the address serve will bind; unsafe settings are warned about beyond loopback",
+    )
+    check.set_defaults(handler=_config_check)
 
     token = sub.add_parser("token", help="bearer tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -163,6 +262,51 @@ def _org_create(app: Flask, args: argparse.Namespace) -> int:
     return 0
 
 
+def _org_list(app: Flask, args: argparse.Namespace) -> int:
+    with session_scope(_factory(app)) as db:
+        rows = [
+            {
+                "org_id": org.id,
+                "name": org.name,
+                "active": org.active,
+                "created_at": org.created_at.isoformat(timespec="seconds"),
+            }
+            for org in orgs.list_orgs(db)
+        ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        state = "active" if row["active"] else "inactive"
+        print(f"{row['org_id']}  {state:<8}  created {row['created_at']}  {row['name']}")
+    print(f"{len(rows)} organisation(s)", file=sys.stderr)
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    """Every problem at once, so one run fixes a deployment instead of one per restart."""
+    settings = config.collect()
+    found = [f"problem: {p}" for p in config.problems(settings)]
+    url = settings["DATABASE_URL"]
+    if not any("SCIM_DATABASE_URL" in line for line in found):
+        try:
+            problem = _migration_problem(url)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            problem = f"the database does not answer: {_first_line(error)}"
+        if problem:
+            found.append(f"problem: {problem}")
+    warned = [f"warning: {w}" for w in config.warnings(settings, args.host)]
+    for line in (*found, *warned):
+        print(line)
+    print(
+        f"{len(found)} problem(s), {len(warned)} warning(s) for a bind on {args.host}",
+        file=sys.stderr,
+    )
+    return 1 if found else 0
+
+
 def _token_create(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
         org = orgs.get_org(db, args.org)
@@ -183,7 +327,8 @@ def _token_list(app: Flask, args: argparse.Namespace) -> int:
             used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
             print(
                 f"{token.id}  {token.kind:<10}  {token.prefix}…  "
-                f"created {token.created_at:%Y-%m-%d %H:%M}  last used {used}  {state}"
+                f"created {token.created_at:%Y-%m-%d %H:%M}  last used {used}  "
+                f"pepper {token.pepper_kid or 'unknown'}  {state}"
             )
     return 0
 
@@ -196,7 +341,15 @@ def _token_revoke(app: Flask, args: argparse.Namespace) -> int:
 
 
 def _serve(app: Flask, args: argparse.Namespace) -> int:
-    migrate.upgrade(app.config["DATABASE_URL"])
+    """SQLite (one machine, `make run`) is migrated here; PostgreSQL, shared by many app
+    processes, is migrated once by `scim-server db upgrade` before they start."""
+    url = app.config["DATABASE_URL"]
+    if make_url(url).get_backend_name() == "sqlite":
+        migrate.upgrade(url)
+    else:
+        _require_migrated(url)
+    for warning in config.warnings(app.config, args.host):
+        print(f"WARNING: {warning}", file=sys.stderr)
     base_url = app.config["BASE_URL"] or f"http://{args.host}:{args.port}"
     if args.bootstrap:
         with session_scope(_factory(app)) as db:

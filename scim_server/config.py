@@ -1,14 +1,24 @@
 """Configuration: defaults, then ``SCIM_*`` environment variables, then test overrides.
 
-Nothing else in the package reads ``os.environ``. Values from the environment are
-JSON-decoded by Flask (``SCIM_MAX_PAGE_SIZE=200`` is an int).
+Nothing else in the package reads ``os.environ`` for settings. Numbers and booleans from
+the environment are JSON-decoded (``SCIM_MAX_PAGE_SIZE=200`` is an int); the keys in
+``STRING_KEYS`` (secrets, URLs, paths) are taken verbatim, so a numeric pepper such as
+``SCIM_TOKEN_PEPPER=12345`` is the string it looks like. README "Configuration" lists
+every key; ``tests/test_config.py`` keeps that table and ``DEFAULTS`` in step.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+
+# The built-in development pepper: fine on a laptop, a loud warning anywhere else.
+DEVELOPMENT_PEPPER = "scim-server-default-pepper"
 
 DEFAULTS: dict[str, Any] = {
     # SQLAlchemy URL; SQLite (WAL) is the zero-setup default, PostgreSQL the production store.
@@ -29,7 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "BULK_MAX_OPERATIONS": 1000,
     "BULK_MAX_PAYLOAD_BYTES": 1024 * 1024,
     # Key for the HMAC that stores secrets; set a private value in production.
-    "TOKEN_PEPPER": "scim-server-default-pepper",
+    "TOKEN_PEPPER": DEVELOPMENT_PEPPER,
+    # Earlier peppers, comma-separated: tokens they hashed keep working until revoked, while
+    # new tokens use TOKEN_PEPPER (README "Rotating the pepper").
+    "TOKEN_PEPPERS_RETIRED": None,
     # Platform key for the management API across organisations (unset: disabled).
     "PLATFORM_KEY": None,
     # Directory holding the SCIM schema JSON; None uses the repository's schemas/.
@@ -66,7 +79,27 @@ DEFAULTS: dict[str, Any] = {
     "PROVISIONING_LOG_BODY_BYTES": 8192,
     # Log lines on stderr: auto (JSON, or text when stderr is a terminal), json or text.
     "LOG_FORMAT": "auto",
+    # --- ops: health, metrics, proxies ---
+    # Bearer token that /metrics requires; unset turns /metrics off (404). The gauges are
+    # business figures (members, seats) that must not be public on a SCIM endpoint.
+    "METRICS_TOKEN": None,
+    # Trusted reverse proxies in front of the server: 0 ignores X-Forwarded-*; N trusts the
+    # last N hops' X-Forwarded-For/-Proto/-Host/-Port (werkzeug ProxyFix).
+    "PROXY_FIX_HOPS": 0,
 }
+
+# Read from the environment as the literal string, never JSON-decoded.
+STRING_KEYS = (
+    "DATABASE_URL",
+    "BASE_URL",
+    "TOKEN_PEPPER",
+    "TOKEN_PEPPERS_RETIRED",
+    "PLATFORM_KEY",
+    "SCHEMA_DIR",
+    "INVITATION_ACCEPT_URL",
+    "SQLITE_SYNCHRONOUS",
+    "METRICS_TOKEN",
+)
 
 _INT_KEYS = (
     "DEFAULT_PAGE_SIZE",
@@ -88,35 +121,117 @@ class ConfigError(ValueError):
 
 def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     """Fill ``app.config`` from defaults, the environment and ``test_config``; validate."""
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("SCIM")
+    app.config.from_mapping(collect())
     if test_config:
         app.config.from_mapping(test_config)
     validate(app.config)
 
 
+def collect(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The defaults with the environment's ``SCIM_*`` settings applied, not yet validated."""
+    return {**DEFAULTS, **from_environment(os.environ if environ is None else environ)}
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``SCIM_*`` settings in ``environ``: strings verbatim, the rest JSON-decoded where
+    they parse (as Flask's ``from_prefixed_env`` would), else kept as the string given."""
+    settings: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("SCIM_"):
+            continue
+        key = name.removeprefix("SCIM_")
+        if key in STRING_KEYS:
+            settings[key] = raw
+            continue
+        try:
+            settings[key] = json.loads(raw)
+        except ValueError:
+            settings[key] = raw
+    return settings
+
+
 def validate(config: Any) -> None:
-    """Fail fast at start-up, naming the bad key."""
+    """Fail fast at start-up, naming every bad key at once."""
+    found = problems(config)
+    if found:
+        raise ConfigError("; ".join(found))
+
+
+def problems(config: Any) -> list[str]:
+    """Every malformed setting, one sentence each (``scim-server config check`` prints all)."""
+    found: list[str] = []
     for key in _INT_KEYS:
         value = config[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"SCIM_{key} must be a positive integer, got {value!r}")
+        if not _is_int(value) or value < 1:
+            found.append(f"SCIM_{key} must be a positive integer, got {value!r}")
     lock = config["LOCK_TIMEOUT_SECONDS"]
     if not isinstance(lock, (int, float)) or isinstance(lock, bool) or lock <= 0:
-        raise ConfigError(f"SCIM_LOCK_TIMEOUT_SECONDS must be a positive number, got {lock!r}")
-    overflow = config["DB_MAX_OVERFLOW"]
-    if not isinstance(overflow, int) or isinstance(overflow, bool) or overflow < 0:
-        raise ConfigError(f"SCIM_DB_MAX_OVERFLOW must be an integer >= 0, got {overflow!r}")
+        found.append(f"SCIM_LOCK_TIMEOUT_SECONDS must be a positive number, got {lock!r}")
+    for key in ("DB_MAX_OVERFLOW", "PROXY_FIX_HOPS"):
+        value = config.get(key, DEFAULTS[key])
+        if not _is_int(value) or value < 0:
+            found.append(f"SCIM_{key} must be an integer >= 0, got {value!r}")
     if config["SQLITE_SYNCHRONOUS"] not in ("NORMAL", "FULL"):
-        raise ConfigError(
+        found.append(
             f"SCIM_SQLITE_SYNCHRONOUS must be NORMAL or FULL, got {config['SQLITE_SYNCHRONOUS']!r}"
         )
-    if config["DEFAULT_PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
-        raise ConfigError("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
+    pages = (config["DEFAULT_PAGE_SIZE"], config["MAX_PAGE_SIZE"])
+    if all(_is_int(v) for v in pages) and pages[0] > pages[1]:
+        found.append("SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE")
     url = config["DATABASE_URL"]
     if not isinstance(url, str) or not url.startswith(("sqlite", "postgresql")):
-        raise ConfigError(
-            f"SCIM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}"
-        )
+        found.append(f"SCIM_DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}")
     if not isinstance(config["TOKEN_PEPPER"], str) or not config["TOKEN_PEPPER"]:
-        raise ConfigError("SCIM_TOKEN_PEPPER must be a non-empty string")
+        found.append("SCIM_TOKEN_PEPPER must be a non-empty string")
+    retired = config.get("TOKEN_PEPPERS_RETIRED")
+    if retired is not None and (
+        not isinstance(retired, str) or not all(p.strip() for p in retired.split(","))
+    ):
+        found.append("SCIM_TOKEN_PEPPERS_RETIRED must be comma-separated non-empty peppers")
+    base = config["BASE_URL"]
+    if base and (not isinstance(base, str) or not base.startswith(("http://", "https://"))):
+        found.append(f"SCIM_BASE_URL must be an http:// or https:// URL, got {base!r}")
+    metrics = config.get("METRICS_TOKEN")
+    if metrics and (not isinstance(metrics, str) or len(metrics) < 16):
+        found.append("SCIM_METRICS_TOKEN must be a string of at least 16 characters")
+    return found
+
+
+def retired_peppers(config: Any) -> tuple[str, ...]:
+    """SCIM_TOKEN_PEPPERS_RETIRED as a tuple (validated at start-up), without the current one."""
+    raw = config.get("TOKEN_PEPPERS_RETIRED") or ""
+    current = config["TOKEN_PEPPER"]
+    return tuple(p.strip() for p in raw.split(",") if p.strip() and p.strip() != current)
+
+
+def warnings(config: Any, host: str) -> list[str]:
+    """Settings that work but are unsafe when serving on ``host`` beyond this machine."""
+    if is_loopback(host):
+        return []
+    found: list[str] = []
+    if config["TOKEN_PEPPER"] == DEVELOPMENT_PEPPER:
+        found.append(
+            "SCIM_TOKEN_PEPPER is the built-in development pepper: anyone with the source can "
+            "test guessed tokens offline against a stolen database. Set a private value "
+            "before issuing tokens (tokens issued under one pepper stop matching under another)."
+        )
+    if not config["BASE_URL"]:
+        found.append(
+            "SCIM_BASE_URL is unset: Location and meta.location echo the request's Host "
+            "header. Set it to the public URL (e.g. https://scim.example.com)."
+        )
+    return found
+
+
+def is_loopback(host: str) -> bool:
+    """Is ``host`` (a bind address or name) reachable from this machine only?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -185,6 +185,7 @@ class Services:
             factory = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._factory = factory
         self._pepper: str = settings["TOKEN_PEPPER"]
+        self._retired_peppers = app_config.retired_peppers(settings)
         self._accept_url: str = settings["INVITATION_ACCEPT_URL"]
 
     @classmethod
@@ -326,7 +327,12 @@ class Services:
         user = invitations.Invitee(id=user_id, email=email, name=name)
         with self._transaction() as tx:
             return invitations.accept_token(
-                tx.db, token, user, pepper=self._pepper, keep_failed_attempt=tx.keep_writes
+                tx.db,
+                token,
+                user,
+                pepper=self._pepper,
+                keep_failed_attempt=tx.keep_writes,
+                retired=self._retired_peppers,
             )
 
     def _issued(self, db: Session, issued: invitations.Issued) -> IssuedInvitation:

@@ -84,8 +84,10 @@ def app_overrides() -> dict:
     return {}
 
 
-@pytest.fixture
-def app(connection, database_url: str, app_overrides: dict):
+def build_app(connection, database_url: str, overrides: dict):
+    """An app whose sessions join the test's transaction; a test may build several (one
+    per configuration) over the same rolled-back data."""
+
     def factory() -> Session:
         return Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -98,9 +100,14 @@ def app(connection, database_url: str, app_overrides: dict):
             "TOKEN_PEPPER": PEPPER,
             "PLATFORM_KEY": PLATFORM_KEY,
             "TESTING": True,
-            **app_overrides,
+            **overrides,
         }
     )
+
+
+@pytest.fixture
+def app(connection, database_url: str, app_overrides: dict):
+    return build_app(connection, database_url, app_overrides)
 
 
 @pytest.fixture

@@ -87,3 +87,92 @@ def test_db_reconcile_counts_reports_then_fixes_drift(cli_db, capsys):
     assert main(["db", "reconcile-counts"]) == 0
     total = client.get("/scim/v2/Users", headers=headers).get_json()["totalResults"]
     assert total == 2
+
+
+def test_version_prints_the_package_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"scim-server {version('scim_server')}"
+
+
+def test_org_list_shows_every_organisation(cli_db, capsys):
+    first = json.loads(run(capsys, "org", "create", "First", "--json"))
+    second = json.loads(run(capsys, "org", "create", "Second", "--json"))
+    listing = json.loads(run(capsys, "org", "list", "--json"))
+    assert {(o["org_id"], o["name"], o["active"]) for o in listing} == {
+        (first["org_id"], "First", True),
+        (second["org_id"], "Second", True),
+    }
+    text = run(capsys, "org", "list")
+    assert first["org_id"] in text and "Second" in text
+    assert first["scim_token"] not in text  # never secrets
+
+
+def test_commands_on_a_missing_database_fail_in_one_line_and_create_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCIM_DATABASE_URL", "sqlite:///var/scim.db")
+    assert main(["org", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: no database at ")
+    assert "scim-server db upgrade" in err
+    assert not (tmp_path / "var").exists()
+
+
+def test_commands_on_an_unmigrated_database_fail_in_one_line(tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    sqlite3.connect(path).close()
+    monkeypatch.setenv("SCIM_DATABASE_URL", f"sqlite:///{path}")
+    assert main(["org", "create", "Too early"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: the database schema is not up to date; run `scim-server db upgrade`\n"
+
+
+def test_an_unreachable_database_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv(
+        "SCIM_DATABASE_URL", "postgresql+psycopg://scim:scim@127.0.0.1:1/scim?connect_timeout=2"
+    )
+    assert main(["org", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: the database does not answer: ")
+
+
+def test_bad_configuration_is_one_line_naming_every_key(cli_db, monkeypatch, capsys):
+    monkeypatch.setenv("SCIM_MAX_PAGE_SIZE", "0")
+    monkeypatch.setenv("SCIM_SQLITE_SYNCHRONOUS", "OFF")
+    assert main(["org", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: configuration: ")
+    assert "SCIM_MAX_PAGE_SIZE" in err and "SCIM_SQLITE_SYNCHRONOUS" in err
+
+
+def test_config_check_reports_every_problem_in_one_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCIM_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    monkeypatch.setenv("SCIM_MAX_PATCH_OPERATIONS", "-1")
+    monkeypatch.setenv("SCIM_BASE_URL", "scim.example.com")
+    monkeypatch.setenv("SCIM_PROXY_FIX_HOPS", "many")
+    assert main(["config", "check", "--host", "0.0.0.0"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    problems = [line for line in out if line.startswith("problem: ")]
+    assert len(problems) == 4, out
+    joined = "\n".join(out)
+    for fragment in ("SCIM_MAX_PATCH_OPERATIONS", "SCIM_BASE_URL", "SCIM_PROXY_FIX_HOPS"):
+        assert fragment in joined
+    assert "no database at" in joined
+    assert any(line.startswith("warning: SCIM_TOKEN_PEPPER") for line in out)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_config_check_passes_a_good_configuration(cli_db, monkeypatch, capsys):
+    monkeypatch.setenv("SCIM_TOKEN_PEPPER", "a-private-pepper")
+    monkeypatch.setenv("SCIM_BASE_URL", "https://scim.example.com")
+    assert main(["config", "check"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "0 problem(s), 0 warning(s)" in captured.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from scim_server.api import ops
 from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
@@ -56,5 +57,6 @@ def register_blueprints(app: Flask) -> None:
         scim_tokens.bp,
         sso_discover.bp,
         provisioning_log.bp,
+        ops.bp,
     ):
         app.register_blueprint(bp)

@@ -24,7 +24,16 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
-DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+def _default_schema_dir() -> Path:
+    """The wheel's copy (``scim_server/schemas``, put there by setup.py's build hook) when
+    installed, else the repository's ``schemas/``, the single source, in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "schemas"
+    return installed if installed.is_dir() else package.parent / "schemas"
+
+
+DEFAULT_SCHEMA_DIR = _default_schema_dir()
 # Identity strings: uniqueness and lookups compare them NFC-normalised.
 NFC_ATTRIBUTES = frozenset(
     {(CORE_USER, "userName"), (CORE_USER, "emails.value"), (CORE_GROUP, "displayName")}

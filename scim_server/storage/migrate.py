@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,3 +29,20 @@ def upgrade(url: str, connection: Connection | None = None) -> None:
 
 def downgrade(url: str, revision: str = "base", connection: Connection | None = None) -> None:
     command.downgrade(alembic_config(url, connection), revision)
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the code expects, read once from the migration scripts (no I/O after)."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return frozenset(script.get_heads())
+
+
+def current_revisions(connection: Connection) -> frozenset[str]:
+    """The revisions the database is at; empty for a database never migrated."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
+def is_at_head(connection: Connection) -> bool:
+    """Has every migration this code needs been applied (``scim-server db upgrade``)?"""
+    return current_revisions(connection) == head_revisions()

@@ -131,6 +131,8 @@ class ApiToken(Base):
     created_by: Mapped[str | None] = mapped_column(String(320))
     # Written at most once a minute per token (tokens.touch_last_used), not per request.
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # ops: the fingerprint of the pepper that hashed it (secrets.pepper_id); NULL before 0011.
+    pepper_kid: Mapped[str | None] = mapped_column(String(16))
 
 
 class User(Base):

@@ -22,6 +22,7 @@ from werkzeug.exceptions import Unauthorized
 
 from scim_server import secrets
 from scim_server.api.admin.http import body
+from scim_server.config import retired_peppers
 from scim_server.db import get_session
 from scim_server.errors import api_error_response
 from scim_server.request_ids import current_request_id
@@ -60,7 +61,8 @@ def _verify(secret: str) -> AdminPrincipal | None:
         secrets.digest(secret, pepper), secrets.digest(str(platform), pepper)
     ):
         return AdminPrincipal(None, "platform")
-    token = find_token(get_session(), secret, "management", pepper=pepper)
+    retired = retired_peppers(current_app.config)
+    token = find_token(get_session(), secret, "management", pepper=pepper, retired=retired)
     if token is None:
         return None
     g.org_id = token.org_id

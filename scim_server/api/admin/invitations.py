@@ -4,6 +4,7 @@ accepting one for the person who followed its link."""
 from __future__ import annotations
 
 from flask import Response
+from flask import current_app
 
 from scim_server.api.admin import auth
 from scim_server.api.admin.http import config
@@ -11,6 +12,7 @@ from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import pepper
 from scim_server.api.admin.http import reply
 from scim_server.api.admin.http import required_string
+from scim_server.config import retired_peppers
 from scim_server.db import commit_despite_error
 from scim_server.db import get_session
 from scim_server.services.signin import invitations
@@ -67,6 +69,11 @@ def accept_invitation() -> Response:
     token = required_string(payload, "token")
     user = invitations.Invitee.from_json(payload.get("user"))
     result = invitations.accept_token(
-        get_session(), token, user, pepper=pepper(), keep_failed_attempt=commit_despite_error
+        get_session(),
+        token,
+        user,
+        pepper=pepper(),
+        keep_failed_attempt=commit_despite_error,
+        retired=retired_peppers(current_app.config),
     )
     return reply(accepted_json(result))

@@ -9,6 +9,7 @@ not the other way round.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -66,6 +67,7 @@ def create_token(
         token_hash=secrets.digest(secret, pepper),
         prefix=secret[:9],
         created_by=actor.id or actor.type,
+        pepper_kid=secrets.pepper_id(pepper),
     )
     db.add(token)
     db.flush()
@@ -134,15 +136,18 @@ def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
     return token
 
 
-def find_token(db: Session, secret: str, kind: str, *, pepper: str) -> ApiToken | None:
-    """The live token of that kind whose digest matches, compared in constant time."""
-    wanted = secrets.digest(secret, pepper)
+def find_token(
+    db: Session, secret: str, kind: str, *, pepper: str, retired: Sequence[str] = ()
+) -> ApiToken | None:
+    """The live token of that kind whose digest under the current or a retired pepper
+    matches, compared in constant time; one indexed lookup however many peppers."""
+    wanted = secrets.digests(secret, pepper, retired)
     token = db.scalars(
         select(ApiToken).where(
-            ApiToken.token_hash == wanted, ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash.in_(wanted), ApiToken.kind == kind, ApiToken.revoked_at.is_(None)
         )
     ).first()
-    if token is None or not secrets.same_digest(token.token_hash, wanted):
+    if token is None or not secrets.matches_any(token.token_hash, wanted):
         return None
     return token
 
@@ -165,7 +170,7 @@ _SCIM_CREDENTIALS = (
         )
     )
     .where(
-        ApiToken.__table__.c.token_hash == bindparam("token_hash"),
+        ApiToken.__table__.c.token_hash.in_(bindparam("token_hashes", expanding=True)),
         ApiToken.__table__.c.kind == "scim",
         ApiToken.__table__.c.revoked_at.is_(None),
     )
@@ -192,13 +197,15 @@ class ScimCredentials:
         return Organization(**self.org_row)
 
 
-def find_scim_credentials(db: Session, secret: str, *, pepper: str) -> ScimCredentials | None:
+def find_scim_credentials(
+    db: Session, secret: str, *, pepper: str, retired: Sequence[str] = ()
+) -> ScimCredentials | None:
     """``find_token`` for a SCIM token, joined to its organisation and directory, in one
     statement: authentication runs on every SCIM request, so its round trips are the floor
-    of every statement budget."""
-    wanted = secrets.digest(secret, pepper)
-    row = db.execute(_SCIM_CREDENTIALS, {"token_hash": wanted}).first()
-    if row is None or not secrets.same_digest(row.token_hash, wanted):
+    of every statement budget. ``retired`` peppers still open the tokens they hashed."""
+    wanted = secrets.digests(secret, pepper, retired)
+    row = db.execute(_SCIM_CREDENTIALS, {"token_hashes": wanted}).first()
+    if row is None or not secrets.matches_any(row.token_hash, wanted):
         return None
     if row.directory_id is None:
         raise LookupError(f"organization {row.id} has no directory row")

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -199,18 +200,23 @@ def list_invitations(db: Session, org: Organization) -> list[Invitation]:
     )
 
 
-def find_by_token(db: Session, token: str, *, pepper: str) -> Invitation:
-    """The invitation a token names; every kind of wrong token is ``invitation_invalid``."""
+def find_by_token(
+    db: Session, token: str, *, pepper: str, retired: Sequence[str] = ()
+) -> Invitation:
+    """The invitation a token names; every kind of wrong token is ``invitation_invalid``.
+
+    A link minted under a ``retired`` pepper (before a pepper change) still opens it."""
     selector, _, secret = token.partition(".") if isinstance(token, str) else ("", "", "")
     invitation = db.get(Invitation, selector) if selector and secret else None
-    expected = _hash(pepper, selector, secret)
+    expected = [_hash(p, selector, secret) for p in (pepper, *retired)]
     stored = invitation.secret_hash if invitation is not None else _hash(pepper, "x", "y")
     if invitation is not None and invitation.failed_attempts >= MAX_FAILED_ATTEMPTS:
         raise ProvisioningError(
             ErrorCode.RATE_LIMITED,
             "Too many failed attempts on this invitation; ask for it to be sent again.",
         )
-    if invitation is None or not hmac.compare_digest(stored, expected):
+    matched = sum(hmac.compare_digest(stored, e) for e in expected) > 0
+    if invitation is None or not matched:
         if invitation is not None:
             invitation.failed_attempts += 1  # the caller keeps this despite the error
         raise _invalid()
@@ -224,6 +230,7 @@ def accept_token(
     *,
     pepper: str,
     keep_failed_attempt: Callable[[], None],
+    retired: Sequence[str] = (),
 ) -> Accepted:
     """Accept the invitation a link's token names, for the person who followed it.
 
@@ -232,7 +239,7 @@ def accept_token(
     ``keep_failed_attempt``: the caller then commits although the call failed.
     """
     try:
-        invitation = find_by_token(db, token, pepper=pepper)
+        invitation = find_by_token(db, token, pepper=pepper, retired=retired)
         check_acceptance(db, invitation, user)
     except ProvisioningError as error:
         if error.code in ("invitation_invalid", "invitation_email_mismatch"):

@@ -1,0 +1,111 @@
+"""Prometheus metrics: request counts and latencies per route, summed across workers.
+
+gunicorn runs several worker processes and a scrape reaches one of them, so every worker
+writes its samples to files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's
+multiprocess mode) and the worker that answers ``/metrics`` adds up all the files.
+``scim-server serve`` creates that directory before any worker starts and gunicorn's
+``child_exit`` hook retires the files of a worker that died (both in
+``scim_server/server.py``). Without the variable (tests, the SDK, a single
+process) the samples live in this process's default registry.
+
+Labels are the route *template* (``/scim/v2/Users/<resource_id>``, never the id), the
+method and the status, so the number of series is bounded by the routes, not the users.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import REGISTRY
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
+from prometheus_client import multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from scim_server.storage.ops_stats import MemberCounts
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set by scim_server/server.py
+# A request that matched no route (a 404 for an unknown path) is counted under this label,
+# so scanners probing random paths cannot create one series per path.
+UNMATCHED = "<unmatched>"
+
+REQUESTS = Counter(
+    "scim_http_requests_total",
+    "HTTP requests answered, by route template, method and status.",
+    ("route", "method", "status"),
+)
+LATENCY = Histogram(
+    "scim_http_request_duration_seconds",
+    "Time from the request reaching the app to the response leaving it.",
+    ("route", "method"),
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+def init_app(app: Flask) -> None:
+    """Time and count every request of ``app``."""
+    app.before_request(_start_timer)
+    app.after_request(_observe)
+
+
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _observe(response: Response) -> Response:
+    started = g.pop("metrics_started", None)
+    rule = request.url_rule
+    route = rule.rule if rule is not None else UNMATCHED
+    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    if started is not None:
+        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+    return response
+
+
+def exposition(members: MemberCounts) -> Response:
+    """The text format: every worker's request metrics plus the business gauges."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    business = CollectorRegistry()
+    business.register(_BusinessGauges(members))
+    body = generate_latest(registry) + generate_latest(business)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+class _BusinessGauges(Collector):
+    """Members by lifecycle state and seats in use, read from the database at scrape time
+    (one grouped count; gauges kept in worker memory would disagree between workers)."""
+
+    def __init__(self, members: MemberCounts) -> None:
+        self.members = members
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        by_state = GaugeMetricFamily(
+            "scim_members",
+            "Current memberships by directory state and admin override, all organisations.",
+            labels=("directory_state", "admin_override"),
+        )
+        for (directory_state, admin_override), count in sorted(self.members.by_state.items()):
+            by_state.add_metric((directory_state, admin_override), count)
+        yield by_state
+        yield GaugeMetricFamily(
+            "scim_seats_used",
+            "Memberships that count as a seat (docs/lifecycle.md), all organisations.",
+            value=self.members.seats_used,
+        )
+        yield GaugeMetricFamily(
+            "scim_organizations", "Organisations on this server.", value=self.members.organizations
+        )
