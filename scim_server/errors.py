@@ -140,6 +140,8 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUERY_TOO_LONG: 414,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    # Console part
+    ErrorCode.CONSOLE_LINK_INVALID: 404,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from scim_server.api import console
+from scim_server.api.admin import console_links
 from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
@@ -42,5 +44,7 @@ def register_blueprints(app: Flask) -> None:
         jit.bp,
         invitations.bp,
         openapi.bp,
+        console_links.bp,
+        console.bp,
     ):
         app.register_blueprint(bp)

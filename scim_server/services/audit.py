@@ -94,6 +94,11 @@ class EventType(enum.StrEnum):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     INVITATION_EMAIL_MISMATCH = "invitation.email_mismatch"
+    # Console part: set-up portal links, console sign-in links and console sessions
+    PORTAL_LINK_CREATED = "portal_link.created"
+    CONSOLE_LINK_CREATED = "console_link.created"
+    CONSOLE_LINK_USED = "console_link.used"
+    CONSOLE_SESSION_ENDED = "console_session.ended"
 
 
 @dataclass(frozen=True)
@@ -238,7 +243,7 @@ def record_many(
 
 
 def feed(
-    db: Session, org_id: str, *, after: str | None, limit: int
+    db: Session, org_id: str, *, after: str | None, limit: int, type: str | None = None
 ) -> tuple[list[Event], str | None]:
     """Events oldest first after a cursor; a follower never misses one.
 
@@ -250,6 +255,8 @@ def feed(
     """
     txid, event_id = _parse_cursor(after)
     stmt = select(Event).where(Event.org_id == org_id)
+    if type:  # the console's filter; ix_events_org_cursor still bounds the scan per org
+        stmt = stmt.where(Event.type == type)
     if db.get_bind().dialect.name == "postgresql":
         settled = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
         own = cast(cast(func.pg_current_xact_id_if_assigned(), Text), BigInteger)

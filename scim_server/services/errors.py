@@ -95,6 +95,8 @@ class ErrorCode(enum.StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     EMAIL_DOMAIN_NOT_VERIFIED = "email_domain_not_verified"
     ACCOUNT_LINK_REQUIRED = "account_link_required"
+    # Console part: a console or portal link that is unknown, expired or already used
+    CONSOLE_LINK_INVALID = "console_link_invalid"
 
 
 class DomainError(Exception):

@@ -16,11 +16,12 @@ from scim_server.storage.models import Organization
 
 
 def page(
-    db: Session, org: Organization, *, after: str | None, limit: int
+    db: Session, org: Organization, *, after: str | None, limit: int, type: str | None = None
 ) -> tuple[list[Event], str | None]:
-    """Events oldest first after ``after`` (a ``next_cursor``), at most ``limit``."""
+    """Events oldest first after ``after`` (a ``next_cursor``), at most ``limit``; only
+    those of one ``type`` when given (the console's filter)."""
     try:
-        return audit.feed(db, org.id, after=after, limit=limit)
+        return audit.feed(db, org.id, after=after, limit=limit, type=type)
     except audit.InvalidCursor:
         raise ProvisioningError(
             ErrorCode.CURSOR_INVALID, "'after' is the next_cursor of the previous page."
