@@ -39,6 +39,7 @@ from scim_server.services.organizations import console_access
 from scim_server.services.organizations.orgs import get_org
 from scim_server.storage.models import ConsoleSession
 from scim_server.storage.models import Organization
+from scim_server.storage.models import User
 
 bp = Blueprint(
     "console",
@@ -68,6 +69,7 @@ class Console:
     actor: Actor
     admin: AdminActor | None
     csrf: str
+    who: str  # shown in the header: the acting member's email, or "Set-up link"
 
     def may(self, section: str) -> bool:
         return section in self.session.sections
@@ -105,12 +107,13 @@ def _load() -> Console | None:
     org = get_org(db, session.org_id)
     if session.acting_user_id is None:
         actor = Actor("portal", console_access.session_actor_id(session), _request_id())
-        return Console(session, org, actor, None, csrf_for(cookie))
+        return Console(session, org, actor, None, csrf_for(cookie), "Set-up link")
     # The role guards apply to the member as they are now, exactly as X-Acting-User does.
     admin = resolve_actor(
         db, org, session.acting_user_id, key=Actor("admin", None, _request_id()), platform=False
     )
-    return Console(session, org, admin.actor, admin, csrf_for(cookie))
+    email = db.get_one(User, session.acting_user_id).email
+    return Console(session, org, admin.actor, admin, csrf_for(cookie), f"Signed in as {email}")
 
 
 def current() -> Console:
