@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     # SQLite durability: NORMAL (a power loss may lose the last commits, never corrupts) or
     # FULL (a disk flush per commit); the trade-off is spelled out in scim_server/db.py.
     "SQLITE_SYNCHRONOUS": "NORMAL",
+    # Console part: console sessions end after this long idle, and this long in all
+    # (docs/api.md §3.6a); their cookie is Secure (browsers keep it on http://localhost too).
+    "CONSOLE_IDLE_SECONDS": 30 * 60,
+    "CONSOLE_ABSOLUTE_SECONDS": 8 * 3600,
+    "CONSOLE_COOKIE_SECURE": True,
 }
 
 _INT_KEYS = (
@@ -58,6 +63,8 @@ _INT_KEYS = (
     "MAX_QUERY_BYTES",
     "RETRY_AFTER_SECONDS",
     "DB_POOL_SIZE",
+    "CONSOLE_IDLE_SECONDS",
+    "CONSOLE_ABSOLUTE_SECONDS",
 )
 
 

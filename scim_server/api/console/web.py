@@ -78,8 +78,8 @@ class Console:
 def timeouts() -> console_access.Timeouts:
     config = current_app.config
     return console_access.Timeouts(
-        idle=timedelta(seconds=int(config.get("CONSOLE_IDLE_SECONDS", 30 * 60))),
-        absolute=timedelta(seconds=int(config.get("CONSOLE_ABSOLUTE_SECONDS", 8 * 3600))),
+        idle=timedelta(seconds=config["CONSOLE_IDLE_SECONDS"]),
+        absolute=timedelta(seconds=config["CONSOLE_ABSOLUTE_SECONDS"]),
     )
 
 
@@ -204,7 +204,7 @@ def start() -> Response:
         COOKIE,
         cookie,
         max_age=int(timeouts().absolute.total_seconds()),
-        secure=bool(current_app.config.get("CONSOLE_COOKIE_SECURE", True)),
+        secure=bool(current_app.config["CONSOLE_COOKIE_SECURE"]),
         httponly=True,
         samesite="Lax",
         path="/console",
