@@ -242,8 +242,19 @@ def record_many(
     )
 
 
+@dataclass(frozen=True)
+class FeedFilter:
+    """The console's narrowing of the feed: one event type, events about one person."""
+
+    type: str | None = None
+    user_id: str | None = None
+
+
+EVERYTHING = FeedFilter()
+
+
 def feed(
-    db: Session, org_id: str, *, after: str | None, limit: int, type: str | None = None
+    db: Session, org_id: str, *, after: str | None, limit: int, only: FeedFilter = EVERYTHING
 ) -> tuple[list[Event], str | None]:
     """Events oldest first after a cursor; a follower never misses one.
 
@@ -255,8 +266,10 @@ def feed(
     """
     txid, event_id = _parse_cursor(after)
     stmt = select(Event).where(Event.org_id == org_id)
-    if type:  # the console's filter; ix_events_org_cursor still bounds the scan per org
-        stmt = stmt.where(Event.type == type)
+    if only.type:  # ix_events_org_cursor still bounds the scan to the organisation
+        stmt = stmt.where(Event.type == only.type)
+    if only.user_id:  # a member's history (ix_events_user_id)
+        stmt = stmt.where(Event.user_id == only.user_id)
     if db.get_bind().dialect.name == "postgresql":
         settled = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
         own = cast(cast(func.pg_current_xact_id_if_assigned(), Text), BigInteger)

@@ -14,6 +14,7 @@ from scim_server.api.console.web import page
 from scim_server.api.console.web import section
 from scim_server.db import get_session
 from scim_server.services.audit import EventType
+from scim_server.services.audit import FeedFilter
 from scim_server.services.organizations import events
 from scim_server.services.organizations.orgs import directory_of
 from scim_server.services.organizations.representation import event_json
@@ -35,18 +36,20 @@ def event_feed() -> Response:
     chosen = request.args.get("type", "").strip()
     if chosen and chosen not in {str(t) for t in EventType}:
         chosen = ""
+    user = request.args.get("user", "").strip() or None
     rows, cursor = events.page(
         get_session(),
         current().org,
         after=request.args.get("after") or None,
         limit=EVENTS_PER_PAGE,
-        type=chosen or None,
+        only=FeedFilter(type=chosen or None, user_id=user),
     )
     return page(
         "events.html",
         events=[event_json(e) for e in rows],
         next_cursor=cursor,
         chosen=chosen,
+        user=user or "",
         types=[str(t) for t in EventType],
         more=len(rows) == EVENTS_PER_PAGE,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask import redirect
 from flask import request
 from flask import url_for
@@ -16,11 +17,20 @@ from scim_server.api.console.web import current
 from scim_server.api.console.web import page
 from scim_server.api.console.web import section
 from scim_server.db import get_session
+from scim_server.services.audit import FeedFilter
+from scim_server.services.directory.context import ScimContext
+from scim_server.services.directory.search import user_groups
 from scim_server.services.membership import admin
+from scim_server.services.membership import sessions
 from scim_server.services.membership.admin import AdminActor
 from scim_server.services.membership.representation import describe
+from scim_server.services.membership.representation import session_json
+from scim_server.services.organizations import events
+from scim_server.services.organizations.orgs import directory_of
+from scim_server.services.organizations.representation import event_json
 
 PAGE_SIZE = 25
+HISTORY_SIZE = 20
 
 
 def _admin() -> AdminActor:
@@ -58,9 +68,37 @@ def members() -> Response:
 @bp.get("/members/<user_id>")
 @section("members")
 def member(user_id: str) -> Response:
-    db = get_session()
-    shown = describe(db, admin.get_membership(db, current().org, user_id))
-    return page("member.html", member=shown, outcomes=outcomes(shown))
+    db, org = get_session(), current().org
+    shown = describe(db, admin.get_membership(db, org, user_id))
+    only = FeedFilter(user_id=user_id)
+    history, _ = events.page(db, org, after=None, limit=HISTORY_SIZE, only=only)
+    return page(
+        "member.html",
+        member=shown,
+        outcomes=outcomes(shown),
+        groups=_groups(shown["scim_id"]),
+        sessions=[
+            session_json(row)
+            for row in sessions.live_sessions(db, org.id, user_id, limit=HISTORY_SIZE)
+        ],
+        history=[event_json(e) for e in history],
+    )
+
+
+def _groups(scim_id: str | None) -> list[dict[str, Any]]:
+    """The person's SCIM groups, as the directory's ``groups`` attribute lists them."""
+    if scim_id is None:
+        return []
+    console = current()
+    ctx = ScimContext(
+        org=console.org,
+        directory_id=directory_of(get_session(), console.org.id).id,
+        actor=console.actor,
+        base_url="",
+        registry=current_app.extensions["scim_registry"],
+        validators=current_app.extensions["scim_validators"],
+    )
+    return user_groups(get_session(), ctx, [scim_id]).get(scim_id, [])
 
 
 def outcomes(member: dict[str, Any]) -> dict[str, str]:

@@ -16,12 +16,17 @@ from scim_server.storage.models import Organization
 
 
 def page(
-    db: Session, org: Organization, *, after: str | None, limit: int, type: str | None = None
+    db: Session,
+    org: Organization,
+    *,
+    after: str | None,
+    limit: int,
+    only: audit.FeedFilter = audit.EVERYTHING,
 ) -> tuple[list[Event], str | None]:
-    """Events oldest first after ``after`` (a ``next_cursor``), at most ``limit``; only
-    those of one ``type`` when given (the console's filter)."""
+    """Events oldest first after ``after`` (a ``next_cursor``), at most ``limit``, narrowed
+    by ``only`` (the console's filters)."""
     try:
-        return audit.feed(db, org.id, after=after, limit=limit, type=type)
+        return audit.feed(db, org.id, after=after, limit=limit, only=only)
     except audit.InvalidCursor:
         raise ProvisioningError(
             ErrorCode.CURSOR_INVALID, "'after' is the next_cursor of the previous page."

@@ -139,4 +139,21 @@ def test_directory_page_and_events_filter(client, boss, org):
     html = client.get("/console/directory").get_data(as_text=True)
     assert "connected" in html and "/scim/v2" in html
     feed = client.get("/console/events?type=console_link.used").get_data(as_text=True)
-    assert "console_link.used" in feed and "membership.grants_updated</td>" not in feed
+    assert "<td>console_link.used</td>" in feed and "membership.grants_updated</td>" not in feed
+
+
+def test_member_page_shows_groups_sessions_and_history(client, boss, scim, org, platform):
+    created = scim.create_user("ann@acme.com")
+    user_id = created[PRODUCT]["userId"]
+    scim.create_group("Engineering", members=[created["id"]])
+    session = platform.call(
+        "POST", "/sessions", {"user_id": user_id, "organization_id": org.id, "method": "password"}
+    )
+    assert session.status_code == 201, session.get_json()
+    html = client.get(f"/console/members/{user_id}").get_data(as_text=True)
+    assert "Engineering" in html
+    assert "password since" in html
+    assert "membership.created" in html or "user.created" in html
+    feed = client.get(f"/console/events?user={user_id}").get_data(as_text=True)
+    assert f"about member {user_id}" in feed
+    assert "<td>console_link.used</td>" not in feed  # boss's sign-in is not about ann
