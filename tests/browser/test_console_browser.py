@@ -190,3 +190,15 @@ def test_planted_weakness_an_unlabelled_input_is_caught_by_axe(page: Page, live:
     assert serious_violations(page) == []
     page.evaluate("document.querySelector('label[for=email]').remove()")
     assert any(v.startswith("label:") for v in serious_violations(page))
+
+
+def test_another_site_cannot_frame_the_console(page: Page, live: LiveConsole):
+    """Clickjacking: a page elsewhere embeds the console; Chromium refuses to render it."""
+    url = admin_session(live)
+    page.goto(url)  # signed in, so the frame would show a live console if allowed
+    page.goto("about:blank")
+    page.set_content(f'<iframe id="f" src="{live.base_url}/console/members"></iframe>')
+    page.wait_for_timeout(1000)
+    framed = [f for f in page.frames if f != page.main_frame]
+    assert framed, "no iframe"
+    assert framed[0].url.startswith("chrome-error://") or "Members" not in framed[0].content()

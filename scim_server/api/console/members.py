@@ -25,6 +25,7 @@ from scim_server.services.membership import sessions
 from scim_server.services.membership.admin import AdminActor
 from scim_server.services.membership.representation import describe
 from scim_server.services.membership.representation import session_json
+from scim_server.services.organizations import catalog
 from scim_server.services.organizations import events
 from scim_server.services.organizations.orgs import directory_of
 from scim_server.services.organizations.representation import event_json
@@ -82,6 +83,8 @@ def member(user_id: str) -> Response:
             for row in sessions.live_sessions(db, org.id, user_id, limit=HISTORY_SIZE)
         ],
         history=[event_json(e) for e in history],
+        roles=[r.name for r in catalog.list_roles(db, org)],
+        sites=catalog.list_sites(db, org),
     )
 
 
@@ -158,4 +161,12 @@ def remove(user_id: str) -> Response:
 def change_role(user_id: str) -> Response:
     role = request.form.get("role", "").strip()
     admin.edit(get_session(), current().org, user_id, {"role": role}, by=_admin())
+    return _done(user_id)
+
+
+@bp.post("/members/<user_id>/sites")
+@section("members")
+def change_sites(user_id: str) -> Response:
+    sites = request.form.getlist("sites")
+    admin.edit(get_session(), current().org, user_id, {"sites": sites}, by=_admin())
     return _done(user_id)

@@ -23,6 +23,7 @@ from scim_server.db import get_session
 from scim_server.services.errors import DomainError
 from scim_server.services.signin import domains
 from scim_server.services.signin import invitations
+from scim_server.services.signin import jit_config
 from scim_server.services.signin import sso_connections
 from scim_server.services.signin.protocol_config import PRESETS
 from scim_server.services.signin.representation import connection_json
@@ -32,6 +33,11 @@ from scim_server.services.signin.representation import service_provider_json
 from scim_server.storage.models import SsoConnection
 
 _TEXT_FIELDS = ("entity_id", "sso_url", "metadata_xml", "issuer", "client_id", "client_secret")
+
+
+def _back() -> Response:
+    """After a change, the Sign-in page again (POST, redirect, GET: a reload never re-posts)."""
+    return redirect(url_for("console.signin"), 303)
 
 
 def _pepper() -> str:
@@ -52,6 +58,11 @@ def signin() -> Response:
         domains=[domain_json(d) for d in domains.list_domains(db, org)],
         invitations=shown_invitations,
         presets=PRESETS,
+        jit={
+            "email_domains": [d.domain for d in jit_config.email_domains(db, org)],
+            "connectors": [c.name for c in jit_config.sso_connectors(db, org)],
+            "roles": [r.name for r in jit_config.roles(db, org)],
+        },
     )
 
 
@@ -177,7 +188,7 @@ def _typed(form: Any) -> dict[str, Any]:
 def claim_domain() -> Response:
     console = current()
     domains.claim(get_session(), console.org, request.form.get("domain", ""), actor=console.actor)
-    return redirect(url_for("console.signin"), 303)
+    return _back()
 
 
 @bp.post("/sign-in/domains/<domain>/verify")
@@ -192,7 +203,7 @@ def verify_domain(domain: str) -> Response:
         actor=console.actor,
         resolver=current_app.extensions["txt_resolver"],
     )
-    return redirect(url_for("console.signin"), 303)
+    return _back()
 
 
 @bp.post("/sign-in/invitations")
@@ -206,7 +217,7 @@ def invite() -> Response:
         "delivery": "email",
     }
     invitations.create(get_session(), console.org, body, by=console.admin, pepper=_pepper())
-    return redirect(url_for("console.signin"), 303)
+    return _back()
 
 
 @bp.post("/sign-in/invitations/<invitation_id>/revoke")
@@ -214,4 +225,33 @@ def invite() -> Response:
 def revoke_invitation(invitation_id: str) -> Response:
     console = current()
     invitations.revoke(get_session(), console.org, invitation_id, actor=console.actor)
-    return redirect(url_for("console.signin"), 303)
+    return _back()
+
+
+@bp.post("/sign-in/invitations/<invitation_id>/resend")
+@section("members")
+def resend_invitation(invitation_id: str) -> Response:
+    """A new link (the old one stops working) and a new expiry; the host sends the email."""
+    console = current()
+    invitations.resend(
+        get_session(), console.org, invitation_id, actor=console.actor, pepper=_pepper()
+    )
+    return _back()
+
+
+@bp.post("/sign-in/jit/email-domains")
+@section("sso")
+def add_jit_domain() -> Response:
+    """Members with a verified email on this (verified) domain join by JIT."""
+    console = current()
+    domain = request.form.get("domain", "")
+    jit_config.add_email_domain(get_session(), console.org, domain, actor=console.actor)
+    return _back()
+
+
+@bp.post("/sign-in/jit/email-domains/<domain>/remove")
+@section("sso")
+def remove_jit_domain(domain: str) -> Response:
+    console = current()
+    jit_config.remove_email_domain(get_session(), console.org, domain, actor=console.actor)
+    return _back()

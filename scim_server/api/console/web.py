@@ -181,7 +181,7 @@ def _refused(error: DomainError) -> Response:
 
 @bp.after_app_request
 def _security_headers(response: Response) -> Response:
-    if request.blueprint != "console":
+    if not request.path.startswith(bp.url_prefix or "/console"):
         return response
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.admin import test_sso_connections as dns
 from tests.api.console.helpers import admin_link
 from tests.api.console.helpers import csrf
 from tests.api.console.helpers import make_admin
@@ -21,6 +22,11 @@ def boss(client, org, scim, admin) -> str:
     user_id = make_admin(scim, admin)
     open_link(client, admin_link(client, org.id, "boss@acme.com"))
     return user_id
+
+
+# The fake DNS of the domain tests (no network): its TXT answers are the test's to set.
+resolver = dns.resolver
+app_overrides = dns.app_overrides
 
 
 def post(client: Any, page_url: str, action: str, data: dict[str, str]) -> Any:
@@ -157,3 +163,42 @@ def test_member_page_shows_groups_sessions_and_history(client, boss, scim, org, 
     feed = client.get(f"/console/events?user={user_id}").get_data(as_text=True)
     assert f"about member {user_id}" in feed
     assert "<td>console_link.used</td>" not in feed  # boss's sign-in is not about ann
+
+
+def test_claim_verify_now_and_jit_by_email_domain(client, boss, admin, resolver):
+    done = post(client, "/console/sign-in", "/console/sign-in/domains", {"domain": "acme.com"})
+    assert done.status_code == 303
+    [domain] = admin.call("GET", f"/organizations/{admin.org_id}/domains").get_json()["domains"]
+    html = client.get("/console/sign-in").get_data(as_text=True)
+    assert domain["txt_record"]["value"] in html
+    verify = "/console/sign-in/domains/acme.com/verify"
+    refused = post(client, "/console/sign-in", verify, {})
+    assert refused.status_code == 409 and "Nothing was changed" in refused.get_data(as_text=True)
+    resolver.records[domain["txt_record"]["name"]] = [domain["txt_record"]["value"]]
+    assert post(client, "/console/sign-in", verify, {}).status_code == 303
+    added = post(
+        client, "/console/sign-in", "/console/sign-in/jit/email-domains", {"domain": "acme.com"}
+    )
+    assert added.status_code == 303, added.get_data(as_text=True)
+    jit = admin.call("GET", f"/organizations/{admin.org_id}/jit/email-domains").get_json()
+    assert "acme.com" in str(jit)
+
+
+def test_resend_an_invitation_and_change_sites(client, boss, admin, scim):
+    post(client, "/console/sign-in", "/console/sign-in/invitations", {"email": "new@acme.com"})
+    [invitation] = admin.call("GET", f"/organizations/{admin.org_id}/invitations").get_json()[
+        "invitations"
+    ]
+    resent = post(
+        client, "/console/sign-in", f"/console/sign-in/invitations/{invitation['id']}/resend", {}
+    )
+    assert resent.status_code == 303
+    assert "invitation.resent" in [e["type"] for e in admin.events()["events"]]
+    site = admin.call("POST", f"/organizations/{admin.org_id}/sites", {"name": "Berlin"}).get_json()
+    ann = scim.create_user("ann@acme.com")[PRODUCT]["userId"]
+    page = f"/console/members/{ann}"
+    assert "Berlin" in client.get(page).get_data(as_text=True)
+    assert post(client, page, f"{page}/sites", {"sites": site["id"]}).status_code == 303
+    assert admin.member(ann)["sites"] == [site["id"]]
+    bad = post(client, page, f"{page}/sites", {"sites": "nowhere"})
+    assert bad.status_code == 422 and admin.member(ann)["sites"] == [site["id"]]
