@@ -6,6 +6,11 @@ page in ``var/screenshots/`` (``SCIM_SCREENSHOT_DIR``)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
+from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -193,12 +198,40 @@ def test_planted_weakness_an_unlabelled_input_is_caught_by_axe(page: Page, live:
 
 
 def test_another_site_cannot_frame_the_console(page: Page, live: LiveConsole):
-    """Clickjacking: a page elsewhere embeds the console; Chromium refuses to render it."""
-    url = admin_session(live)
-    page.goto(url)  # signed in, so the frame would show a live console if allowed
-    page.goto("about:blank")
-    page.set_content(f'<iframe id="f" src="{live.base_url}/console/members"></iframe>')
-    page.wait_for_timeout(1000)
+    """Clickjacking: a page on another site (localhost, another port) embeds the console;
+    Chromium must refuse to render it (planted without the headers, the frame renders)."""
+    target = f"{live.base_url}/console/members"
+    with attacker_site(f'<iframe id="f" src="{target}" title="bait"></iframe>') as attacker:
+        page.goto(attacker)
+        page.wait_for_timeout(1500)
     framed = [f for f in page.frames if f != page.main_frame]
     assert framed, "no iframe"
-    assert framed[0].url.startswith("chrome-error://") or "Members" not in framed[0].content()
+    # Every console page, signed in or not, has the skip link; a refused frame has nothing.
+    assert "Skip to content" not in framed[0].content()
+
+
+@contextmanager
+def attacker_site(html: str) -> Iterator[str]:
+    """A one-page site on another origin (localhost, its own port) serving ``html``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
