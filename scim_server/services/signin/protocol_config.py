@@ -101,7 +101,7 @@ def validate(raw: Any, *, now: datetime | None = None) -> tuple[dict[str, Any], 
     if unknown:
         raise _invalid(f"Unknown protocol_config fields: {excerpt(', '.join(sorted(unknown)))}.")
     preset_name = raw.get("preset", "generic")
-    if preset_name not in PRESETS:
+    if not isinstance(preset_name, str) or preset_name not in PRESETS:
         raise _invalid(f"'preset' is one of {', '.join(PRESETS)}.")
     preset = PRESETS[preset_name]
     protocol = raw.get("protocol", preset.protocol)
@@ -147,7 +147,10 @@ def _string(raw: dict[str, Any], field: str) -> str | None:
 def _https_url(value: str | None, field: str) -> str:
     if value is None:
         raise _invalid(f"'{field}' is required (or paste the IdP's metadata XML).")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = urlsplit("")
     if parts.scheme != "https" or not parts.netloc:
         raise _invalid(f"'{field}' must be an https:// URL, got {excerpt(value)}.")
     return value

@@ -165,3 +165,16 @@ def test_entra_preset_prefills_its_claim_names(admin):
     claims = response.get_json()["protocol_config"]["claim_mapping"]
     assert claims["email"].endswith("/claims/emailaddress")
     assert claims["groups"].endswith("/claims/groups")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"preset": ["okta"]},
+        {"preset": {"a": 1}},
+        {"protocol": "oidc", "issuer": "https://[broken", "client_id": "c", "client_secret": "s"},
+        {"protocol": ["saml"]},
+    ],
+)
+def test_odd_json_shapes_are_400_never_500(admin, config):
+    assert_api_error(create(admin, config, name="Odd"), 400, "validation_error")
