@@ -11,8 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from scim_server import config
 from scim_server import db
-from scim_server import request_log
 from scim_server import metrics
+from scim_server import request_log
 from scim_server.api import guards
 from scim_server.api import register_blueprints
 from scim_server.errors import register_error_handlers

@@ -86,6 +86,11 @@ DEFAULTS: dict[str, Any] = {
     # Trusted reverse proxies in front of the server: 0 ignores X-Forwarded-*; N trusts the
     # last N hops' X-Forwarded-For/-Proto/-Host/-Port (werkzeug ProxyFix).
     "PROXY_FIX_HOPS": 0,
+    # Console part: console sessions end after this long idle, and this long in all
+    # (docs/api.md §3.6a); their cookie is Secure (browsers keep it on http://localhost too).
+    "CONSOLE_IDLE_SECONDS": 30 * 60,
+    "CONSOLE_ABSOLUTE_SECONDS": 8 * 3600,
+    "CONSOLE_COOKIE_SECURE": True,
 }
 
 # Read from the environment as the literal string, never JSON-decoded.
@@ -112,6 +117,8 @@ _INT_KEYS = (
     "CURSOR_TIMEOUT_SECONDS",
     "BULK_MAX_OPERATIONS",
     "BULK_MAX_PAYLOAD_BYTES",
+    "CONSOLE_IDLE_SECONDS",
+    "CONSOLE_ABSOLUTE_SECONDS",
 )
 
 

@@ -150,6 +150,8 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SSO_REQUIRED: 403,
     # prof (issue 9 items 2-3)
     ErrorCode.SSO_LINK_EMAIL_MISMATCH: 403,
+    # Console part
+    ErrorCode.CONSOLE_LINK_INVALID: 404,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

@@ -32,6 +32,7 @@ from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from scim_server.errors import route_template
 from scim_server.storage.ops_stats import MemberCounts
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set by scim_server/server.py
@@ -64,8 +65,7 @@ def _start_timer() -> None:
 
 def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
-    rule = request.url_rule
-    route = rule.rule if rule is not None else UNMATCHED
+    route = route_template() if request.url_rule is not None else UNMATCHED
     REQUESTS.labels(route, request.method, str(response.status_code)).inc()
     if started is not None:
         LATENCY.labels(route, request.method).observe(time.perf_counter() - started)

@@ -57,6 +57,8 @@ from scim_server.services.organizations.representation import event_json
 from scim_server.services.signin import invitations
 from scim_server.services.signin import jit
 from scim_server.services.signin import jit_config
+from scim_server.services.signin import protocol_config
+from scim_server.services.signin import sso_connections
 from scim_server.services.signin.invitations import Accepted
 from scim_server.services.signin.jit import Claims
 from scim_server.services.signin.representation import invitation_json
@@ -425,6 +427,18 @@ class Services:
             org: Organization = orgs.get_org(tx.db, org_id)
             rows, cursor = event_feed.page(tx.db, org, after=after, limit=limit)
             return EventPage([event_json(e) for e in rows], cursor)
+
+    # --- SSO set-up (console part) --------------------------------------------------------
+
+    def sso_client_secret(self, org_id: str, connection_id: str) -> str | None:
+        """The OIDC client secret of a connection, decrypted, for the host product's own
+        OIDC handshake; None when none is stored. No HTTP route ever returns it."""
+        with self._transaction() as tx:
+            org: Organization = orgs.get_org(tx.db, org_id)
+            conn = sso_connections.get(tx.db, org, connection_id)
+            if conn.client_secret_encrypted is None:
+                return None
+            return protocol_config.decrypt_secret(conn.client_secret_encrypted, self._pepper)
 
     # --- the unit of work ---------------------------------------------------------------
 

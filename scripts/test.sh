@@ -3,6 +3,9 @@
 #
 #   scripts/test.sh [PYTEST ARGS...]     e.g. scripts/test.sh -k patch -x
 #
+# 0. Chromium for the console's browser tests (tests/browser): the Debian package, installed
+#    with apt-get when missing (as scripts/pg-cluster.sh installs PostgreSQL); where it
+#    cannot be installed those tests skip with a loud reason and the summary says so
 # 1. pytest on SQLite (SCIM_TEST_DATABASE_URL unset)
 # 2. a throw-away PostgreSQL cluster (scripts/pg-cluster.sh), removed on any exit
 # 3. pytest again with SCIM_TEST_DATABASE_URL=<that cluster>
@@ -95,6 +98,39 @@ if [[ ! -x ${PYTEST[0]} ]]; then
     exit 1
 fi
 
+# ensure_chromium: the browser tests' Chromium (SCIM_CHROMIUM, default /usr/bin/chromium).
+ensure_chromium() {
+    local browser=${SCIM_CHROMIUM:-/usr/bin/chromium}
+    local -a sudo=()
+    if [[ -x $browser ]]; then
+        record "chromium" ok "$browser"
+        return
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        record "chromium" skip "NOT INSTALLED and no apt-get: tests/browser will be SKIPPED"
+        return
+    fi
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null 2>&1 && { [[ -t 0 ]] || sudo -n true 2>/dev/null; }; then
+            sudo=(sudo)
+        else
+            record "chromium" skip "NOT INSTALLED, needs root (sudo apt-get install chromium): tests/browser will be SKIPPED"
+            return
+        fi
+    fi
+    note "chromium: not found; installing the Debian package 'chromium'"
+    if "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >&2 \
+        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >&2 \
+        && [[ -x $browser ]]; then
+        record "chromium" ok "installed $browser"
+    else
+        record "chromium" skip "apt-get install chromium FAILED: tests/browser will be SKIPPED"
+    fi
+}
+
+# 0. Chromium
+ensure_chromium
+
 # 1. SQLite
 run_pytest "pytest sqlite" -- "$@"
 
@@ -112,7 +148,8 @@ fi
 
 # 3. PostgreSQL
 if [[ -n $PG_URL ]]; then
-    run_pytest "pytest postgres" "SCIM_TEST_DATABASE_URL=$PG_URL" -- "$@"
+    # tests/browser serve their own SQLite file whatever the database: once is enough
+    run_pytest "pytest postgres" "SCIM_TEST_DATABASE_URL=$PG_URL" -- --ignore=tests/browser "$@"
 else
     record "pytest postgres" FAIL "not run: no cluster"
 fi

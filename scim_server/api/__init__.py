@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from scim_server.api import console
 from scim_server.api import ops
+from scim_server.api.admin import console_links
 from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
@@ -58,5 +60,7 @@ def register_blueprints(app: Flask) -> None:
         sso_discover.bp,
         provisioning_log.bp,
         ops.bp,
+        console_links.bp,
+        console.bp,
     ):
         app.register_blueprint(bp)

@@ -107,6 +107,11 @@ class EventType(enum.StrEnum):
     MEMBERSHIP_GRANTS_RETURNED = "membership.grants_returned"
     # prof (issue 9 items 2-3): an SSO identity linked to an account that existed before
     SSO_IDENTITY_LINKED = "sso_identity.linked"
+    # Console part: set-up portal links, console sign-in links and console sessions
+    PORTAL_LINK_CREATED = "portal_link.created"
+    CONSOLE_LINK_CREATED = "console_link.created"
+    CONSOLE_LINK_USED = "console_link.used"
+    CONSOLE_SESSION_ENDED = "console_session.ended"
 
 
 @dataclass(frozen=True)

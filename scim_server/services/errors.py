@@ -104,6 +104,8 @@ class ErrorCode(enum.StrEnum):
     SSO_REQUIRED = "sso_required"
     # prof (issue 9 items 2-3): completing an SSO link for the wrong account
     SSO_LINK_EMAIL_MISMATCH = "sso_link_email_mismatch"
+    # Console part: a console or portal link that is unknown, expired or already used
+    CONSOLE_LINK_INVALID = "console_link_invalid"
 
 
 class DomainError(Exception):

@@ -39,7 +39,11 @@ _CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Fields whose value is prose that may span lines: SCIM addresses.formatted and
 # addresses.streetAddress (RFC 7643 §4.1.2 says they may hold newlines; name.formatted
 # shares the key and is allowed too) and the management API's free-text reasons.
-MULTILINE_FIELDS = frozenset({"formatted", "streetaddress", "reason"})
+MULTILINE_FIELDS = frozenset({"formatted", "streetaddress", "reason"}) | {
+    # an SSO connection's pasted SAML metadata and PEM certificates (console part)
+    "metadata_xml",
+    "certificates",
+}
 
 
 def control_character(text: str, *, multiline: bool = False) -> str | None:
@@ -74,6 +78,9 @@ MANAGEMENT_FIELD_LIMITS: dict[str, int] = {
     "emailDomains": 253,
     "claims.iss": 500,
     "claims.sub": 500,
+    # an SSO connection's IdP side (console part): pasted metadata and PEM certificates
+    "protocol_config.metadata_xml": 200_000,
+    "protocol_config.certificates": 10_000,
 }
 DEFAULT_FIELD_LIMIT = 1000
 

@@ -251,6 +251,10 @@ class SsoConnection(Base):
     require_email_verified: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The IdP side (SAML or OIDC, claim mapping), validated by services/signin/protocol_config.py;
+    # the OIDC client secret is kept apart, encrypted, and never rendered.
+    protocol_config: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    client_secret_encrypted: Mapped[str | None] = mapped_column(Text)
 
 
 class SsoIdentity(Base):
@@ -639,3 +643,41 @@ class ProvisioningLogEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer)
     request_body: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleLink(Base):
+    """A one-time link into the console: a set-up portal link for a customer's IT admin
+    (``purpose='portal'``, scoped to sections) or a host admin's sign-in
+    (``purpose='admin'``, naming the acting member). Only a keyed hash of its secret is kept."""
+
+    __tablename__ = "console_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # portal | admin
+    sections: Mapped[list[str]] = mapped_column(JsonType)
+    acting_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConsoleSession(Base):
+    """A browser's console session, in the database so every worker sees it and a logout
+    or timeout counts everywhere at once; only a keyed hash of the cookie is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("console_links.id"))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sections: Mapped[list[str]] = mapped_column(JsonType)
+    acting_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)  # the absolute timeout
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(20))  # logout | idle | expired

@@ -137,3 +137,11 @@ def acting(org: Organization) -> AdminActor:
         key=key_actor(),
         platform=principal().is_platform,
     )
+
+
+def resolve_named(org: Organization, named: str) -> AdminActor:
+    """The member ``named`` (user id or email) as an actor, checked as ``X-Acting-User`` is:
+    used where the body, not a header, names who will act (console sessions)."""
+    return resolve_actor(
+        get_session(), org, named, key=key_actor(), platform=principal().is_platform
+    )

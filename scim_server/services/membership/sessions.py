@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -164,3 +165,20 @@ def _require_usable_connection(db: Session, org_id: str, connection_id: str) -> 
         raise AccessRefused(ErrorCode.SSO_CONNECTION_NOT_FOUND, "No such SSO connection here.")
     if not conn.enabled:
         raise AccessRefused(ErrorCode.SSO_CONNECTION_DISABLED, "This SSO connection is disabled.")
+
+
+def live_sessions(db: Session, org_id: str, user_id: str, *, limit: int) -> list[SignInSession]:
+    """A member's unrevoked sessions here, newest first (the console's member page), read
+    through ix_sessions_user_org and capped, however many a person piles up."""
+    return list(
+        db.scalars(
+            select(SignInSession)
+            .where(
+                SignInSession.user_id == user_id,
+                SignInSession.org_id == org_id,
+                SignInSession.revoked_at.is_(None),
+            )
+            .order_by(SignInSession.created_at.desc())
+            .limit(limit)
+        )
+    )

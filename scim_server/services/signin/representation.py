@@ -20,6 +20,7 @@ from scim_server.services.signin.domains import record_name
 from scim_server.services.signin.invitations import Accepted
 from scim_server.services.signin.invitations import Issued
 from scim_server.services.signin.invitations import shown_status
+from scim_server.services.signin.protocol_config import certificate_status
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import SiteRole
@@ -41,6 +42,32 @@ def connection_json(conn: SsoConnection) -> dict[str, Any]:
         # Only an explicit override is shown; null follows /jit/roles (docs/lifecycle.md §3.5).
         "default_role_id": conn.default_role_id if conn.default_role_override else None,
         "require_email_verified": conn.require_email_verified,
+        "protocol_config": protocol_config_json(conn),
+    }
+
+
+def protocol_config_json(conn: SsoConnection) -> dict[str, Any] | None:
+    """The IdP side as stored, certificates with their days left; the client secret only
+    as ``client_secret_set`` (it is never shown again)."""
+    config = conn.protocol_config
+    if config is None:
+        return None
+    shown = dict(config)
+    if "certificates" in shown:
+        shown["certificates"] = [certificate_status(c) for c in shown["certificates"]]
+    if config.get("protocol") == "oidc":
+        shown["client_secret_set"] = conn.client_secret_encrypted is not None
+    return shown
+
+
+def service_provider_json(conn: SsoConnection, base_url: str) -> dict[str, str]:
+    """Our side, for the admin to paste into the IdP: the host product's ACS URL, entity id
+    and OIDC redirect URI for this connection (the host serves them; README "Console")."""
+    base = f"{base_url.rstrip('/')}/sso/{conn.id}"
+    return {
+        "acs_url": f"{base}/saml/acs",
+        "entity_id": f"{base}/saml/metadata",
+        "redirect_uri": f"{base}/oidc/callback",
     }
 
 

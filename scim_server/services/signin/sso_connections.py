@@ -20,6 +20,7 @@ from scim_server.services.inputs import boolean_fields
 from scim_server.services.inputs import writable_fields
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
+from scim_server.services.signin import protocol_config
 from scim_server.services.signin.representation import connection_json
 from scim_server.storage import queries
 from scim_server.storage.models import Organization
@@ -48,7 +49,9 @@ def list_connections(db: Session, org: Organization) -> list[SsoConnection]:
     )
 
 
-def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> SsoConnection:
+def create(
+    db: Session, org: Organization, body: dict[str, Any], *, actor: Actor, pepper: str = ""
+) -> SsoConnection:
     writable_fields(body, _WRITABLE, {})
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -56,6 +59,7 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
     conn = SsoConnection(org_id=org.id, name=name.strip())
     _set_override(db, org, conn, body)
     _apply_settings(conn, body)
+    _apply_protocol_config(conn, body, pepper)
     db.add(conn)
     db.flush()
     after = connection_json(conn)
@@ -64,7 +68,13 @@ def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
 
 
 def update(
-    db: Session, org: Organization, connection_id: str, body: dict[str, Any], *, actor: Actor
+    db: Session,
+    org: Organization,
+    connection_id: str,
+    body: dict[str, Any],
+    *,
+    actor: Actor,
+    pepper: str = "",
 ) -> SsoConnection:
     conn = get(db, org, connection_id)
     before = connection_json(conn)
@@ -78,8 +88,10 @@ def update(
             )
         conn.name = body["name"].strip()
     _apply_settings(conn, body)
+    secret_before = conn.client_secret_encrypted
+    _apply_protocol_config(conn, body, pepper)
     after = connection_json(conn)
-    if after != before:
+    if after != before or conn.client_secret_encrypted != secret_before:
         event = EventType.SSO_CONNECTION_UPDATED
         record(db, org.id, actor, event, conn, before=before, after=after)
     return conn
@@ -115,7 +127,14 @@ def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) 
 # ``default_role_id`` is what the representation shows, ``default_role`` (an id or a name)
 # what clients wrote before it: both are accepted so what a client reads it can write back.
 _WRITABLE = frozenset(
-    {"name", "default_role", "default_role_id", "jit_mode", "jit_enabled", "require_email_verified"}
+    {
+        "name",
+        "default_role",
+        "default_role_id",
+        "jit_mode",
+        "protocol_config",
+        *_FLAGS,
+    }
 )
 
 _ROLE_KEYS = frozenset({"default_role", "default_role_id"})
@@ -166,3 +185,25 @@ def _apply_settings(conn: SsoConnection, body: dict[str, Any]) -> None:
                 ErrorCode.VALIDATION_ERROR, f"'jit_mode' is one of {JIT_MODES}."
             )
         conn.jit_mode = body["jit_mode"]
+
+
+def _apply_protocol_config(conn: SsoConnection, body: dict[str, Any], pepper: str) -> None:
+    """The IdP side, validated whole (services/signin/protocol_config.py); an OIDC client
+    secret is encrypted with a key derived from the pepper and kept out of every rendering.
+    Switching to SAML drops a stored secret; an OIDC update without one keeps it."""
+    if "protocol_config" not in body:
+        return
+    if body["protocol_config"] == connection_json(conn).get("protocol_config"):
+        return  # the representation sent back unchanged (null when none is set)
+    config, secret = protocol_config.validate(body["protocol_config"])
+    if config["protocol"] != "oidc":
+        conn.client_secret_encrypted = None
+    elif secret is not None:
+        if not pepper:
+            raise ValueError("a client secret needs the pepper to be encrypted")
+        conn.client_secret_encrypted = protocol_config.encrypt_secret(secret, pepper)
+    elif conn.client_secret_encrypted is None:
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, "'client_secret' is required for a new OIDC set-up."
+        )
+    conn.protocol_config = config
