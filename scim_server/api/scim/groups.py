@@ -42,9 +42,9 @@ def _render(ctx: ScimContext, group: ScimGroup, status: int = 200) -> Response:
 
 def _validated(ctx: ScimContext) -> dict[str, Any]:
     """The validated body; an explicit ``members: []`` survives as an empty list."""
-    body = requests.json_body()
-    requests.require_schema(body, CORE_GROUP)
-    normalised = compat.normalise_resource(body, ctx.registry.group)
+    # Normalised first, so that a dialect's schema URNs (OneLogin's SCIM 1.1 names) count.
+    normalised = compat.normalise_resource(requests.json_body(), ctx.registry.group)
+    requests.require_schema(normalised, CORE_GROUP)
     doc = ctx.validators["Group"].validate(normalised)
     if "members" in normalised and "members" not in doc:
         doc["members"] = []

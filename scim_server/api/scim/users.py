@@ -43,9 +43,10 @@ def _render(ctx: ScimContext, view: UserView, status: int = 200, *, new: bool = 
 
 
 def _validated(ctx: ScimContext) -> dict[str, object]:
-    body = requests.json_body()
+    # Normalised first, so that a dialect's schema URNs (OneLogin's SCIM 1.1 names) count.
+    body = compat.normalise_resource(requests.json_body(), ctx.registry.user)
     requests.require_schema(body, CORE_USER)
-    return ctx.validators["User"].validate(compat.normalise_resource(body, ctx.registry.user))
+    return ctx.validators["User"].validate(body)
 
 
 @bp.get("")
