@@ -25,6 +25,7 @@ import json
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,17 @@ def run_scim_sanity(base_url: str, token: str) -> list[Finding]:
     ]
 
 
+def _guarded(
+    tool: str, run: Callable[[str, str], list[Finding]], base_url: str, token: str
+) -> list[Finding]:
+    """A tool that cannot run at all (server down, discovery unreadable) is one failure of
+    that tool, never a traceback that would also stop the other tool."""
+    try:
+        return run(base_url, token)
+    except Exception as exc:  # noqa: BLE001 - any crash of a tool is that tool's failure
+        return [Finding(tool, "run", True, f"{type(exc).__name__}: {exc}")]
+
+
 def _sanity_message(result: dict[str, Any]) -> str:
     return f"{result['status']}: {result.get('message') or ''}".strip()
 
@@ -223,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     allowlist = load_allowlist(args.allowlist)
     base_url = args.base_url.rstrip("/")
-    findings = run_scim2_tester(base_url, args.token) + run_scim_sanity(base_url, args.token)
+    findings = [
+        finding
+        for tool, run in ((SCIM2_TESTER, run_scim2_tester), (SCIM_SANITY, run_scim_sanity))
+        for finding in _guarded(tool, run, base_url, args.token)
+    ]
     verdict = judge(findings, allowlist)
     for finding, entry in verdict.allowed:
         print(f"ALLOWED {finding.tool} {finding.check}: {entry.reason}")

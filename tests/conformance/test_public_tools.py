@@ -74,3 +74,11 @@ def test_docs_conformance_renders_the_current_allow_list():
     report = (ROOT / "docs/conformance.md").read_text(encoding="utf-8")
     for entry in public_tools.load_allowlist():
         assert f"| {entry.tool} | `{entry.check}` |" in report, entry.check
+
+
+def test_a_tool_that_cannot_reach_the_server_is_one_unlisted_failure(capsys):
+    """Nothing listens on port 9 of localhost: both tools fail to run, neither raises."""
+    rc = public_tools.main(["--base-url", "http://127.0.0.1:9/scim/v2", "--token", "t"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "FAIL    scim2-tester run: " in out and "FAIL    scim-sanity " in out
