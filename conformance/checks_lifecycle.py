@@ -363,3 +363,21 @@ def group_patch(ctx: Context) -> None:
         "the projected response should be the group resource",
         projected,
     )
+
+
+@check(
+    "lifecycle.product_extension_urn_is_read_only",
+    G,
+    "docs/api.md §4; RFC 7644 §3.5.2 (readOnly → mutability)",
+)
+def product_extension_urn_read_only(ctx: Context) -> None:
+    """The whole product extension by its URN: add, replace and remove are 400 mutability."""
+    user = create_user(ctx)
+    before = product(user, "after create")
+    for op in ("add", "replace", "remove"):
+        operation = {"op": op, "path": PRODUCT}
+        if op != "remove":
+            operation["value"] = {"adminDisabled": True}
+        expect_error(patch(ctx, f"/Users/{user['id']}", operation), 400, "mutability")
+    after = product(get_user(ctx, user["id"]), "after the refused PATCHes")
+    expect(after == before, f"the refused PATCHes changed {before} into {after}")

@@ -5,9 +5,11 @@ Group ``rfc``; one module per RFC area, registered through ``registry.check``.
 
 from __future__ import annotations
 
+from .common import ENTERPRISE
 from .common import create_user
 from .common import email_values
 from .common import expect_error
+from .common import ext
 from .common import get_user
 from .common import patch
 from .common import patch_ok
@@ -16,6 +18,7 @@ from .common import user_name
 from .registry import Context
 from .registry import check
 from .registry import expect
+from .registry import skip
 
 G = "rfc"
 
@@ -167,3 +170,58 @@ def patch_atomic(ctx: Context) -> None:
         got.get("nickName") == "Before",
         f"a failed PATCH must change nothing: nickName is now {got.get('nickName')!r}",
     )
+
+
+# =========================================================================== extension URN paths
+
+
+def _enterprise_user(ctx: Context) -> dict:
+    rtype = ctx.client.get("/ResourceTypes/User")
+    extensions = rtype.body.get("schemaExtensions") if isinstance(rtype.body, dict) else None
+    if not any(isinstance(e, dict) and e.get("schema") == ENTERPRISE for e in extensions or []):
+        skip(f"the User resource type does not list {ENTERPRISE}")
+    return create_user(ctx)
+
+
+@check(
+    "rfc.patch.extension_urn_path",
+    G,
+    "RFC 7644 §3.5.2, §3.10 (a whole extension by its schema URN)",
+    requires="patch",
+)
+def patch_extension_urn(ctx: Context) -> None:
+    """``"path": "urn:…:enterprise:2.0:User"`` with an object: add, replace, then remove."""
+    user = _enterprise_user(ctx)
+    uid = user["id"]
+    value = {"employeeNumber": "701", "department": "Conformance"}
+    got = _patched_user(ctx, uid, {"op": "add", "path": ENTERPRISE, "value": value})
+    expect(
+        ext(got, ENTERPRISE) == value, f"add by URN should set {value}, got {ext(got, ENTERPRISE)}"
+    )
+    got = _patched_user(
+        ctx, uid, {"op": "replace", "path": ENTERPRISE, "value": {"department": "Audit"}}
+    )
+    expect(
+        ext(got, ENTERPRISE) == {"employeeNumber": "701", "department": "Audit"},
+        f"replace by URN sets the named attributes, got {ext(got, ENTERPRISE)}",
+    )
+    got = _patched_user(ctx, uid, {"op": "remove", "path": ENTERPRISE})
+    expect(not ext(got, ENTERPRISE), f"remove by URN should clear it, got {ext(got, ENTERPRISE)}")
+
+
+@check(
+    "rfc.patch.extension_attribute_urn_path",
+    G,
+    "RFC 7644 §3.10 (urn:…:User:manager.value)",
+    requires="patch",
+)
+def patch_extension_attribute_urn(ctx: Context) -> None:
+    user = _enterprise_user(ctx)
+    boss = create_user(ctx)
+    got = _patched_user(
+        ctx, user["id"], {"op": "add", "path": f"{ENTERPRISE}:manager.value", "value": boss["id"]}
+    )
+    manager = ext(got, ENTERPRISE).get("manager") or {}
+    expect(manager.get("value") == boss["id"], f"manager.value should be set, got {manager}")
+    got = _patched_user(ctx, user["id"], {"op": "remove", "path": f"{ENTERPRISE}:manager"})
+    expect("manager" not in ext(got, ENTERPRISE), "remove by URN path should clear manager")

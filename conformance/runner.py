@@ -23,6 +23,7 @@ from . import checks_lifecycle  # noqa: F401
 from . import checks_okta  # noqa: F401
 from . import checks_onelogin  # noqa: F401
 from . import checks_ping  # noqa: F401
+from . import checks_rfc_bulk  # noqa: F401
 from . import checks_rfc_discovery  # noqa: F401
 from . import checks_rfc_errors  # noqa: F401
 from . import checks_rfc_filtering  # noqa: F401

@@ -10,6 +10,7 @@ from flask import Flask
 
 from scim_server import config
 from scim_server import db
+from scim_server import request_log
 from scim_server.api import guards
 from scim_server.api import register_blueprints
 from scim_server.errors import register_error_handlers
@@ -34,5 +35,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     guards.init_app(app)
     register_blueprints(app)
+    request_log.init_app(app)  # after db.init_app: its after_request runs before the commit
     logging.getLogger("scim_server").setLevel(logging.INFO)
     return app

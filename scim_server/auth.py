@@ -15,7 +15,6 @@ bounded and one per app (so per worker); each request builds its own transient
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 from flask import Response
@@ -27,9 +26,11 @@ from flask_httpauth import HTTPTokenAuth
 from scim_server import secrets
 from scim_server.db import get_session
 from scim_server.errors import scim_error_response
+from scim_server.request_ids import current_request_id
 from scim_server.services.audit import Actor
 from scim_server.services.organizations.tokens import ScimCredentials
 from scim_server.services.organizations.tokens import find_scim_credentials
+from scim_server.services.organizations.tokens import touch_last_used
 from scim_server.storage.models import Organization
 
 READ_CREDENTIALS_SECONDS = 1.0
@@ -59,7 +60,8 @@ def _verify_scim_token(secret: str) -> Principal | None:
         return None
     org = found.organization()
     g.org_id = org.id
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    touch_last_used(get_session(), found)
+    request_id = current_request_id()
     return Principal(org, found.directory_id, Actor("scim", found.token_id, request_id))
 
 

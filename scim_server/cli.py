@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from scim_server import cli_log
 from scim_server import create_app
 from scim_server.db import session_scope
 from scim_server.services.audit import Actor
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     trevoke = token_sub.add_parser("revoke", help="revoke a token at once")
     trevoke.add_argument("token_id")
     trevoke.set_defaults(handler=_token_revoke)
+    cli_log.add_commands(sub)
     return parser
 
 
@@ -178,9 +180,10 @@ def _token_list(app: Flask, args: argparse.Namespace) -> int:
     with session_scope(_factory(app)) as db:
         for token in tokens.list_tokens(db, orgs.get_org(db, args.org)):
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
             print(
                 f"{token.id}  {token.kind:<10}  {token.prefix}…  "
-                f"created {token.created_at:%Y-%m-%d %H:%M}  {state}"
+                f"created {token.created_at:%Y-%m-%d %H:%M}  last used {used}  {state}"
             )
     return 0
 

@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PATCH_OPERATIONS": 1000,
     # Largest request body in bytes (a 100,000-member group PUT is about 6 MB).
     "MAX_BODY_BYTES": 16 * 1024 * 1024,
+    # Bulk (RFC 7644 §3.7.4), advertised in /ServiceProviderConfig: most operations in one
+    # request, and its largest body in bytes. Each operation commits on its own
+    # (scim_server/api/scim/bulk.py), so these bound the request's length, not lock waits.
+    "BULK_MAX_OPERATIONS": 1000,
+    "BULK_MAX_PAYLOAD_BYTES": 1024 * 1024,
     # Key for the HMAC that stores secrets; set a private value in production.
     "TOKEN_PEPPER": "scim-server-default-pepper",
     # Platform key for the management API across organisations (unset: disabled).
@@ -50,6 +55,17 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_SYNCHRONOUS": "NORMAL",
     # Seconds a list cursor stays valid (RFC 9865 cursorTimeout; part `search`).
     "CURSOR_TIMEOUT_SECONDS": 3600,
+    # log part (issue 12), validated in scim_server/request_log.py:
+    # Record organisations' SCIM requests in the provisioning log (README "Provisioning log").
+    "PROVISIONING_LOG": True,
+    # Also record successful reads (GET, POST .search); failures are always recorded.
+    "PROVISIONING_LOG_READS": False,
+    # Days an entry is kept; `scim-server log prune` deletes older ones (run it from cron).
+    "PROVISIONING_LOG_RETENTION_DAYS": 30,
+    # Longest request body kept per entry, in bytes, after redacting secrets.
+    "PROVISIONING_LOG_BODY_BYTES": 8192,
+    # Log lines on stderr: auto (JSON, or text when stderr is a terminal), json or text.
+    "LOG_FORMAT": "auto",
 }
 
 _INT_KEYS = (
@@ -61,6 +77,8 @@ _INT_KEYS = (
     "RETRY_AFTER_SECONDS",
     "DB_POOL_SIZE",
     "CURSOR_TIMEOUT_SECONDS",
+    "BULK_MAX_OPERATIONS",
+    "BULK_MAX_PAYLOAD_BYTES",
 )
 
 

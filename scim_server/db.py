@@ -202,6 +202,17 @@ def commit_despite_error() -> None:
     g.commit_despite_error = True
 
 
+def end_operation(*, succeeded: bool) -> None:
+    """Commit (or roll back) the request's work so far, for a request made of independent
+    operations (RFC 7644 §3.7 Bulk): each operation is its own transaction, so a long Bulk
+    request never holds the write lock for longer than one operation."""
+    session = get_session()
+    if succeeded:
+        session.commit()
+    else:
+        session.rollback()
+
+
 def get_session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:

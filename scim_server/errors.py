@@ -3,13 +3,14 @@
 An unexpected exception becomes a 500 with a generic detail; the traceback goes to the
 log, never to the body. The database being unreachable, or a lock wait timing out, is a
 503 with ``Retry-After``: the client should retry, and monitoring can tell an outage from
-a bug. Details are cut to ``MAX_DETAIL_CHARS`` and log lines at INFO carry no request
-values (the detail, which may quote input, is logged at DEBUG).
+a bug. Details are cut to ``MAX_DETAIL_CHARS``. Each request's one INFO line, with its
+status, scimType and this (cut) detail, is written by ``scim_server/request_log.py``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -140,6 +141,15 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUERY_TOO_LONG: 414,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    # Group mappings and site roles (issue 9 item 1, part `map`)
+    ErrorCode.MAPPING_INVALID: 400,
+    ErrorCode.MAPPING_DUPLICATE: 409,
+    ErrorCode.GROUP_INVALID: 422,
+    ErrorCode.SITE_ROLE_INVALID: 422,
+    # tokens part (issue 9 items 4-6): a refused sign-in, 403 like every AccessRefused
+    ErrorCode.SSO_REQUIRED: 403,
+    # prof (issue 9 items 2-3)
+    ErrorCode.SSO_LINK_EMAIL_MISMATCH: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and
@@ -196,23 +206,44 @@ def _domain_status(error: DomainError) -> tuple[int, str | None]:
     return 400, None
 
 
-def _route() -> str:
-    """The matched route's pattern (``/scim/v2/Users/<scim_id>``), never the ids in the URL."""
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def route_template() -> str:
+    """The matched route's pattern (``/scim/v2/Users/<scim_id>``, converters left out),
+    never the ids in the URL: logs and metrics label requests by it."""
     rule = request.url_rule
-    return rule.rule if rule is not None else "(no route)"
+    return _CONVERTER.sub(r"<\1>", rule.rule) if rule is not None else "(no route)"
 
 
 def _log(status: int, scim_type: str | None, detail: str) -> None:
-    """One INFO line per failure, without request values; the detail only at DEBUG."""
-    log.info(
+    """At DEBUG: the request's own line (scim_server/request_log.py) already says this at
+    INFO, with the detail, so a failure is one line, not two."""
+    log.debug(
         "request failed status=%s scimType=%s route=%s %s org=%s",
         status,
         scim_type,
         request.method,
-        _route(),
+        route_template(),
         getattr(g, "org_id", None),
     )
     log.debug("request failed detail=%s", shorten(detail))
+
+
+def scim_error_body(error: ScimError | DomainError) -> tuple[int, dict[str, Any]]:
+    """(status, SCIM Error message) for an error that is not the whole response: one
+    failed operation of a Bulk request (RFC 7644 §3.7.3 ``response``). Logged like a
+    failed request, from the same table."""
+    if isinstance(error, ScimError):
+        status, scim_type, detail = error.status, error.scim_type, error.detail
+    else:
+        (status, scim_type), detail = _domain_status(error), error.message
+    _log(status, scim_type, detail)
+    body: dict[str, Any] = {"schemas": [ERROR], "status": str(status)}
+    if scim_type:
+        body["scimType"] = scim_type
+    body["detail"] = shorten(detail)
+    return status, body
 
 
 def handle_scim_error(error: ScimError) -> Response:
@@ -268,7 +299,7 @@ def handle_unexpected(error: BaseException) -> Response:
 def _unavailable(error: BaseException) -> Response:
     """503 + Retry-After: the database is unreachable or a lock wait timed out."""
     log.warning(
-        "database unavailable (%s) on %s %s", type(error).__name__, request.method, _route()
+        "database unavailable (%s) on %s %s", type(error).__name__, request.method, route_template()
     )
     detail = "The database is unavailable or busy; nothing was changed. Retry later."
     if _is_scim_request():
@@ -286,7 +317,7 @@ def _log_unexpected(error: BaseException) -> None:
     log.error(
         "unexpected error on %s %s: %s\nTraceback (most recent call last):\n%s%s",
         request.method,
-        _route(),
+        route_template(),
         type(error).__name__,
         frames,
         type(error).__qualname__,
@@ -301,7 +332,9 @@ def check_query_length() -> Response | None:
     size = len(request.query_string)
     if size <= limit:
         return None
-    log.info("request failed status=414 route=%s %s bytes=%s", request.method, _route(), size)
+    log.debug(
+        "request failed status=414 route=%s %s bytes=%s", request.method, route_template(), size
+    )
     if _is_scim_request():
         detail = (
             f"The query string is {size:,} bytes; the limit is {limit:,}. Send the query "

@@ -239,16 +239,21 @@ class Services:
         """
         with self._transaction() as tx:
             signed_in = jit.sign_in_with_sso(tx.db, connection_id, claims, actor=_system_actor())
-            result = signed_in.result
-            return SsoSignIn(
-                result.user_id,
-                result.organization_id,
-                result.membership_id,
-                _session_info(signed_in.session),
-                result.created_membership,
-                result.created_user,
-                result.linked_identity,
+            return _sso_sign_in(signed_in)
+
+    def sso_complete_link(self, connection_id: str, user_id: str, claims: Claims) -> SsoSignIn:
+        """Complete a link ``sso_sign_in`` refused with ``account_link_required``, for a
+        person your product has signed in to the existing account ``user_id``, then sign in
+        (docs/lifecycle.md §3.6).
+
+        :raises ProvisioningError: ``sso_link_email_mismatch`` when the claims' email is not
+            the account's, or a refusal of ``sso_sign_in``; nothing is written.
+        """
+        with self._transaction() as tx:
+            signed_in = jit.complete_link(
+                tx.db, connection_id, user_id, claims, actor=_system_actor()
             )
+            return _sso_sign_in(signed_in)
 
     # --- invitations --------------------------------------------------------------------
 
@@ -445,6 +450,19 @@ def _admin_actor(db: Session, org: Organization, acting_user: str) -> AdminActor
     the host product itself, which holds the database and so acts with the platform key's
     powers, recorded as ``system``/``sdk``. Anything else is refused."""
     return admin.resolve_actor(db, org, acting_user, key=_system_actor(), platform=True)
+
+
+def _sso_sign_in(signed_in: jit.SsoSignIn) -> SsoSignIn:
+    result = signed_in.result
+    return SsoSignIn(
+        result.user_id,
+        result.organization_id,
+        result.membership_id,
+        _session_info(signed_in.session),
+        result.created_membership,
+        result.created_user,
+        result.linked_identity,
+    )
 
 
 def _session_info(session: SignInSession) -> SessionInfo:

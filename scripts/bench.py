@@ -77,7 +77,15 @@ def main() -> int:
     parser.add_argument("--million-requests", type=int, default=200)
     parser.add_argument("--markdown", type=Path, help="the file of generated blocks to update")
     parser.add_argument("--command", default="", help="the command to print in the report")
+    parser.add_argument(
+        "--provisioning-log",
+        choices=("on", "off"),
+        default="on",
+        help="serve with SCIM_PROVISIONING_LOG on (the default) or off; "
+        "scripts/bench_log.py compares the two",
+    )
     args = parser.parse_args()
+    os.environ["SCIM_PROVISIONING_LOG"] = "true" if args.provisioning_log == "on" else "false"
     sizes = Sizes(
         args.users or (2_000 if args.quick else 20_000),
         args.requests or (200 if args.quick else 1_000),

@@ -52,6 +52,11 @@ def test_token_rotation_create_list_revoke(cli_db, capsys):
     assert revoked.status_code == 401
     still = client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {info['scim_token']}"})
     assert still.status_code == 200
+    # the token just used shows when; the one never used says so
+    lines = run(capsys, "token", "list", "--org", info["org_id"]).splitlines()
+    first = next(line for line in lines if line.startswith(lines[0].split()[0]))
+    assert "last used 20" in first
+    assert "last used never" in next(line for line in lines if new["token_id"] in line)
 
 
 def test_unknown_org_is_an_error_not_a_traceback(cli_db, capsys):

@@ -7,17 +7,22 @@ from flask import Flask
 from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
+from scim_server.api.admin import group_mappings
 from scim_server.api.admin import invitations
 from scim_server.api.admin import jit
 from scim_server.api.admin import members
 from scim_server.api.admin import openapi
 from scim_server.api.admin import organizations
+from scim_server.api.admin import provisioning_log
 from scim_server.api.admin import roles
+from scim_server.api.admin import scim_tokens
 from scim_server.api.admin import seats
 from scim_server.api.admin import sessions
 from scim_server.api.admin import sites
 from scim_server.api.admin import sso_connections
+from scim_server.api.admin import sso_discover
 from scim_server.api.admin import sso_login
+from scim_server.api.scim import bulk
 from scim_server.api.scim import discovery
 from scim_server.api.scim import groups
 from scim_server.api.scim import requests
@@ -32,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
         groups.bp,
         discovery.bp,
         root.bp,
+        bulk.bp,
         organizations.bp,
         seats.bp,
         events.bp,
@@ -46,5 +52,9 @@ def register_blueprints(app: Flask) -> None:
         jit.bp,
         invitations.bp,
         openapi.bp,
+        group_mappings.bp,
+        scim_tokens.bp,
+        sso_discover.bp,
+        provisioning_log.bp,
     ):
         app.register_blueprint(bp)

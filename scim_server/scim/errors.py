@@ -17,6 +17,7 @@ Each error renders itself as an Error message body; the HTTP layer only converts
       ExpiredCursorError   400  expiredCursor   (RFC 9865)
       InvalidCountError    400  invalidCount    (RFC 9865)
       NotImplementedScimError 501                 (RFC 7644 §3.11: /Me)
+      TooLargeError        413  tooLarge (Bulk maxPayloadSize, RFC 7644 §3.7.4)
 """
 
 from __future__ import annotations
@@ -132,3 +133,14 @@ class NotImplementedScimError(ScimError):
     """An endpoint the RFCs define that this server does not offer (501, no scimType)."""
 
     status = 501
+
+
+# Bulk (RFC 7644 §3.7.4) --------------------------------------------------------------------
+
+
+class TooLargeError(ScimError):
+    """A request over an advertised size limit (RFC 7644 §3.7.4: "MUST return HTTP
+    response code 413"); the scimType names the kind of limit, as ``tooMany`` does."""
+
+    status = 413
+    scim_type = "tooLarge"

@@ -47,6 +47,7 @@ from scim_server.scim.paths import parse_path
 from scim_server.scim.schema import PATCH_OP
 from scim_server.scim.schema import AttributeDef
 from scim_server.scim.schema import ResourceType
+from scim_server.scim.schema import Schema
 
 OPERATIONS = ("add", "replace", "remove")
 
@@ -84,15 +85,16 @@ def parse_patch(
     """
     if not isinstance(body, dict):
         raise InvalidSyntaxError("A PATCH body must be a JSON object.")
-    _require_patch_schema(body)
-    raw_ops = lookup(body, "Operations")
-    if not isinstance(raw_ops, list) or not raw_ops:
-        raise InvalidSyntaxError("'Operations' must be a non-empty array (RFC 7644 §3.5.2).")
+    raw_ops = message_operations(body, PATCH_OP, "RFC 7644 §3.5.2")
     if len(raw_ops) > max_operations:
         raise TooManyError(
             f"This PATCH has {len(raw_ops)} operations; the limit is {max_operations}."
         )
-    return [_parse_operation(index, raw, rtype) for index, raw in enumerate(raw_ops)]
+    return [
+        operation
+        for index, raw in enumerate(raw_ops)
+        for operation in _parse_operation(index, raw, rtype)
+    ]
 
 
 def lookup(obj: dict[str, Any], name: str, default: Any = None) -> Any:
@@ -109,24 +111,89 @@ def find_key(obj: dict[str, Any], name: str) -> str | None:
     return next((key for key in obj if isinstance(key, str) and key.lower() == wanted), None)
 
 
-def _require_patch_schema(body: dict[str, Any]) -> None:
+def message_operations(body: dict[str, Any], message: str, section: str) -> list[Any]:
+    """The ``Operations`` of a PatchOp or BulkRequest message, whose ``schemas`` must list
+    its URN (RFC 7644 §3.5.2, §3.7).
+
+    :raises InvalidSyntaxError: the URN is not listed, or ``Operations`` is not a non-empty
+        array.
+    """
     schemas = lookup(body, "schemas")
     listed = isinstance(schemas, list) and any(
-        isinstance(urn, str) and urn.lower() == PATCH_OP.lower() for urn in schemas
+        isinstance(urn, str) and urn.lower() == message.lower() for urn in schemas
     )
     if not listed:
-        raise InvalidSyntaxError(f"'schemas' must contain {PATCH_OP} (RFC 7644 §3.5.2).")
+        raise InvalidSyntaxError(f"'schemas' must contain {message} ({section}).")
+    raw_ops = lookup(body, "Operations")
+    if not isinstance(raw_ops, list) or not raw_ops:
+        raise InvalidSyntaxError(f"'Operations' must be a non-empty array ({section}).")
+    return raw_ops
 
 
-def _parse_operation(index: int, raw: Any, rtype: ResourceType) -> PatchOperation:
+def _parse_operation(index: int, raw: Any, rtype: ResourceType) -> list[PatchOperation]:
     where = f"Operations[{index}]"
     if not isinstance(raw, dict):
         raise InvalidSyntaxError(f"{where} must be an object.")
     op = _op_name(where, lookup(raw, "op"))
-    path = _op_path(where, lookup(raw, "path"), rtype)
     value = lookup(raw, "value", _MISSING)
+    extension = _whole_extension(where, lookup(raw, "path"), rtype)
+    if extension is not None:
+        return _extension_operations(where, op, extension, value, rtype)
+    path = _op_path(where, lookup(raw, "path"), rtype)
     _check_value(where, op, path, value)
-    return PatchOperation(op, path, None if value is _MISSING else value)
+    return [PatchOperation(op, path, None if value is _MISSING else value)]
+
+
+def _whole_extension(where: str, text: Any, rtype: ResourceType) -> Schema | None:
+    """The extension schema a ``path`` names as a whole (``urn:…:enterprise:2.0:User``).
+
+    RFC 7644 §3.10 and §3.5.2: an extension's URN addresses its attributes as one complex
+    value. The core schema's URN alone names nothing a PATCH could change (RFC 7644 §3.5.2.1:
+    a path-less operation addresses the resource), so it stays ``invalidPath``.
+    """
+    if not isinstance(text, str):
+        return None
+    urn, rest = rtype.split_urn(text.strip())
+    if urn is None or rest:
+        return None
+    if urn.lower() == rtype.core.id.lower():
+        raise InvalidPathError(
+            f"{where}: path {quoted(text)} names the core schema, not an attribute; "
+            "leave 'path' out to address the whole resource (RFC 7644 §3.5.2.1)."
+        )
+    return rtype.schema(urn)
+
+
+def _extension_operations(
+    where: str, op: str, extension: Schema, value: Any, rtype: ResourceType
+) -> list[PatchOperation]:
+    """A whole-extension operation as the equivalent attribute operations.
+
+    ``add``/``replace`` become the path-less form ``{urn: value}`` (RFC 7644 §3.5.2.1 and
+    §3.5.2.3 treat both alike), ``remove`` (and ``replace`` with null) one ``remove`` per
+    client-writable attribute of the extension. An extension whose attributes are all
+    readOnly (ours) is ``mutability``: the path is valid, the change is not allowed
+    (RFC 7644 §3.5.2).
+    """
+    if all(attr.read_only for attr in extension.attributes):
+        raise MutabilityError(
+            f"{where}: {extension.id} is readOnly: the server sets all of its attributes, "
+            "so it cannot be added, replaced or removed."
+        )
+    if op == "remove" and value is not _MISSING and value is not None:
+        raise InvalidSyntaxError(f"{where}: remove takes no 'value' (RFC 7644 §3.5.2.2).")
+    if op == "remove" or (op == "replace" and value is None):  # null unassigns, RFC 7643 §2.5
+        return [
+            PatchOperation("remove", parse_path(f"{extension.id}:{attr.name}", rtype), None)
+            for attr in extension.attributes
+            if not attr.read_only
+        ]
+    if value is _MISSING or value is None or not isinstance(value, dict):
+        shown = "nothing" if value is _MISSING else quoted(value)
+        raise InvalidValueError(
+            f"{where}: {op} on {extension.id} takes an object of its attributes, not {shown}."
+        )
+    return [PatchOperation(op, None, {extension.id: value})]
 
 
 def _op_name(where: str, op: Any) -> str:
@@ -231,7 +298,8 @@ def _pathless_targets(value: Any, rtype: ResourceType) -> list[tuple[Path, Any]]
     """One (path, value) per key: RFC 7644 §3.5.2.1 "value ... contains a set of attributes".
 
     A key may be an attribute name in any case, a URN-qualified name, or a schema URN holding
-    that extension's attributes.
+    that extension's attributes (where ``schemas``, ``id`` and ``meta`` are ignored too: a
+    client serialising an extension object may include its ``schemas``).
     """
     if not isinstance(value, dict):
         raise InvalidValueError("A path-less add or replace takes an object of attributes.")
@@ -243,7 +311,11 @@ def _pathless_targets(value: Any, rtype: ResourceType) -> list[tuple[Path, Any]]
         if urn is None or rest:
             targets.append((parse_path(key, rtype), item))
         elif isinstance(item, dict):
-            targets.extend((parse_path(f"{urn}:{name}", rtype), v) for name, v in item.items())
+            targets.extend(
+                (parse_path(f"{urn}:{name}", rtype), v)
+                for name, v in item.items()
+                if name.lower() not in IGNORED_PATHLESS_KEYS  # scim2-tester sends "schemas"
+            )
         else:
             raise InvalidValueError(f"{urn} takes an object of its attributes.")
     return targets

@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger
+from sqlalchemy import ColumnElement
 from sqlalchemy import Text
 from sqlalchemy import cast
 from sqlalchemy import func
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
+from scim_server.storage.models import GroupMapping
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -28,8 +31,10 @@ from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import SignInSession
 from scim_server.storage.models import Site
+from scim_server.storage.models import SiteRole
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
+from scim_server.storage.queries import equal_within
 
 
 class EventType(enum.StrEnum):
@@ -94,6 +99,14 @@ class EventType(enum.StrEnum):
     INVITATION_REVOKED = "invitation.revoked"
     INVITATION_ACCEPTED = "invitation.accepted"
     INVITATION_EMAIL_MISMATCH = "invitation.email_mismatch"
+    # Group mappings, site roles and grant overrides (issue 9 item 1, part `map`)
+    GROUP_MAPPING_CREATED = "group_mapping.created"
+    GROUP_MAPPING_DELETED = "group_mapping.deleted"
+    SITE_ROLE_CREATED = "site_role.created"
+    MEMBERSHIP_GRANTS_SYNCED = "membership.grants_synced"
+    MEMBERSHIP_GRANTS_RETURNED = "membership.grants_returned"
+    # prof (issue 9 items 2-3): an SSO identity linked to an account that existed before
+    SSO_IDENTITY_LINKED = "sso_identity.linked"
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,8 @@ Subject = (
     | OrgDomain
     | Invitation
     | SsoConnection
+    | GroupMapping
+    | SiteRole
     | Target
 )
 
@@ -142,6 +157,8 @@ _TARGET_TYPES: dict[type[Any], str] = {
     ApiToken: "token",
     Role: "role",
     Site: "site",
+    GroupMapping: "group_mapping",
+    SiteRole: "site_role",
     OrgDomain: "domain",
     Invitation: "invitation",
     SsoConnection: "sso_connection",
@@ -237,8 +254,36 @@ def record_many(
     )
 
 
+@dataclass(frozen=True)
+class FeedFilter:
+    """What the feed is narrowed to; None means any. ``until`` is exclusive."""
+
+    type: EventType | None = None
+    user_id: str | None = None
+    actor_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        exact = (
+            (Event.type, self.type and str(self.type)),
+            (Event.user_id, self.user_id),
+            (Event.actor_type, self.actor_type),
+        )
+        return equal_within(exact, Event.at, self.since, self.until)
+
+
+# Every actor type an event is recorded with (the feed's ``actor_type`` filter).
+ACTOR_TYPES = ("scim", "admin", "jit", "invitation", "system")
+
+
 def feed(
-    db: Session, org_id: str, *, after: str | None, limit: int
+    db: Session,
+    org_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    where: FeedFilter | None = None,
 ) -> tuple[list[Event], str | None]:
     """Events oldest first after a cursor; a follower never misses one.
 
@@ -249,7 +294,7 @@ def feed(
     shown is final. SQLite serialises writers, so commit order is id order there.
     """
     txid, event_id = _parse_cursor(after)
-    stmt = select(Event).where(Event.org_id == org_id)
+    stmt = select(Event).where(Event.org_id == org_id, *(where or FeedFilter()).conditions())
     if db.get_bind().dialect.name == "postgresql":
         settled = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
         own = cast(cast(func.pg_current_xact_id_if_assigned(), Text), BigInteger)

@@ -95,6 +95,15 @@ class ErrorCode(enum.StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     EMAIL_DOMAIN_NOT_VERIFIED = "email_domain_not_verified"
     ACCOUNT_LINK_REQUIRED = "account_link_required"
+    # Group mappings and site roles (issue 9 item 1, part `map`)
+    MAPPING_INVALID = "mapping_invalid"
+    MAPPING_DUPLICATE = "mapping_duplicate"
+    GROUP_INVALID = "group_invalid"
+    SITE_ROLE_INVALID = "site_role_invalid"
+    # tokens part (issue 9 items 4-6): sign-in policy
+    SSO_REQUIRED = "sso_required"
+    # prof (issue 9 items 2-3): completing an SSO link for the wrong account
+    SSO_LINK_EMAIL_MISMATCH = "sso_link_email_mismatch"
 
 
 class DomainError(Exception):

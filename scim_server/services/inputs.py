@@ -82,3 +82,43 @@ def field_limit(path: str) -> int:
     """The most characters the management API accepts in the field at ``path``."""
     last = path.rpartition(".")[2]
     return MANAGEMENT_FIELD_LIMITS.get(path, MANAGEMENT_FIELD_LIMITS.get(last, DEFAULT_FIELD_LIMIT))
+
+
+def writable_fields(
+    payload: Mapping[str, Any], writable: frozenset[str], shown: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The fields of a management write that change something, after the round-trip rule.
+
+    What a client reads it may send back unchanged (docs/api.md §1, "Round trips"): a
+    field of the representation ``shown`` that is not ``writable`` is accepted when equal
+    to what is shown and refused when it differs; a field the resource does not have is
+    refused, so a typo or an unsupported setting is a 400, never silently dropped.
+    """
+    unknown = sorted(k for k in payload if k not in writable and k not in shown)
+    if unknown:
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR,
+            f"Unknown fields: {', '.join(unknown)[:200]}; this resource accepts "
+            f"{', '.join(sorted(writable))}.",
+        )
+    changed = sorted(k for k in payload if k not in writable and payload[k] != shown[k])
+    if changed:
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR,
+            f"Read-only fields cannot change: {', '.join(changed)}; send them unchanged or "
+            "leave them out.",
+        )
+    return {k: v for k, v in payload.items() if k in writable}
+
+
+def boolean_fields(payload: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, bool]:
+    """The ``keys`` present in ``payload``, each checked to be true or false (not "true", 1)."""
+    found: dict[str, bool] = {}
+    for key in keys:
+        if key in payload:
+            if not isinstance(payload[key], bool):
+                raise ProvisioningError(
+                    ErrorCode.VALIDATION_ERROR, f"'{key}' must be true or false."
+                )
+            found[key] = payload[key]
+    return found

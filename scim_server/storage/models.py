@@ -29,8 +29,10 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import text
+from sqlalchemy import true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -96,6 +98,11 @@ class Organization(Base):
     # Set when a SCIM write took the org past its seat limit (SCIM never fails for seats).
     over_seat_limit_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Sign-in policy (docs/api.md §3.1): only SSO sessions, with an Owner break-glass.
+    sso_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sso_owner_break_glass: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
 
 
 class Directory(Base):
@@ -121,6 +128,9 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    # Written at most once a minute per token (tokens.touch_last_used), not per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class User(Base):
@@ -136,6 +146,12 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The organisation whose SCIM directory created the person and so keeps its name and
+    # email current (docs/lifecycle.md §9); NULL: no directory does, others write only
+    # their own membership's view. (No foreign key: SQLite could add one only by
+    # rebuilding ``users``, which every membership references; organisations are never
+    # deleted.)
+    profile_org_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class Role(Base):
@@ -174,6 +190,12 @@ class Membership(Base):
     access_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # An admin's manual role or sites (docs/lifecycle.md §2.7): set, group mappings leave
+    # that grant alone until the admin returns it to directory control.
+    role_override_by: Mapped[str | None] = mapped_column(String(200))
+    role_override_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sites_override_by: Mapped[str | None] = mapped_column(String(200))
+    sites_override_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class OrgDomain(Base):
@@ -217,7 +239,13 @@ class SsoConnection(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     jit_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     jit_mode: Mapped[str] = mapped_column(String(20), default="auto")  # auto|create|link_only
+    # The JIT role when ``default_role_override`` is set: an explicit per-connection
+    # override of the organisation's ``/jit/roles``. Without it the connection follows
+    # ``/jit/roles`` (else Member) and this column is not read (docs/lifecycle.md §3.5).
     default_role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
+    default_role_override: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     require_email_verified: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -259,11 +287,57 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class SiteRole(Base):
+    """A role on a site: built-in (no org; viewer, editor, manager) or an organisation's own.
+
+    ``rank`` orders them when several group mappings grant one site (docs/lifecycle.md §2.7).
+    """
+
+    __tablename__ = "site_roles"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
 class SiteAssignment(Base):
     __tablename__ = "site_assignments"
 
     membership_id: Mapped[str] = mapped_column(ForeignKey("memberships.id"), primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True, index=True)
+    site_role_id: Mapped[str | None] = mapped_column(ForeignKey("site_roles.id"))
+
+
+class GroupMapping(Base):
+    """A SCIM group -> a role, or -> a site with a site role (docs/lifecycle.md §2.7).
+
+    The group is named by id (survives a rename) or by display name (set up before the IdP
+    pushes it; matched case-insensitively, like the directory's own uniqueness).
+    ``group_key`` and ``grant_key`` make a duplicate mapping a unique-index conflict.
+    """
+
+    __tablename__ = "group_mappings"
+    __table_args__ = (
+        UniqueConstraint("org_id", "group_key", "grant_key"),
+        Index("ix_group_mappings_group_id", "group_id"),
+        Index("ix_group_mappings_org_name", "org_id", "group_name_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    group_id: Mapped[str | None] = mapped_column(String(36))
+    group_name: Mapped[str | None] = mapped_column(String(300))
+    group_name_key: Mapped[str | None] = mapped_column(String(300))  # lower(group_name)
+    group_key: Mapped[str] = mapped_column(String(310))  # id:<id> | name:<lower name>
+    grant_key: Mapped[str] = mapped_column(String(50))  # role | site:<site id>
+    role_id: Mapped[str | None] = mapped_column(ForeignKey("roles.id"))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))
+    site_role_id: Mapped[str | None] = mapped_column(ForeignKey("site_roles.id"))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ScimUser(Base):
@@ -415,6 +489,8 @@ class Invitation(Base):
     email_normalized: Mapped[str] = mapped_column(String(320))
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"))
     scope: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # site id -> site role id, given on acceptance (docs/lifecycle.md §2.7)
+    sites: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     secret_hash: Mapped[str] = mapped_column(String(64))
     hash_kid: Mapped[str] = mapped_column(String(20))
@@ -441,6 +517,9 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_org_cursor", "org_id", "id"),
         Index("ix_events_org_txid", "org_id", "txid", "id"),
+        # log part (issue 12): feed filters by type, provisioning-log links by request id
+        Index("ix_events_org_type", "org_id", "type", "id"),
+        Index("ix_events_org_request", "org_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -491,3 +570,70 @@ class ScimPageBookmark(Base):
     after_id: Mapped[str] = mapped_column(String(36))
     generation: Mapped[int] = mapped_column(BigInteger)
     used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProvisioningLogEntry(Base):
+    """One SCIM request of an organisation, failures included (README "Provisioning log").
+
+    Append-only and pruned by age (``scim-server log prune``). No foreign key to the
+    organisation: a failed request's entry is written after its transaction rolled back,
+    and an insert per request should not take a key-share lock on the organisation row.
+    The events a request wrote are found by its ``request_id`` within its time span.
+    Every index but the first is partial, so a request pays only for the lookups it can
+    answer: a PATCH carries no userName, a success needs no status index (the status
+    filter of successes walks the first index, and successes are most rows anyway).
+    """
+
+    __tablename__ = "provisioning_log"
+    __table_args__ = (
+        Index("ix_provisioning_log_org_id", "org_id", "id"),
+        Index(
+            "ix_provisioning_log_org_resource",
+            "org_id",
+            "resource_id",
+            "id",
+            sqlite_where=text("resource_id IS NOT NULL"),
+            postgresql_where=text("resource_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_provisioning_log_org_user_name",
+            "org_id",
+            func.lower(text("user_name")),
+            sqlite_where=text("user_name IS NOT NULL"),
+            postgresql_where=text("user_name IS NOT NULL"),
+        ),
+        Index(
+            "ix_provisioning_log_org_external_id",
+            "org_id",
+            "external_id",
+            "id",
+            sqlite_where=text("external_id IS NOT NULL"),
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_provisioning_log_org_failures",
+            "org_id",
+            "status",
+            "id",
+            sqlite_where=text("status >= 400"),
+            postgresql_where=text("status >= 400"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    request_id: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(String(36))
+    idp: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    resource_type: Mapped[str | None] = mapped_column(String(20))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    user_name: Mapped[str | None] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[int] = mapped_column(Integer)
+    scim_type: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    request_body: Mapped[str | None] = mapped_column(Text)

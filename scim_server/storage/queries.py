@@ -3,12 +3,16 @@ forgetting it is a TypeError, not a data leak."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import union
 from sqlalchemy.orm import Session
 
 from scim_server.storage import access_sql
@@ -18,6 +22,7 @@ from scim_server.storage.models import Membership
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimUser
+from scim_server.storage.models import ScimUserValue
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
 
@@ -107,6 +112,8 @@ def clear_grants(db: Session, m: Membership) -> list[str]:
     )
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     m.role_id, m.scope = None, None
+    # A re-add starts under directory control (docs/lifecycle.md §2.7).
+    m.role_override_by = m.role_override_at = m.sites_override_by = m.sites_override_at = None
     return sites
 
 
@@ -191,3 +198,52 @@ def effective_owner_count(
     if excluding is not None:
         stmt = stmt.where(Membership.id != excluding)
     return int(db.scalar(stmt) or 0)
+
+
+def live_scim_view(db: Session, membership_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The id and stored attributes of a membership's live SCIM row: the profile its
+    organisation's directory supplies (docs/lifecycle.md §9)."""
+    row = db.execute(
+        select(ScimUser.id, ScimUser.attributes).where(
+            ScimUser.membership_id == membership_id, ScimUser.deleted_at.is_(None)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def memberships_with_email(org_id: str, email_key: str, spellings: list[str]) -> Any:
+    """The ids of an organisation's memberships that have this email now
+    (docs/lifecycle.md §9): one its directory lists for them (the indexed filter rows of
+    their live SCIM user, stored as sent, hence ``spellings``), or the person's own
+    (normalised) email. Both halves are indexed lookups; nothing is scanned per
+    organisation."""
+    view_email = (ScimUserValue.scim_user_id == ScimUser.id) & (ScimUserValue.attribute == "emails")
+    in_view = (
+        select(ScimUser.membership_id)
+        .join(ScimUserValue, view_email)
+        .join(Directory, Directory.id == ScimUser.directory_id)
+        .where(
+            Directory.org_id == org_id,
+            ScimUser.deleted_at.is_(None),
+            ScimUserValue.value_lower.in_(spellings),
+        )
+    )
+    by_person = (
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.org_id == org_id, User.email_normalized == email_key)
+    )
+    return union(in_view, by_person)
+
+
+def equal_within(
+    exact: Iterable[tuple[Any, Any]], at: Any, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    """A list filter's conditions: each (column, value) whose value is given, and ``at``
+    in [since, until). Shared by the event feed and the provisioning log."""
+    found: list[ColumnElement[bool]] = [col == value for col, value in exact if value is not None]
+    if since is not None:
+        found.append(at >= since)
+    if until is not None:
+        found.append(at < until)
+    return found

@@ -15,7 +15,8 @@ def test_a_pending_link_does_not_show_another_orgs_directory_data(client, other_
     Scim(client, other_org.token).create_user("carol@a.com", displayName="Carol Secret")
     created = scim.create_user("carol@a.com")
     assert created[PRODUCT]["linkPending"] is True
-    assert admin.member(created[PRODUCT]["userId"])["name"] is None
+    # Its own directory's name (docs/lifecycle.md §9), never the other organisation's.
+    assert admin.member(created[PRODUCT]["userId"])["name"] == "Given Family"
 
 
 def test_a_reconnected_directory_lists_the_members_it_left_behind(client, scim, admin, org):

@@ -145,8 +145,8 @@ NOT_SCHEMAS = {
 SCHEMA_FILES = {"User.json", "Group.json", "EnterpriseUser.json", "ScimServerUser.json"}
 DISCOVERY = {"ServiceProviderConfig", "ResourceTypes", "Schemas"}
 # Root-level endpoints that serve no one resource type: search across types (RFC 7644
-# §3.4.3) and /Me, answered 501 (RFC 7644 §3.11).
-ROOT_ENDPOINTS = {".search", "Me"}
+# §3.4.3), /Me, answered 501 (RFC 7644 §3.11), and Bulk over several types (§3.7).
+ROOT_ENDPOINTS = {".search", "Me", "Bulk"}
 
 
 def schema_files() -> dict[str, dict[str, object]]:

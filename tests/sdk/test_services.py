@@ -231,6 +231,24 @@ def test_a_failure_after_writes_rolls_the_whole_call_back(services, connection_i
     assert db.scalar(select(User.id).where(User.email_normalized == "bob@acme.com")) is None
 
 
+def test_sso_complete_link_links_a_signed_in_account(services, org, connection_id, db):
+    """docs/lifecycle.md §3.6: the account's email was never verified, so the login needs
+    the person to confirm the link from their signed-in account."""
+    account = User(email="ann@acme.com", email_normalized="ann@acme.com", email_verified=False)
+    other = User(email="bo@acme.com", email_normalized="bo@acme.com", email_verified=False)
+    db.add_all([account, other])
+    db.commit()
+    claims = Claims(ISSUER, "00u9", "ann@acme.com", True)
+    with refused("account_link_required"):
+        services.sso_sign_in(connection_id, claims)
+    with refused("sso_link_email_mismatch"):
+        services.sso_complete_link(connection_id, other.id, claims)
+    linked = services.sso_complete_link(connection_id, account.id, claims)
+    assert (linked.user_id, linked.linked_identity, linked.provisioned) == (account.id, True, True)
+    assert services.sso_sign_in(connection_id, claims).user_id == account.id
+    assert "sso_identity.linked" in event_types(services, org.id)
+
+
 # --- the event feed -----------------------------------------------------------------------
 
 

@@ -10,7 +10,6 @@ sign-in) act as the key.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from flask import Blueprint
@@ -22,8 +21,10 @@ from flask_httpauth import HTTPTokenAuth
 from werkzeug.exceptions import Unauthorized
 
 from scim_server import secrets
+from scim_server.api.admin.http import body
 from scim_server.db import get_session
 from scim_server.errors import api_error_response
+from scim_server.request_ids import current_request_id
 from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
 from scim_server.services.errors import ErrorCode
@@ -84,7 +85,16 @@ def blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
     """A management-API blueprint: every route behind a management or platform key."""
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
     bp.before_request(require_admin_key)
+    bp.before_request(_parse_body)
     return bp
+
+
+def _parse_body() -> None:
+    """A malformed JSON body is 400 ``invalid_json`` before anything else is checked: views
+    resolve the acting user before refusing unknown fields (``http.fields``), and a body
+    that is not JSON at all should not be answered with a complaint about a header."""
+    if request.method in ("POST", "PUT", "PATCH"):
+        body()
 
 
 def principal() -> AdminPrincipal:
@@ -112,7 +122,7 @@ def organization(org_id: str) -> Organization:
 def key_actor() -> Actor:
     """The key as the audit actor (``admin`` for an org key, ``system`` for the platform's)."""
     who = principal()
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    request_id = current_request_id()
     return Actor("system" if who.is_platform else "admin", f"key:{who.key_id}", request_id)
 
 

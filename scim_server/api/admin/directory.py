@@ -6,6 +6,7 @@ from flask import Response
 
 from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ErrorCode
@@ -25,5 +26,7 @@ def disconnect_directory(org_id: str) -> Response:
             'Send {"confirm": true} to disconnect the SCIM directory.',
         )
     org = auth.organization(org_id)
-    changed = orgs.disconnect_directory(get_session(), org, actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    fields("confirm")
+    changed = orgs.disconnect_directory(get_session(), org, actor=actor)
     return reply({"disconnected": True, "members_changed": changed})

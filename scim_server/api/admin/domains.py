@@ -7,6 +7,7 @@ from flask import current_app
 
 from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.api.admin.http import required_string
 from scim_server.db import get_session
@@ -27,8 +28,9 @@ def list_domains(org_id: str) -> Response:
 @bp.post("")
 def claim_domain(org_id: str) -> Response:
     org = auth.organization(org_id)
-    domain = required_string(body(), "domain")
-    row = domains.claim(get_session(), org, domain, actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    domain = required_string(fields("domain"), "domain")
+    row = domains.claim(get_session(), org, domain, actor=actor)
     return reply(domain_json(row), 201)
 
 
@@ -43,11 +45,13 @@ def verify_domain(org_id: str, domain: str) -> Response:
         reason = required_string(payload, "reason")
     elif payload.get("method", "dns") != "dns":
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'method' is 'dns' or 'manual'.")
+    actor = auth.acting(org).actor
+    fields("method", "reason")
     row = domains.verify(
         get_session(),
         org,
         domain,
-        actor=auth.acting(org).actor,
+        actor=actor,
         resolver=current_app.extensions["txt_resolver"],
         manual_reason=reason,
     )

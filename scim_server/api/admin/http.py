@@ -19,8 +19,18 @@ from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.inputs import required_string
 from scim_server.services.inputs import string_field
+from scim_server.services.inputs import writable_fields
 
-__all__ = ["body", "config", "limit_arg", "pepper", "reply", "required_string", "string_field"]
+__all__ = [
+    "body",
+    "config",
+    "fields",
+    "limit_arg",
+    "pepper",
+    "reply",
+    "required_string",
+    "string_field",
+]
 
 
 def body() -> dict[str, Any]:
@@ -37,6 +47,17 @@ def body() -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ProvisioningError(ErrorCode.INVALID_JSON, "The body must be a JSON object.")
     return parsed
+
+
+def fields(*allowed: str) -> dict[str, Any]:
+    """The request body, refusing any field outside ``allowed`` with 400: a misspelt or
+    unsupported setting is never silently dropped (docs/api.md §1, "Round trips").
+
+    Views call it after resolving the acting user, so a missing ``X-Acting-User`` is
+    reported first whatever the body holds (a body that is not JSON at all is refused
+    before either, by the blueprint's ``before_request``).
+    """
+    return writable_fields(body(), frozenset(allowed), {})
 
 
 def reply(payload: Any, status: int = 200) -> Response:

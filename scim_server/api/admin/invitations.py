@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
 from scim_server.api.admin.http import config
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import pepper
 from scim_server.api.admin.http import reply
 from scim_server.api.admin.http import required_string
@@ -26,7 +26,9 @@ ORG = "/organizations/<org_id>/invitations"
 def create_invitation(org_id: str) -> Response:
     org = auth.organization(org_id)
     db = get_session()
-    issued = invitations.create(db, org, body(), by=auth.acting(org), pepper=pepper())
+    by = auth.acting(org)
+    payload = fields(*invitations.CREATE_FIELDS)
+    issued = invitations.create(db, org, payload, by=by, pepper=pepper())
     return reply(issued_json(db, issued, config("INVITATION_ACCEPT_URL")), 201)
 
 
@@ -41,7 +43,9 @@ def list_invitations(org_id: str) -> Response:
 def revoke_invitation(org_id: str, invitation_id: str) -> Response:
     db = get_session()
     org = auth.organization(org_id)
-    row = invitations.revoke(db, org, invitation_id, actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    fields()
+    row = invitations.revoke(db, org, invitation_id, actor=actor)
     return reply(invitation_json(db, row))
 
 
@@ -49,9 +53,9 @@ def revoke_invitation(org_id: str, invitation_id: str) -> Response:
 def resend_invitation(org_id: str, invitation_id: str) -> Response:
     org = auth.organization(org_id)
     db = get_session()
-    issued = invitations.resend(
-        db, org, invitation_id, actor=auth.acting(org).actor, pepper=pepper()
-    )
+    actor = auth.acting(org).actor
+    fields()
+    issued = invitations.resend(db, org, invitation_id, actor=actor, pepper=pepper())
     return reply(issued_json(db, issued, config("INVITATION_ACCEPT_URL")))
 
 
@@ -59,7 +63,7 @@ def resend_invitation(org_id: str, invitation_id: str) -> Response:
 def accept_invitation() -> Response:
     """Platform key: the host's sign-up/sign-in flow, for the person who clicked the link."""
     auth.require_platform()
-    payload = body()
+    payload = fields("token", "user")
     token = required_string(payload, "token")
     user = invitations.Invitee.from_json(payload.get("user"))
     result = invitations.accept_token(

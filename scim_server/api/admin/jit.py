@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.organizations.representation import role_json
@@ -26,18 +26,18 @@ def jit_email_domains(org_id: str) -> Response:
 @bp.post("/email-domains")
 def add_jit_email_domain(org_id: str) -> Response:
     org = auth.organization(org_id)
-    added = jit_config.add_email_domain(
-        get_session(), org, body().get("emailDomain"), actor=auth.acting(org).actor
-    )
+    actor = auth.acting(org).actor
+    domain = fields("emailDomain").get("emailDomain")
+    added = jit_config.add_email_domain(get_session(), org, domain, actor=actor)
     return reply(jit_email_domain_json(added), 201)
 
 
 @bp.put("/email-domains")
 def replace_jit_email_domains(org_id: str) -> Response:
     org = auth.organization(org_id)
-    jit_config.replace_email_domains(
-        get_session(), org, body().get("emailDomains"), actor=auth.acting(org).actor
-    )
+    actor = auth.acting(org).actor
+    domains = fields("emailDomains").get("emailDomains")
+    jit_config.replace_email_domains(get_session(), org, domains, actor=actor)
     return reply(None, 204)
 
 
@@ -67,10 +67,9 @@ def replace_jit_sso_connectors(org_id: str) -> Response:
 def _set_sso_connectors(org_id: str, *, replace: bool, status: int) -> Response:
     """POST adds to the JIT connectors, PUT replaces them (Logto: bodiless 201 or 204)."""
     org = auth.organization(org_id)
-    ids = body().get("ssoConnectorIds")
-    jit_config.set_sso_connectors(
-        get_session(), org, ids, replace=replace, actor=auth.acting(org).actor
-    )
+    actor = auth.acting(org).actor
+    ids = fields("ssoConnectorIds").get("ssoConnectorIds")
+    jit_config.set_sso_connectors(get_session(), org, ids, replace=replace, actor=actor)
     return reply(None, status)
 
 
@@ -100,8 +99,9 @@ def replace_jit_roles(org_id: str) -> Response:
 def _set_roles(org_id: str, *, replace: bool, status: int) -> Response:
     """POST adds the JIT role, PUT replaces it (Logto: bodiless 201 or 204)."""
     org = auth.organization(org_id)
-    ids = body().get("organizationRoleIds")
-    jit_config.set_roles(get_session(), org, ids, replace=replace, actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    ids = fields("organizationRoleIds").get("organizationRoleIds")
+    jit_config.set_roles(get_session(), org, ids, replace=replace, actor=actor)
     return reply(None, status)
 
 

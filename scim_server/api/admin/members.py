@@ -7,12 +7,15 @@ from flask import request
 
 from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import limit_arg
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.inputs import writable_fields
 from scim_server.services.membership import admin
+from scim_server.services.membership.admin import MEMBER_FIELDS
 from scim_server.services.membership.representation import describe
 from scim_server.services.membership.representation import member_page
 
@@ -48,7 +51,9 @@ def disable(org_id: str, user_id: str) -> Response:
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'reason' must be a string.")
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.disable(db, org, user_id, reason=reason, by=auth.acting(org))
+    by = auth.acting(org)
+    fields("reason")
+    m = admin.disable(db, org, user_id, reason=reason, by=by)
     return reply(describe(db, m))
 
 
@@ -61,23 +66,24 @@ def enable(org_id: str, user_id: str) -> Response:
         )
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.enable(db, org, user_id, by=auth.acting(org))
+    by = auth.acting(org)
+    fields()
+    m = admin.enable(db, org, user_id, by=by)
     return reply(describe(db, m))
 
 
 @bp.patch("/<user_id>")
 def edit(org_id: str, user_id: str) -> Response:
-    changes = body()
-    unknown = set(changes) - {"role", "scope", "sites"}
-    if unknown or not changes:
-        raise ProvisioningError(
-            ErrorCode.VALIDATION_ERROR,
-            "Send any of 'role', 'scope', 'sites'"
-            + (f"; unknown: {', '.join(sorted(unknown))}." if unknown else "."),
-        )
+    """Row A4; the member's whole representation may come back (docs/api.md §1)."""
+    sent = body()
+    if not sent:
+        raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "Send any of 'role', 'scope', 'sites'.")
     db = get_session()
     org = auth.organization(org_id)
-    m = admin.edit(db, org, user_id, changes, by=auth.acting(org))
+    by = auth.acting(org)
+    shown = describe(db, admin.get_membership(db, org, user_id))
+    changes = writable_fields(sent, MEMBER_FIELDS, shown)
+    m = admin.edit(db, org, user_id, changes, by=by, round_trip="grant_overrides" in sent)
     return reply(describe(db, m))
 
 

@@ -44,7 +44,10 @@ def get_organization(org_id: str) -> Response:
 
 @bp.patch("/<org_id>")
 def update_organization(org_id: str) -> Response:
-    auth.require_platform()
+    """The platform key changes any setting; the organisation's own key (with an acting
+    Owner or Admin) only its sign-in policy (docs/api.md §3.1)."""
     org = auth.organization(org_id)
-    orgs.update_org(get_session(), org, body(), actor=auth.key_actor())
+    platform = auth.principal().is_platform
+    actor = auth.key_actor() if platform else auth.acting(org).actor
+    orgs.update_org(get_session(), org, body(), actor=actor, platform=platform)
     return reply(org_json(org))

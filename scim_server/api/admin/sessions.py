@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import sessions
+from scim_server.services.membership.representation import member_profile
 from scim_server.services.membership.representation import session_check_json
 from scim_server.services.membership.representation import session_json
 from scim_server.services.signin import jit_config
@@ -21,22 +22,24 @@ bp.before_request(auth.require_platform)
 
 @bp.post("")
 def create_session() -> Response:
-    payload = body()
+    payload = fields("user_id", "organization_id", "method", "sso_connection_id")
     for key in ("user_id", "organization_id", "method"):
         if not isinstance(payload.get(key), str):
             raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' is required.")
     connection = payload.get("sso_connection_id")
     if connection is not None and not isinstance(connection, str):
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'sso_connection_id' must be a string.")
+    db = get_session()
     session = jit_config.sign_in(
-        get_session(),
+        db,
         user_id=payload["user_id"],
         org_id=payload["organization_id"],
         method=payload["method"],
         sso_connection_id=connection,
         actor=auth.key_actor(),
     )
-    return reply(session_json(session), 201)
+    profile = member_profile(db, session.org_id, session.user_id)
+    return reply(session_json(session, profile), 201)
 
 
 @bp.get("/<session_id>")

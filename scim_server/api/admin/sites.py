@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 
 from scim_server.api.admin import auth
-from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.organizations import catalog
@@ -23,5 +23,6 @@ def list_sites(org_id: str) -> Response:
 @bp.post("")
 def create_site(org_id: str) -> Response:
     org = auth.organization(org_id)
-    site = catalog.create_site(get_session(), org, body(), actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    site = catalog.create_site(get_session(), org, fields("name"), actor=actor)
     return reply(site_json(site), 201)

@@ -6,6 +6,7 @@ from flask import Response
 
 from scim_server.api.admin import auth
 from scim_server.api.admin.http import body
+from scim_server.api.admin.http import fields
 from scim_server.api.admin.http import reply
 from scim_server.db import get_session
 from scim_server.services.errors import ErrorCode
@@ -46,8 +47,10 @@ def disable_connection(org_id: str, connection_id: str) -> Response:
             ErrorCode.VALIDATION_ERROR, "'revoke_all_org_sessions' is a boolean."
         )
     org = auth.organization(org_id)
+    actor = auth.acting(org).actor
+    fields("revoke_all_org_sessions")
     conn, revoked = sso_connections.disable(
-        get_session(), org, connection_id, revoke_all=revoke_all, actor=auth.acting(org).actor
+        get_session(), org, connection_id, revoke_all=revoke_all, actor=actor
     )
     return reply({**connection_json(conn), "sessions_revoked": revoked})
 
@@ -55,5 +58,7 @@ def disable_connection(org_id: str, connection_id: str) -> Response:
 @bp.post("/<connection_id>/enable")
 def enable_connection(org_id: str, connection_id: str) -> Response:
     org = auth.organization(org_id)
-    conn = sso_connections.enable(get_session(), org, connection_id, actor=auth.acting(org).actor)
+    actor = auth.acting(org).actor
+    fields()
+    conn = sso_connections.enable(get_session(), org, connection_id, actor=actor)
     return reply(connection_json(conn))

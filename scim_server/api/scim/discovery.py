@@ -53,6 +53,8 @@ def service_provider_config() -> Response:
         max_size=config["MAX_PAGE_SIZE"],
         timeout=config["CURSOR_TIMEOUT_SECONDS"],
     )
+    doc["bulk"]["maxOperations"] = config["BULK_MAX_OPERATIONS"]
+    doc["bulk"]["maxPayloadSize"] = config["BULK_MAX_PAYLOAD_BYTES"]
     return requests.scim_response(doc)
 
 

@@ -13,7 +13,6 @@ from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.scim import compat
-from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_GROUP
 from scim_server.services.directory import groups
@@ -41,9 +40,14 @@ def _render(ctx: ScimContext, group: ScimGroup, status: int = 200) -> Response:
 
 
 def _validated(ctx: ScimContext) -> dict[str, Any]:
-    """The validated body; an explicit ``members: []`` survives as an empty list."""
+    return validated_body(ctx, requests.json_body())
+
+
+def validated_body(ctx: ScimContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The validated body (also for Bulk operations); an explicit ``members: []`` survives
+    as an empty list."""
     # Normalised first, so that a dialect's schema URNs (OneLogin's SCIM 1.1 names) count.
-    normalised = compat.normalise_resource(requests.json_body(), ctx.registry.group)
+    normalised = compat.normalise_resource(body, ctx.registry.group)
     requests.require_schema(normalised, CORE_GROUP)
     doc = ctx.validators["Group"].validate(normalised)
     if "members" in normalised and "members" not in doc:
@@ -89,8 +93,7 @@ def replace_group(group_id: str) -> Response:
 @bp.patch("/<resource_id:group_id>")
 def patch_group(group_id: str) -> Response:
     ctx = requests.context()
-    body = compat.normalise_patch(requests.json_body(), ctx.registry.group)
-    ops = parse_patch(body, ctx.registry.group, max_operations=ctx.max_patch_operations)
+    ops = requests.patch_operations(ctx, ctx.registry.group, requests.json_body())
     group = groups.patch_group(get_session(), ctx, group_id, ops, if_match=requests.if_match())
     if request.args.get("attributes") or request.args.get("excludedAttributes"):
         return _render(ctx, group)

@@ -16,6 +16,7 @@ from scim_server.api.scim import paging
 from scim_server.auth import current_principal
 from scim_server.db import get_session
 from scim_server.errors import SCIM_MEDIA_TYPE
+from scim_server.scim import compat
 from scim_server.scim.errors import InvalidSyntaxError
 from scim_server.scim.errors import InvalidValueError
 from scim_server.scim.errors import excerpt
@@ -23,6 +24,8 @@ from scim_server.scim.errors import quoted
 from scim_server.scim.listing import list_response
 from scim_server.scim.listing import parse_page
 from scim_server.scim.listing import parse_sort_order
+from scim_server.scim.patch import PatchOperation
+from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import Projection
 from scim_server.scim.projection import parse_projection
 from scim_server.scim.schema import SEARCH_REQUEST
@@ -95,6 +98,15 @@ def _check_strings(value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             _check_strings(item)
+
+
+def patch_operations(
+    ctx: ScimContext, rtype: ResourceType, body: dict[str, Any]
+) -> list[PatchOperation]:
+    """A PATCH body, IdP dialects normalised (``scim.compat``), parsed (RFC 7644 §3.5.2):
+    for PATCH requests and Bulk PATCH operations alike."""
+    normalised = compat.normalise_patch(body, rtype)
+    return parse_patch(normalised, rtype, max_operations=ctx.max_patch_operations)
 
 
 def require_schema(body: dict[str, Any], urn: str) -> None:

@@ -10,7 +10,6 @@ from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.scim import compat
-from scim_server.scim.patch import parse_patch
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_USER
 from scim_server.services.directory import search
@@ -43,8 +42,13 @@ def _render(ctx: ScimContext, view: UserView, status: int = 200, *, new: bool = 
 
 
 def _validated(ctx: ScimContext) -> dict[str, object]:
+    return validated_body(ctx, requests.json_body())
+
+
+def validated_body(ctx: ScimContext, raw: dict[str, object]) -> dict[str, object]:
+    """A User body for POST or PUT, normalised and validated (also for Bulk operations)."""
     # Normalised first, so that a dialect's schema URNs (OneLogin's SCIM 1.1 names) count.
-    body = compat.normalise_resource(requests.json_body(), ctx.registry.user)
+    body = compat.normalise_resource(raw, ctx.registry.user)
     requests.require_schema(body, CORE_USER)
     return ctx.validators["User"].validate(body)
 
@@ -97,8 +101,7 @@ def replace_user(scim_id: str) -> Response:
 def patch_user(scim_id: str) -> Response:
     """200 with the whole resource (docs/api.md §4: some conformance tools insist)."""
     ctx = requests.context()
-    body = compat.normalise_patch(requests.json_body(), ctx.registry.user)
-    ops = parse_patch(body, ctx.registry.user, max_operations=ctx.max_patch_operations)
+    ops = requests.patch_operations(ctx, ctx.registry.user, requests.json_body())
     view = users.patch_user(get_session(), ctx, scim_id, ops, if_match=requests.if_match())
     return _render(ctx, view)
 

@@ -37,6 +37,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.audit import record_many
+from scim_server.services.directory import group_grants
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.preconditions import check_if_match
 from scim_server.services.directory.preconditions import flush_unique
@@ -118,7 +119,8 @@ def create_group(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> ScimGrou
     flush_unique(db, "Group", attribute="displayName")
     after = {"displayName": group.display_name}
     record(db, ctx.org.id, ctx.actor, EventType.GROUP_CREATED, group, after=after)
-    _add_members(db, ctx, group, doc.get("members") or [])
+    added = _add_members(db, ctx, group, doc.get("members") or [])
+    _settle_grants(db, ctx, group, added, old_name=None, mapped=None)
     return group
 
 
@@ -132,13 +134,16 @@ def replace_group(
 ) -> ScimGroup:
     """PUT. Without ``members`` the members stay: like a PUT without ``active`` (row U6),
     an omitted attribute never strips people; send ``members: []`` to empty the group."""
-    group = get_group(db, ctx, group_id, for_update=True)
+    group, mapped = _lock_group(db, ctx, group_id)
     check_if_match(group.version, if_match)
+    old_name = group.display_name
     changed = _store_attributes(db, ctx, group, doc)
+    moved: list[str] = []
     if "members" in doc:
-        changed = _replace_members(db, ctx, group, doc["members"] or []) or changed
-    if changed:
+        moved = _replace_members(db, ctx, group, doc["members"] or [])
+    if changed or moved:
         _touch(db, group)
+    _settle_grants(db, ctx, group, moved, old_name=old_name, mapped=mapped)
     return group
 
 
@@ -151,8 +156,9 @@ def patch_group(
     if_match: str | None = None,
 ) -> ScimGroup:
     """PATCH: member operations run as SQL, in order; the rest apply to the document."""
-    group = get_group(db, ctx, group_id, for_update=True)
+    group, mapped = _lock_group(db, ctx, group_id)
     check_if_match(group.version, if_match)
+    old_name = group.display_name
     member_ops, other_ops = split_member_operations(ops)
     changed = False
     if other_ops:
@@ -160,18 +166,28 @@ def patch_group(
         patched = apply_patch(current, other_ops, ctx.registry.group)
         doc = ctx.validators["Group"].validate(patched)
         changed = _store_attributes(db, ctx, group, doc)
+    moved: list[str] = []
     for op in member_ops:
-        changed = _member_operation(db, ctx, group, op) or changed
-    if changed:
+        moved.extend(_member_operation(db, ctx, group, op))
+    if changed or moved:
         _touch(db, group)
+    _settle_grants(db, ctx, group, moved, old_name=old_name, mapped=mapped)
     return group
 
 
 def delete_group(
     db: Session, ctx: ScimContext, group_id: str, *, if_match: str | None = None
 ) -> None:
-    group = get_group(db, ctx, group_id, for_update=True)
+    group, mapped = _lock_group(db, ctx, group_id)
     check_if_match(group.version, if_match)
+    if mapped:
+        # Withdraw what the group granted while its members can still be found.
+        scope = group_grants.members_of_group(group.id)
+        cause = "group deleted"
+        group_grants.sync(
+            db, ctx.org.id, scope, actor=ctx.actor, cause=cause, without_group=group.id
+        )
+        group_grants.drop_id_mappings(db, ctx.org.id, group.id, actor=ctx.actor)
     members = select(GroupMember.member_id).where(GroupMember.group_id == group.id)
     db.execute(
         update(ScimUser)
@@ -201,7 +217,53 @@ def remove_member_everywhere(
     )
 
 
-def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup, op: PatchOperation) -> bool:
+def _lock_group(db: Session, ctx: ScimContext, group_id: str) -> tuple[ScimGroup, bool]:
+    """The group, locked for a change, and whether a mapping names it: one statement, so a
+    member change to an unmapped group costs nothing more than before mappings existed."""
+    mapped = group_grants.mapped_expression(ctx.org.id)
+    row = db.execute(
+        select(ScimGroup, mapped)
+        .where(ScimGroup.id == group_id, ScimGroup.directory_id == ctx.directory_id)
+        .with_for_update(of=ScimGroup)
+    ).first()
+    if row is None:
+        raise NotFound(f"No Group with id {excerpt(group_id)}.")
+    return row[0], bool(row[1])
+
+
+def _settle_grants(
+    db: Session,
+    ctx: ScimContext,
+    group: ScimGroup,
+    moved: list[str],
+    *,
+    old_name: str | None,
+    mapped: bool | None,
+) -> None:
+    """Recompute the grants of the members a change touched, when a mapping names the group
+    (docs/lifecycle.md §2.7): the members added or removed, or every member on a rename
+    that makes a mapping by name start or stop applying. ``mapped`` is what the group's
+    lock read (None: not known yet, for a new group)."""
+    renamed = old_name is not None and old_name.lower() != group.display_name.lower()
+    if not moved and not renamed:
+        return
+    if renamed or mapped is None:
+        names = [group.display_name] + ([old_name] if renamed and old_name else [])
+        mapped = group_grants.group_is_mapped(db, ctx.org.id, group, names=names)
+    if not mapped:
+        return
+    scope = (
+        group_grants.members_of_group(group.id, also_scim_ids=moved)
+        if renamed
+        else group_grants.members_of_scim_ids(moved)
+    )
+    cause = "group renamed" if renamed else "group members changed"
+    group_grants.sync(db, ctx.org.id, scope, actor=ctx.actor, cause=cause)
+
+
+def _member_operation(
+    db: Session, ctx: ScimContext, group: ScimGroup, op: PatchOperation
+) -> list[str]:
     path = op.path
     if path is not None and path.sub_attribute is not None:
         raise InvalidPath(
@@ -218,7 +280,7 @@ def _member_operation(db: Session, ctx: ScimContext, group: ScimGroup, op: Patch
     if value_filter is None:
         return _replace_members(db, ctx, group, _as_list(op.value))
     removed = _remove_members(db, ctx, group, value_filter)
-    return _add_members(db, ctx, group, _as_list(op.value)) or removed
+    return removed + _add_members(db, ctx, group, _as_list(op.value))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -269,7 +331,7 @@ def _resolve_members(db: Session, ctx: ScimContext, ids: list[str]) -> dict[str,
     return found
 
 
-def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> bool:
+def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> list[str]:
     """Insert the new members; ones already present are no change (RFC 7644 §3.5.2.1).
 
     The common case (every id names a live User or Group of this directory that is not a
@@ -279,7 +341,7 @@ def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[A
     """
     ids = _member_ids(values)
     if not ids:
-        return False
+        return []
     if group.id in ids:
         _resolve_members(db, ctx, ids)  # an unknown id is still the first complaint
         raise InvalidInput("A group cannot be a member of itself.")
@@ -291,7 +353,7 @@ def _add_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[A
     position = {member_id: n for n, member_id in enumerate(ids)}
     added.sort(key=position.__getitem__)  # events in the order the request named them
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_ADDED, added)
-    return bool(added)
+    return added
 
 
 def _insert_known_members(
@@ -319,7 +381,9 @@ def _insert_known_members(
     return list(db.scalars(stmt))
 
 
-def _remove_members(db: Session, ctx: ScimContext, group: ScimGroup, value_filter: Any) -> bool:
+def _remove_members(
+    db: Session, ctx: ScimContext, group: ScimGroup, value_filter: Any
+) -> list[str]:
     where: list[ColumnElement[bool]] = [GroupMember.group_id == group.id]
     if value_filter is not None:
         where.append(compile_ast(value_filter, _member_row_resolver(ctx)))
@@ -327,10 +391,12 @@ def _remove_members(db: Session, ctx: ScimContext, group: ScimGroup, value_filte
         db.scalars(delete(GroupMember).where(and_(*where)).returning(GroupMember.member_id))
     )
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_REMOVED, removed)
-    return bool(removed)
+    return removed
 
 
-def _replace_members(db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]) -> bool:
+def _replace_members(
+    db: Session, ctx: ScimContext, group: ScimGroup, values: list[Any]
+) -> list[str]:
     """Make the member set equal to ``values``, touching only the rows that differ."""
     wanted = _member_ids(values)
     current = set(db.scalars(select(GroupMember.member_id).where(GroupMember.group_id == group.id)))
@@ -346,7 +412,7 @@ def _replace_members(db: Session, ctx: ScimContext, group: ScimGroup, values: li
         )
     _record_members(db, ctx, group, EventType.GROUP_MEMBER_REMOVED, removed)
     fresh = [{"value": i} for i in wanted if i not in current]
-    return _add_members(db, ctx, group, fresh) or bool(removed)
+    return removed + _add_members(db, ctx, group, fresh)
 
 
 def _member_row_resolver(ctx: ScimContext) -> Any:

@@ -15,6 +15,8 @@ from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import MemberState
 from scim_server.services.membership.lifecycle import effective_access
 from scim_server.services.membership.lifecycle import scim_active
+from scim_server.services.profiles import display_name as display_name
+from scim_server.services.profiles import primary_email as primary_email
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import ScimGroup
@@ -164,23 +166,3 @@ def value_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return rows
-
-
-def primary_email(doc: dict[str, Any]) -> str | None:
-    """The email that identifies the person: the primary one, else the first."""
-    emails = [e for e in doc.get("emails") or () if e.get("value")]
-    for email in emails:
-        if email.get("primary"):
-            return str(email["value"])
-    return str(emails[0]["value"]) if emails else None
-
-
-def display_name(doc: dict[str, Any]) -> str | None:
-    name = doc.get("displayName")
-    if name:
-        return str(name)
-    parts = doc.get("name") or {}
-    formatted = parts.get("formatted") or " ".join(
-        p for p in (parts.get("givenName"), parts.get("familyName")) if p
-    )
-    return formatted or None

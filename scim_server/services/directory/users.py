@@ -34,6 +34,8 @@ from scim_server.services.audit import record
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.preconditions import check_if_match
 from scim_server.services.directory.preconditions import flush_unique
+from scim_server.services.directory.profile import profile_json
+from scim_server.services.directory.profile import sync_person
 from scim_server.services.directory.scim_documents import MembershipColumns
 from scim_server.services.directory.scim_documents import UserColumns
 from scim_server.services.directory.scim_documents import display_name
@@ -73,6 +75,7 @@ class UserView:
     row: ScimUser
     membership: Membership
     user_disabled: bool = False
+    person: User | None = None  # loaded with the row, for profile sync (docs/lifecycle.md §9)
 
     def to_scim(
         self, ctx: ScimContext, groups: list[dict[str, Any]] | None = None
@@ -129,7 +132,7 @@ def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = 
     if found is None:
         raise NotFound(f"No User with id {excerpt(scim_id)}.")
     row, membership, user = found
-    return UserView(row, membership, user.disabled_at is not None)
+    return UserView(row, membership, user.disabled_at is not None, user)
 
 
 def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
@@ -178,7 +181,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     db.add(row)
     flush_unique(db, "User", attribute="userName")
     _write_values(db, row.id, row.attributes)
-    return UserView(row, membership, person.disabled_at is not None)
+    return UserView(row, membership, person.disabled_at is not None, person)
 
 
 def replace_user(
@@ -277,6 +280,7 @@ def _store_attributes(
     if renamed:
         _raise_if_taken(db, ctx, user_name, external_id, exclude=row.id)
     before = {"userName": row.user_name, "externalId": row.external_id}
+    before.update(profile_json(row.attributes))
     values_changed = value_rows(attributes) != value_rows(row.attributes)
     row.user_name, row.external_id, row.attributes = user_name, external_id, attributes
     row.display_name = doc.get("displayName")
@@ -285,7 +289,10 @@ def _store_attributes(
     if values_changed:  # a name change leaves the filter index rows as they are
         db.execute(delete(ScimUserValue).where(ScimUserValue.scim_user_id == row.id))
         _write_values(db, row.id, attributes)
-    after = {"userName": user_name, "externalId": external_id}
+    after: dict[str, Any] = {"userName": user_name, "externalId": external_id}
+    after.update(profile_json(doc))
+    if view.person is not None and sync_person(db, ctx, view.person, doc):
+        after["person_updated"] = True
     membership, event = view.membership, EventType.USER_UPDATED
     record(db, ctx.org.id, ctx.actor, event, row, membership=membership, before=before, after=after)
 
@@ -335,7 +342,7 @@ def _landing(
     email = primary_email(doc)
     person_id, verified = _email_facts(db, ctx, email) if email else (None, False)
     if person_id is None:
-        created = _new_person(db, email, verified, doc)
+        created = _new_person(db, ctx, email, verified, doc)
         if created is not None:
             return None, created, LinkState.LINKED, True
         # Another organisation created this person a moment ago: land as row P2 or P3 on it.
@@ -358,7 +365,9 @@ def _email_facts(db: Session, ctx: ScimContext, email: str) -> tuple[str | None,
     return person_id, owner == ctx.org.id
 
 
-def _new_person(db: Session, email: str | None, verified: bool, doc: dict[str, Any]) -> User | None:
+def _new_person(
+    db: Session, ctx: ScimContext, email: str | None, verified: bool, doc: dict[str, Any]
+) -> User | None:
     """Create the person, or None when a parallel request created the same email first.
 
     The org's own IdP vouches for an address on a domain the org verified. ``ON CONFLICT
@@ -371,6 +380,8 @@ def _new_person(db: Session, email: str | None, verified: bool, doc: dict[str, A
         "email_verified": email is not None and verified,
         "name": display_name(doc),
         "created_at": utcnow(),
+        # This directory created the person, so it keeps their global profile current.
+        "profile_org_id": ctx.org.id,
     }
     insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert_(User).values(values).on_conflict_do_nothing().returning(User)

@@ -14,6 +14,7 @@ anything else. A key acts with an Admin's powers; the platform key with an Owner
 from __future__ import annotations
 
 import base64
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,10 @@ from scim_server.services.membership import seats
 from scim_server.services.membership import transitions
 from scim_server.services.membership.grants import ADMIN
 from scim_server.services.membership.grants import ADMIN_ROLES
+from scim_server.services.membership.grants import DEFAULT_SITE_ROLE
 from scim_server.services.membership.grants import OWNER
 from scim_server.services.membership.grants import live_role
+from scim_server.services.membership.grants import parse_site_grants
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.grants import role_name
 from scim_server.services.membership.grants import validate_scope
@@ -46,9 +49,10 @@ from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
-from scim_server.storage.models import Site
 from scim_server.storage.models import SiteAssignment
+from scim_server.storage.models import SiteRole
 from scim_server.storage.models import User
+from scim_server.storage.models import utcnow
 
 MEMBER_STATES = ("unmanaged", "active", "inactive", "removed", "disabled", "live")
 
@@ -157,10 +161,27 @@ def enable(db: Session, org: Organization, user_id: str, *, by: AdminActor) -> M
     return m
 
 
+# What a PATCH of a member changes (row A4); the rest of the representation is read-only.
+MEMBER_FIELDS = frozenset({"role", "scope", "sites"})
+
+
 def edit(
-    db: Session, org: Organization, user_id: str, changes: dict[str, Any], *, by: AdminActor
+    db: Session,
+    org: Organization,
+    user_id: str,
+    changes: dict[str, Any],
+    *,
+    by: AdminActor,
+    round_trip: bool = False,
 ) -> Membership:
-    """Row A4: role, scope and sites; refused while the directory says inactive."""
+    """Row A4: role, scope and sites; refused while the directory says inactive.
+
+    A role or sites set here is an override that group mappings leave alone until the
+    admin returns it to directory control (docs/lifecycle.md §2.7): naming the current
+    value pins it too. ``round_trip``: the whole representation came back (it carries the
+    read-only ``grant_overrides``), so only a changed value is a decision; an unchanged
+    one leaves directory control, and an override's stamp, as they were.
+    """
     m = get_membership(db, org, user_id, lock=True)
     tr = _transition(db, m, Trigger.ADMIN_EDITED)
     before = transitions.snapshot(m)
@@ -173,6 +194,10 @@ def edit(
         _assign_sites(db, org, m, changes["sites"])
     after = transitions.snapshot(m)
     after["sites"] = site_ids(db, m)
+    if "role" in changes and not (round_trip and after["role_id"] == before["role_id"]):
+        m.role_override_by, m.role_override_at = _who(by), utcnow()
+    if "sites" in changes and not (round_trip and after["sites"] == before["sites"]):
+        m.sites_override_by, m.sites_override_at = _who(by), utcnow()
     if after != before:
         transitions.record_change(db, m, tr, actor=by.actor, before=before, after=after)
     return m
@@ -230,7 +255,9 @@ def _is_last_effective_owner(db: Session, org: Organization, target: Membership)
 
 
 def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: AdminActor) -> None:
-    role = resolve_role(db, org, ref)
+    role = resolve_role(db, org, _role_ref(ref))
+    if role.id == m.role_id:
+        return  # unchanged (a representation sent back): no guard has anything to refuse
     if role.name == OWNER and role.builtin and not may_appoint_owner(db, org, by):
         raise ProvisioningError(
             ErrorCode.ROLE_NOT_ASSIGNABLE, "Only an Owner can make someone Owner."
@@ -244,25 +271,41 @@ def _assign_role(db: Session, org: Organization, m: Membership, ref: Any, by: Ad
     m.role_id = role.id
 
 
-def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise ProvisioningError(ErrorCode.SITES_INVALID, "'sites' must be a list of site ids.")
-    wanted = list(dict.fromkeys(value))
-    found = set(db.scalars(select(Site.id).where(Site.org_id == org.id, Site.id.in_(wanted))))
-    missing = [s for s in wanted if s not in found]
-    if missing:
+def _who(by: AdminActor) -> str:
+    """Who set an override, as the member view shows it: the person, or ``key``."""
+    return by.user_id or KEY
+
+
+def _role_ref(value: Any) -> Any:
+    """A role id or name, or the ``{"id", "name"}`` object a member's representation shows."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) - {"id", "name"} or not isinstance(value.get("id"), str):
         raise ProvisioningError(
-            ErrorCode.SITES_INVALID, f"No site {excerpt(', '.join(missing))} here."
+            ErrorCode.ROLE_INVALID, "'role' is a role id or name, or {\"id\": <role id>}."
         )
+    return value["id"]
+
+
+def _assign_sites(db: Session, org: Organization, m: Membership, value: Any) -> None:
+    wanted = parse_site_grants(db, org, value)
     db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
     if wanted:
-        db.execute(insert(SiteAssignment), [{"membership_id": m.id, "site_id": s} for s in wanted])
+        db.execute(
+            insert(SiteAssignment),
+            [{"membership_id": m.id, "site_id": s, "site_role_id": r} for s, r in wanted.items()],
+        )
 
 
-def site_ids(db: Session, m: Membership) -> list[str]:
-    return sorted(
-        db.scalars(select(SiteAssignment.site_id).where(SiteAssignment.membership_id == m.id))
+def site_ids(db: Session, m: Membership) -> list[dict[str, str | None]]:
+    """The member's sites as ``{"site": id, "role": site role name}``, in site id order."""
+    rows = db.execute(
+        select(SiteAssignment.site_id, SiteRole.name)
+        .outerjoin(SiteRole, SiteRole.id == SiteAssignment.site_role_id)
+        .where(SiteAssignment.membership_id == m.id)
+        .order_by(SiteAssignment.site_id)
     )
+    return [{"site": site_id, "role": name or DEFAULT_SITE_ROLE} for site_id, name in rows]
 
 
 def list_members(
@@ -276,10 +319,14 @@ def list_members(
 ) -> tuple[list[Membership], str | None]:
     """A page of members in id order; the cursor is opaque and stable under inserts."""
     stmt = select(Membership).where(Membership.org_id == org.id)
-    if email:
-        stmt = stmt.join(User, User.id == Membership.user_id).where(
-            User.email_normalized == canonical_email(email)
-        )
+    if email:  # the email the organisation sees now (docs/lifecycle.md §9)
+        key = canonical_email(email)
+        # A directory's emails are kept as sent: match its likely spellings of the address.
+        raw = email.strip().lower()
+        nfc, nfd = unicodedata.normalize("NFC", raw), unicodedata.normalize("NFD", raw)
+        spellings = {key, raw, nfc, nfd}
+        found = queries.memberships_with_email(org.id, key, sorted(spellings))
+        stmt = stmt.where(Membership.id.in_(found))
     if state:
         stmt = stmt.where(_state_filter(state))
     if cursor:
@@ -317,3 +364,9 @@ def _decode_cursor(cursor: str) -> str:
     if decoded is None or not decoded.isprintable() or len(decoded) > 36:
         raise ProvisioningError(ErrorCode.CURSOR_INVALID, "The cursor is not one this API issued.")
     return decoded
+
+
+# Public names for the member list's cursor, which other paged lists of the management
+# API share so that every cursor is opaque the same way.
+encode_cursor = _encode_cursor
+decode_cursor = _decode_cursor

@@ -15,6 +15,8 @@ from scim_server.services.membership import access
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership.admin import site_ids
 from scim_server.services.membership.seats import SeatCount
+from scim_server.services.profiles import display_name
+from scim_server.services.profiles import primary_email
 from scim_server.storage import queries
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
@@ -29,11 +31,11 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
     user = db.get_one(User, m.user_id)
     effective, reasons = access.effective(db, m)
     role = db.get(Role, m.role_id) if m.role_id else None
+    view = queries.live_scim_view(db, m.id)
+    profile = _profile(m, user, view[1] if view else {})
     return {
         "user_id": m.user_id,
-        "email": user.email,
-        # Until the person claims the link, the name another org's IdP gave stays hidden.
-        "name": user.name if m.link_state == LinkState.LINKED else None,
+        **profile,
         "directory_state": m.directory_state,
         "admin_override": {
             "state": m.admin_override,
@@ -49,11 +51,42 @@ def describe(db: Session, m: Membership) -> dict[str, Any]:
         "role": {"id": role.id, "name": role.name} if role else None,
         "scope": m.scope,
         "sites": site_ids(db, m),
-        "scim_id": queries.live_scim_id(db, m.id),
+        # Set: an admin chose this grant, and group mappings leave it alone
+        # (docs/lifecycle.md §2.7); null: the directory's group mappings decide it.
+        "grant_overrides": {
+            "role": _override(m.role_override_by, m.role_override_at),
+            "sites": _override(m.sites_override_by, m.sites_override_at),
+        },
+        "scim_id": view[0] if view else None,
         "ended_at": timestamp(m.ended_at),
         "end_reason": m.end_reason,
         "created_at": timestamp(m.created_at),
     }
+
+
+def _override(by: str | None, at: Any) -> dict[str, Any] | None:
+    return {"by": by, "at": timestamp(at)} if at is not None else None
+
+
+def _profile(m: Membership, user: User, attributes: dict[str, Any]) -> dict[str, Any]:
+    """What this organisation shows for the member (docs/lifecycle.md §9): the name and
+    primary email its own directory supplies, else the person's. Until the person claims a
+    pending link, the name another organisation's IdP gave stays hidden."""
+    fallback_name = user.name if m.link_state == LinkState.LINKED else None
+    return {
+        "email": primary_email(attributes) or user.email,
+        "name": display_name(attributes) or fallback_name,
+    }
+
+
+def member_profile(db: Session, org_id: str, user_id: str) -> dict[str, Any] | None:
+    """The member's profile in one organisation, as its sessions show it; None without a
+    membership."""
+    m = queries.membership_of(db, org_id, user_id)
+    if m is None:
+        return None
+    view = queries.live_scim_view(db, m.id)
+    return _profile(m, db.get_one(User, user_id), view[1] if view else {})
 
 
 def member_page(db: Session, rows: list[Membership], cursor: str | None) -> dict[str, Any]:
@@ -73,8 +106,9 @@ def seats_json(count: SeatCount, org: Organization) -> dict[str, Any]:
     }
 
 
-def session_json(session: SignInSession) -> dict[str, Any]:
-    """A registered sign-in session, as ``POST /sessions`` answers."""
+def session_json(session: SignInSession, profile: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A registered sign-in session, as ``POST /sessions`` answers, with the member's
+    ``profile`` in that organisation (docs/lifecycle.md §9)."""
     return {
         "id": session.id,
         "user_id": session.user_id,
@@ -82,6 +116,7 @@ def session_json(session: SignInSession) -> dict[str, Any]:
         "method": session.method,
         "sso_connection_id": session.sso_connection_id,
         "created_at": timestamp(session.created_at),
+        "profile": profile,
     }
 
 

@@ -14,8 +14,11 @@ from scim_server.services.errors import AccessRefused
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.membership.access import effective
+from scim_server.services.membership.grants import OWNER
 from scim_server.storage import queries
 from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
+from scim_server.storage.models import Role
 from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
@@ -66,6 +69,7 @@ def create_session(
         raise AccessRefused(reasons[0], f"No access to this organization: {reasons[0]}.")
     if sso_connection_id is not None:
         _require_usable_connection(db, org_id, sso_connection_id)
+    _require_allowed_method(db, m, method, sso_connection_id)
     session = SignInSession(
         user_id=user_id,
         org_id=org_id,
@@ -78,6 +82,27 @@ def create_session(
     after = {"method": method, "sso_connection_id": sso_connection_id}
     record(db, org_id, actor, EventType.SESSION_CREATED, session, membership=m, after=after)
     return session
+
+
+def _require_allowed_method(
+    db: Session, m: Membership, method: str, sso_connection_id: str | None
+) -> None:
+    """An organisation with ``sso_required`` takes only sessions through one of its enabled
+    SSO connections (docs/api.md §3.1): method ``sso`` with the connection named, which
+    ``_require_usable_connection`` has checked. Owners may still sign in otherwise unless
+    the organisation turned the break-glass off, so an IdP outage cannot lock everyone out.
+    """
+    org = db.get_one(Organization, m.org_id)
+    if not org.sso_required or (method == "sso" and sso_connection_id is not None):
+        return
+    role = db.get(Role, m.role_id) if m.role_id else None
+    if org.sso_owner_break_glass and role is not None and role.builtin and role.name == OWNER:
+        return
+    raise AccessRefused(
+        ErrorCode.SSO_REQUIRED,
+        "This organization requires single sign-on: sign in through its SSO connection "
+        "(method 'sso' with the sso_connection_id).",
+    )
 
 
 def check_session(db: Session, session_id: str) -> tuple[bool, str | None]:

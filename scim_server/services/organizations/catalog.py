@@ -19,8 +19,10 @@ from scim_server.services.membership.grants import available_to
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import Site
+from scim_server.storage.models import SiteRole
 
 BUILTIN_ROLES = tuple(RANK)  # owner, admin, member, viewer
+BUILTIN_SITE_ROLES = ("viewer", "editor", "manager")
 
 
 def list_roles(db: Session, org: Organization) -> list[Role]:
@@ -55,6 +57,36 @@ def create_site(db: Session, org: Organization, body: dict[str, Any], *, actor: 
     flush_unique(db, "site", attribute="name")
     record(db, org.id, actor, EventType.SITE_CREATED, site, after={"name": site.name})
     return site
+
+
+def list_site_roles(db: Session, org: Organization) -> list[SiteRole]:
+    """The built-in site roles (viewer, editor, manager) and the organisation's own."""
+    stmt = select(SiteRole).where(SiteRole.org_id.is_(None) | (SiteRole.org_id == org.id))
+    return list(db.scalars(stmt.order_by(SiteRole.rank, SiteRole.name)))
+
+
+def create_site_role(
+    db: Session, org: Organization, body: dict[str, Any], *, actor: Actor
+) -> SiteRole:
+    """A custom site role. ``rank`` (1–99, default 20, an editor's) orders it against the
+    built-in ones when two group mappings grant the same site (docs/lifecycle.md §2.7)."""
+    unknown = set(body) - {"name", "rank"}
+    if unknown:
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, f"Unknown fields: {', '.join(sorted(unknown))}."
+        )
+    name = _name(body)
+    rank = body.get("rank", 20)
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= 99:
+        raise ProvisioningError(ErrorCode.SITE_ROLE_INVALID, "'rank' must be an integer 1-99.")
+    if name.lower() in BUILTIN_SITE_ROLES:
+        raise ProvisioningError(ErrorCode.SITE_ROLE_INVALID, f"'{name}' is a built-in site role.")
+    site_role = SiteRole(org_id=org.id, name=name, builtin=False, rank=rank)
+    db.add(site_role)
+    flush_unique(db, "site role", attribute="name")
+    after = {"name": name, "rank": rank}
+    record(db, org.id, actor, EventType.SITE_ROLE_CREATED, site_role, after=after)
+    return site_role
 
 
 def _name(body: dict[str, Any]) -> str:

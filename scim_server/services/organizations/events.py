@@ -16,11 +16,17 @@ from scim_server.storage.models import Organization
 
 
 def page(
-    db: Session, org: Organization, *, after: str | None, limit: int
+    db: Session,
+    org: Organization,
+    *,
+    after: str | None,
+    limit: int,
+    where: audit.FeedFilter | None = None,
 ) -> tuple[list[Event], str | None]:
-    """Events oldest first after ``after`` (a ``next_cursor``), at most ``limit``."""
+    """Events oldest first after ``after`` (a ``next_cursor``), at most ``limit``, narrowed
+    by ``where``; the cursor stays valid across filters (it is the last event shown)."""
     try:
-        return audit.feed(db, org.id, after=after, limit=limit)
+        return audit.feed(db, org.id, after=after, limit=limit, where=where)
     except audit.InvalidCursor:
         raise ProvisioningError(
             ErrorCode.CURSOR_INVALID, "'after' is the next_cursor of the previous page."

@@ -17,6 +17,8 @@ from scim_server.services.audit import record
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.inputs import boolean_fields
+from scim_server.services.inputs import writable_fields
 from scim_server.services.membership import lifecycle
 from scim_server.services.membership import transitions
 from scim_server.services.membership.access import facts_of
@@ -48,6 +50,7 @@ def provision(
 ) -> ProvisionedOrg:
     """A new organisation with its directory, its settings (``update_org``'s), its first
     SCIM token and its first management key: everything a host needs to connect an IdP."""
+    writable_fields(settings, ORG_SETTINGS | PLATFORM_SETTINGS, {})
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
     org = create_org(db, name.strip(), actor=actor)
@@ -87,21 +90,30 @@ def list_orgs(db: Session) -> list[Organization]:
     return list(db.scalars(select(Organization).order_by(Organization.created_at)))
 
 
-def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor: Actor) -> None:
-    """Settings only the platform changes: seat limit, one-organisation policy, active."""
+# Settings an organisation decides for itself (its own key, an Owner or Admin acting) and
+# those only the platform changes; the rest of the representation is read-only.
+ORG_SETTINGS = frozenset({"sso_required", "sso_owner_break_glass"})
+PLATFORM_SETTINGS = frozenset({"name", "seat_limit", "exclusive_membership", "active"})
+_FLAGS = ("exclusive_membership", "active", "sso_required", "sso_owner_break_glass")
+
+
+def update_org(
+    db: Session, org: Organization, changes: dict[str, Any], *, actor: Actor, platform: bool = True
+) -> None:
+    """Change settings: the platform's (seat limit, one-organisation policy, active, name)
+    and the organisation's own sign-in policy (``sso_required`` and its Owner break-glass).
+
+    An organisation key may send the platform's fields back unchanged (the round-trip rule
+    of docs/api.md §1) but not change them.
+    """
     before = org_json(org)
-    for key, kind in (("seat_limit", int), ("exclusive_membership", bool), ("active", bool)):
-        if key not in changes:
-            continue
-        value = changes[key]
-        nullable = key == "seat_limit"
-        valid = (value is None and nullable) or (
-            isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        )
-        if not valid or (kind is int and value is not None and value < 0):
-            raise ProvisioningError(ErrorCode.VALIDATION_ERROR, f"'{key}' has an invalid value.")
+    if not platform:
+        _refuse_platform_changes(changes, before)
+    changes = writable_fields(changes, ORG_SETTINGS | PLATFORM_SETTINGS, before)
+    _apply_seat_limit(org, changes)
+    for key, value in boolean_fields(changes, _FLAGS).items():
         setattr(org, key, value)
-    if changes.get("name") is not None:
+    if "name" in changes:
         if not isinstance(changes["name"], str) or not changes["name"].strip():
             raise ProvisioningError(
                 ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string."
@@ -110,6 +122,28 @@ def update_org(db: Session, org: Organization, changes: dict[str, Any], *, actor
     after = org_json(org)
     if after != before:
         record(db, org.id, actor, EventType.ORGANIZATION_UPDATED, org, before=before, after=after)
+
+
+def _refuse_platform_changes(changes: dict[str, Any], shown: dict[str, Any]) -> None:
+    """An organisation key changing a platform setting: 403, naming what needs the platform."""
+    taken = sorted(k for k in changes if k in PLATFORM_SETTINGS and changes[k] != shown[k])
+    if taken:
+        raise ProvisioningError(
+            ErrorCode.PLATFORM_KEY_REQUIRED,
+            f"Only the platform key changes {', '.join(taken)}.",
+        )
+
+
+def _apply_seat_limit(org: Organization, changes: dict[str, Any]) -> None:
+    """``seat_limit``: a non-negative integer, or null for no limit."""
+    if "seat_limit" not in changes:
+        return
+    value = changes["seat_limit"]
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, "'seat_limit' must be a non-negative integer or null."
+        )
+    org.seat_limit = value
 
 
 def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import exists
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from scim_server import secrets
@@ -44,6 +48,7 @@ class IssuedToken:
     id: str
     kind: str
     secret: str
+    row: ApiToken
 
 
 def create_token(
@@ -56,18 +61,66 @@ def create_token(
         _reconnect_directory(db, org)
     secret = secrets.new_secret(_PREFIXES[kind])
     token = ApiToken(
-        org_id=org.id, kind=kind, token_hash=secrets.digest(secret, pepper), prefix=secret[:9]
+        org_id=org.id,
+        kind=kind,
+        token_hash=secrets.digest(secret, pepper),
+        prefix=secret[:9],
+        created_by=actor.id or actor.type,
     )
     db.add(token)
     db.flush()
     after = {"kind": kind, "prefix": token.prefix}
     record(db, org.id, actor, EventType.TOKEN_CREATED, token, after=after)
-    return IssuedToken(token.id, kind, secret)
+    return IssuedToken(token.id, kind, secret, token)
 
 
-def list_tokens(db: Session, org: Organization) -> list[ApiToken]:
+def list_tokens(db: Session, org: Organization, kind: str | None = None) -> list[ApiToken]:
+    """The organisation's tokens (of one kind when given), oldest first; never a secret."""
     stmt = select(ApiToken).where(ApiToken.org_id == org.id).order_by(ApiToken.created_at)
+    if kind is not None:
+        stmt = stmt.where(ApiToken.kind == kind)
     return list(db.scalars(stmt))
+
+
+def revoke_org_token(
+    db: Session, org: Organization, token_id: str, kind: str, *, actor: Actor
+) -> ApiToken:
+    """``revoke_token`` for a token of ``org`` and of ``kind``: any other id is not found,
+    so an organisation key cannot probe another organisation's token ids."""
+    token = db.get(ApiToken, token_id)
+    if token is None or token.org_id != org.id or token.kind != kind:
+        raise NotFound(f"No {kind} token {excerpt(token_id)} in this organization.")
+    return revoke_token(db, token.id, actor=actor)
+
+
+# How stale ``last_used_at`` may be: it answers "is the IdP still using this token?", for
+# which a minute is precise enough, and it spares a write on every SCIM request.
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+def touch_last_used(db: Session, credentials: ScimCredentials) -> None:
+    """Record that a token authenticated, at most once a minute per token.
+
+    The loaded value decides whether to write at all, so most requests cost nothing; the
+    conditional UPDATE decides among workers racing on the same token, so one of them
+    writes and the others match no row. Either way the credentials learn the new time, so
+    a copy a worker keeps for its reads (``scim_server/auth.py``) skips the statement for
+    the next minute instead of repeating it.
+    """
+    now = utcnow()
+    cutoff = now - LAST_USED_GRANULARITY
+    if credentials.last_used_at is not None and credentials.last_used_at >= cutoff:
+        return
+    db.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == credentials.token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < cutoff),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    credentials.last_used_at = now
 
 
 def revoke_token(db: Session, token_id: str, *, actor: Actor) -> ApiToken:
@@ -102,6 +155,7 @@ _SCIM_CREDENTIALS = (
     select(
         ApiToken.__table__.c.id.label("token_id"),
         ApiToken.__table__.c.token_hash,
+        ApiToken.__table__.c.last_used_at.label("token_last_used_at"),
         Directory.__table__.c.id.label("directory_id"),
         *_ORGS.c,
     )
@@ -118,17 +172,19 @@ _SCIM_CREDENTIALS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScimCredentials:
     """What a SCIM token opens: the token, its organisation's row and its directory.
 
     Plain values rather than entities, so that a worker may keep them for a moment
-    (``scim_server/auth.py``) without sharing a mapped object between sessions.
+    (``scim_server/auth.py``) without sharing a mapped object between sessions. Only
+    ``last_used_at`` changes after reading (``touch_last_used``).
     """
 
     token_id: str
     org_row: Mapping[str, Any]
     directory_id: str
+    last_used_at: datetime | None = None
 
     def organization(self) -> Organization:
         """A transient ``Organization`` with every column of the row read: services read
@@ -148,7 +204,7 @@ def find_scim_credentials(db: Session, secret: str, *, pepper: str) -> ScimCrede
         raise LookupError(f"organization {row.id} has no directory row")
     mapping = row._mapping
     org_row = {column.name: mapping[column] for column in _ORGS.c}
-    return ScimCredentials(row.token_id, org_row, row.directory_id)
+    return ScimCredentials(row.token_id, org_row, row.directory_id, row.token_last_used_at)
 
 
 def _reconnect_directory(db: Session, org: Organization) -> None:

@@ -10,6 +10,7 @@ import secrets
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,8 +24,10 @@ from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.storage import queries
+from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
 from scim_server.storage.models import OrgDomain
+from scim_server.storage.models import User
 from scim_server.storage.models import utcnow
 
 TXT_PREFIX = "_scim-server-verification"
@@ -110,9 +113,31 @@ def verify(
     except IntegrityError:
         db.expire(row)
         raise _taken(row.domain) from None
-    after = {"domain": row.domain, "method": row.verified_method}
+    verified = verify_member_emails(db, org, row.domain)
+    after = {"domain": row.domain, "method": row.verified_method, "emails_verified": verified}
     record(db, org.id, actor, EventType.DOMAIN_VERIFIED, row, after=after, reason=manual_reason)
     return row
+
+
+def verify_member_emails(db: Session, org: Organization, domain: str) -> int:
+    """Re-evaluate ``email_verified`` for the organisation's live members whose email is
+    on a domain it has just verified (docs/lifecycle.md §3.6): the same rule a directory
+    create applies (row P2), so people provisioned before the verification can now be
+    linked by their SSO login. One set-based UPDATE; returns how many people it marked."""
+    members = select(Membership.user_id).where(
+        Membership.org_id == org.id, Membership.ended_at.is_(None)
+    )
+    suffix = "@" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    result = db.execute(
+        update(User)
+        .where(
+            User.id.in_(members),
+            User.email_verified.is_(False),
+            User.email_normalized.like("%" + suffix, escape="\\"),
+        )
+        .values(email_verified=True)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _taken(domain: str) -> ProvisioningError:

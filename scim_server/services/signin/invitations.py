@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -107,6 +108,10 @@ def _mint(pepper: str, invitation: Invitation) -> str:
     return f"{invitation.id}.{secret}"
 
 
+# What ``POST …/invitations`` reads; any other field is refused (docs/api.md §1).
+CREATE_FIELDS = ("email", "role", "scope", "sites", "expires_in", "delivery", "replace")
+
+
 def create(
     db: Session, org: Organization, body: dict[str, Any], *, by: AdminActor, pepper: str
 ) -> Issued:
@@ -117,6 +122,7 @@ def create(
     )
     _check_assignable(db, org, role, by)
     scope = grants.validate_scope(body.get("scope"))
+    sites = grants.parse_site_grants(db, org, body["sites"]) if "sites" in body else None
     ttl = _ttl(body.get("expires_in", DEFAULT_TTL))
     delivery = body.get("delivery", "email")
     if delivery not in ("email", "link"):
@@ -131,6 +137,7 @@ def create(
         email_normalized=email,
         role_id=role.id,
         scope=scope,
+        sites=sites or None,
         status="pending",
         delivery=delivery,
         ttl_seconds=ttl,
@@ -323,10 +330,12 @@ def accept(db: Session, invitation: Invitation, user: Invitee) -> Accepted:
             actor=actor,
         )
         m.scope = invitation.scope
+        _give_sites(db, m, invitation)
         outcome = "accepted"
     elif tr.changed:
         m.role_id, m.scope, m.source = invitation.role_id, invitation.scope, "invitation"
         db.execute(delete(SiteAssignment).where(SiteAssignment.membership_id == m.id))
+        _give_sites(db, m, invitation)
         transitions.apply(db, m, tr, actor=actor)
         outcome = "accepted"
     else:
@@ -515,11 +524,23 @@ def _mask(email: str) -> str:
     return f"{local[:1]}***{local[-1:] if len(local) > 1 else ''}@{domain}"
 
 
+def _give_sites(db: Session, m: Membership, invitation: Invitation) -> None:
+    """The invitation's sites with their site roles (docs/lifecycle.md §2.7)."""
+    rows = [
+        {"membership_id": m.id, "site_id": site_id, "site_role_id": site_role_id}
+        for site_id, site_role_id in (invitation.sites or {}).items()
+    ]
+    if rows:
+        db.flush()
+        db.execute(insert(SiteAssignment), rows)
+
+
 def _audit(invitation: Invitation) -> dict[str, Any]:
     return {
         "email": invitation.email_normalized,
         "role_id": invitation.role_id,
         "scope": invitation.scope,
+        "sites": invitation.sites,
         "expires_at": invitation.expires_at.isoformat(),
         "delivery": invitation.delivery,
     }

@@ -6,7 +6,8 @@ Preconditions, checked in this order, each a distinct code and none writing anyt
  2. it is enabled; the organisation is active ......... sso_connection_disabled,
                                                         organization_inactive
  3. (issuer, sub) is a known identity -> skip to 9 (the key is never the email)
- 4. JIT is on for the connection ...................... jit_disabled
+ 4. JIT is on for the connection, to create a person
+    or a membership (known members sign in anyway) .... jit_disabled
  5. the claims carry an email ......................... email_missing
  6. email_verified is true (or absent, when the
     connection does not require it; false never) ...... email_not_verified
@@ -30,6 +31,7 @@ clears an override and never resurrects an ended membership.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -37,12 +39,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scim_server.scim.errors import excerpt
 from scim_server.services.audit import Actor
+from scim_server.services.audit import EventType
+from scim_server.services.audit import Target
+from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.emails import domain_of
 from scim_server.services.emails import normalize_email
 from scim_server.services.errors import AccessRefused
 from scim_server.services.errors import ErrorCode
+from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.inputs import required_string
 from scim_server.services.inputs import string_field
@@ -54,7 +61,7 @@ from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.services.membership.sessions import create_session
 from scim_server.services.signin import domains
-from scim_server.services.signin.sso_connections import check_default_role
+from scim_server.services.signin.jit_config import jit_default_role
 from scim_server.storage import queries
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import DirectoryState
@@ -137,6 +144,60 @@ def sign_in_with_sso(db: Session, connection_id: str, claims: Claims, *, actor: 
     return SsoSignIn(result, session)
 
 
+def complete_link(
+    db: Session, connection_id: str, user_id: str, claims: Claims, *, actor: Actor
+) -> SsoSignIn:
+    """Confirm a link that ``/sso/login`` answered ``account_link_required`` for
+    (docs/lifecycle.md §3.6), then sign in as ``/sso/login`` does.
+
+    The host product has the person signed in to the existing account ``user_id`` and
+    forwards the claims of the SSO login they just made. The rules of automatic linking
+    hold (steps 1–2 and 5–7, one subject per connection, the identity never moved), and the
+    claimed email must be the account's own: the IdP of a domain this organisation
+    verified vouches for the mailbox, and the signed-in account proves it is the person's,
+    so the account's email becomes verified.
+    """
+    jit_actor = Actor("jit", connection_id, actor.request_id)
+    try:
+        with db.begin_nested():
+            _lock_subject(db, claims)
+            linked = _confirm(db, connection_id, user_id, claims, jit_actor)
+    except IntegrityError:
+        raise refuse(
+            ErrorCode.CONFLICT, "Another sign-in changed this account; try again."
+        ) from None
+    signed_in = sign_in_with_sso(db, connection_id, claims, actor=actor)
+    return SsoSignIn(replace(signed_in.result, linked_identity=linked), signed_in.session)
+
+
+def _confirm(db: Session, connection_id: str, user_id: str, claims: Claims, actor: Actor) -> bool:
+    """Check and link; returns whether this call linked the identity (False: it already was)."""
+    conn, org = _connection(db, connection_id)
+    email = _check_claims(db, org, conn, claims)
+    person = db.get(User, user_id)
+    if person is None:
+        raise NotFound(f"No user {excerpt(user_id)}.")
+    if person.email_normalized != email:
+        raise refuse(
+            ErrorCode.SSO_LINK_EMAIL_MISMATCH,
+            "The identity provider's email is not this account's email; sign in to the "
+            "account that has it.",
+        )
+    if person.disabled_at is not None:
+        raise refuse(ErrorCode.USER_DISABLED, "This account is disabled.")
+    identity = _identity(db, claims)
+    if identity is not None:
+        if identity.user_id != person.id:
+            raise refuse(
+                ErrorCode.SSO_IDENTITY_CONFLICT, "This identity is linked to another account."
+            )
+        return False  # already linked: confirming again changes nothing
+    _refuse_second_subject(db, conn, person)
+    person.email_verified = True
+    _add_identity(db, org, conn, claims, person, actor, method="confirmed")
+    return True
+
+
 def refuse(code: ErrorCode, message: str) -> AccessRefused:
     return AccessRefused(code, message)  # docs/api.md §3.7: 403 + the code
 
@@ -165,7 +226,8 @@ def _lock_subject(db: Session, claims: Claims) -> None:
         )
 
 
-def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> JitResult:
+def _connection(db: Session, connection_id: str) -> tuple[SsoConnection, Organization]:
+    """Steps 1–2: an enabled connection of an active organisation."""
     conn = db.get(SsoConnection, connection_id)
     if conn is None:
         raise refuse(ErrorCode.SSO_CONNECTION_NOT_FOUND, "No such SSO connection.")
@@ -174,35 +236,37 @@ def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> Jit
         raise refuse(ErrorCode.SSO_CONNECTION_DISABLED, "This SSO connection is disabled.")
     if not org.active:
         raise refuse(ErrorCode.ORGANIZATION_INACTIVE, "This organization is inactive.")
-    identity = db.scalars(
+    return conn, org
+
+
+def _identity(db: Session, claims: Claims) -> SsoIdentity | None:
+    """Step 3: the identity is keyed by ``(issuer, subject)``, never by email."""
+    return db.scalars(
         select(SsoIdentity).where(
             SsoIdentity.issuer == claims.issuer, SsoIdentity.subject == claims.subject
         )
     ).first()
+
+
+def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> JitResult:
+    conn, org = _connection(db, connection_id)
+    identity = _identity(db, claims)
     if identity is not None:
         identity.last_login_at = utcnow()
         person = db.get_one(User, identity.user_id)
         m = queries.membership_of(db, org.id, person.id)
         if m is not None:
             return _existing_member(db, org, conn, person, m, actor, linked=False)
-        _check_claims(db, org, conn, claims)  # inconsistent data: continue at step 4
+        _linkable_email(db, org, conn, claims)  # inconsistent data: continue at step 4
         created_user, linked = False, False
     else:
-        email = _check_claims(db, org, conn, claims)
+        email = _linkable_email(db, org, conn, claims)
         person, created_user = _person_for(db, conn, claims, email)
         linked = True
     m = queries.membership_of(db, org.id, person.id)
-    if identity is None:
-        db.add(
-            SsoIdentity(
-                issuer=claims.issuer,
-                subject=claims.subject,
-                connection_id=conn.id,
-                user_id=person.id,
-                last_login_at=utcnow(),
-            )
-        )
-        db.flush()
+    if linked:  # steps 8-10: link the new identity, then the membership
+        method = None if created_user else "automatic"
+        _add_identity(db, org, conn, claims, person, actor, method=method)
     if m is not None:
         return _existing_member(
             db, org, conn, person, m, actor, linked=linked, created_user=created_user
@@ -211,10 +275,55 @@ def _login(db: Session, connection_id: str, claims: Claims, actor: Actor) -> Jit
     return JitResult(person.id, m.id, org.id, created_user, True, linked)
 
 
+def _add_identity(
+    db: Session,
+    org: Organization,
+    conn: SsoConnection,
+    claims: Claims,
+    person: User,
+    actor: Actor,
+    *,
+    method: str | None,
+) -> None:
+    """Link ``(issuer, subject)`` to the person; linking an account that existed before
+    (``method`` ``automatic`` or ``confirmed``) is an event, docs/lifecycle.md §3.6."""
+    identity = SsoIdentity(
+        issuer=claims.issuer,
+        subject=claims.subject,
+        connection_id=conn.id,
+        user_id=person.id,
+        last_login_at=utcnow(),
+    )
+    db.add(identity)
+    db.flush()
+    if method is not None:
+        after = {"connection_id": conn.id, "issuer": claims.issuer, "subject": claims.subject}
+        record(
+            db,
+            org.id,
+            actor,
+            EventType.SSO_IDENTITY_LINKED,
+            Target("sso_identity", identity.id),
+            user_id=person.id,
+            after={**after, "method": method},
+        )
+
+
+def _linkable_email(db: Session, org: Organization, conn: SsoConnection, claims: Claims) -> str:
+    """Steps 4–7 of a login without a known identity. With JIT off only a known member can
+    get in, so claims that cannot identify one answer ``jit_disabled``, as they always have:
+    the specific reason would tell a stranger nothing they may use."""
+    try:
+        return _check_claims(db, org, conn, claims)
+    except AccessRefused:
+        _require_jit(conn)
+        raise
+
+
 def _check_claims(db: Session, org: Organization, conn: SsoConnection, claims: Claims) -> str:
-    """Steps 4–7; returns the normalised email."""
-    if not conn.jit_enabled:
-        raise refuse(ErrorCode.JIT_DISABLED, "Your account has not been provisioned.")
+    """Steps 5–7; returns the normalised email. They hold whatever the JIT setting: a
+    known member is linked by the same rules on a JIT-off connection (step 4 governs only
+    creating people and memberships, ``_person_for`` and ``_join``)."""
     if not claims.email:
         raise refuse(ErrorCode.EMAIL_MISSING, "The identity provider sent no email.")
     if claims.email_verified is False or (
@@ -236,10 +345,31 @@ def _person_for(db: Session, conn: SsoConnection, claims: Claims, email: str) ->
     """Step 8: create the person, or auto-link only a verified local account."""
     person = db.scalars(select(User).where(User.email_normalized == email)).first()
     if person is None:
-        person = User(email=email, email_normalized=email, email_verified=True, name=claims.name)
+        _require_jit(conn)
+        person = User(
+            email=email,
+            email_normalized=email,
+            email_verified=True,
+            name=claims.name,
+            profile_org_id=conn.org_id,  # its directory, if any, keeps it current (§9)
+        )
         db.add(person)
         db.flush()
         return person, True
+    if not conn.jit_enabled and queries.membership_of(db, conn.org_id, person.id) is None:
+        _require_jit(conn)  # nothing to link to here: say so before asking for a link
+    _refuse_second_subject(db, conn, person)
+    if not person.email_verified:
+        raise refuse(
+            ErrorCode.ACCOUNT_LINK_REQUIRED,
+            "Sign in to your existing account to link this identity.",
+        )
+    return person, False
+
+
+def _refuse_second_subject(db: Session, conn: SsoConnection, person: User) -> None:
+    """A second subject on one connection is a reassigned subject or a reused email, both
+    takeover vectors: an admin must unlink first (docs/lifecycle.md §3.1 step 8)."""
     other = db.scalar(
         select(SsoIdentity.subject).where(
             SsoIdentity.connection_id == conn.id, SsoIdentity.user_id == person.id
@@ -250,12 +380,6 @@ def _person_for(db: Session, conn: SsoConnection, claims: Claims, email: str) ->
             ErrorCode.SSO_IDENTITY_CONFLICT,
             "This account is linked to another identity on this connection.",
         )
-    if not person.email_verified:
-        raise refuse(
-            ErrorCode.ACCOUNT_LINK_REQUIRED,
-            "Sign in to your existing account to link this identity.",
-        )
-    return person, False
 
 
 def _existing_member(
@@ -305,13 +429,14 @@ def _join(
     db: Session, org: Organization, conn: SsoConnection, person: User, actor: Actor
 ) -> Membership:
     """Step 9–10 for a new membership, then row J1."""
+    _require_jit(conn)
     if person.disabled_at is not None:
         raise refuse(ErrorCode.USER_DISABLED, "This account is disabled.")
     if _link_only(db, org, conn):
         raise refuse(ErrorCode.NOT_PROVISIONED, "Your account has not been provisioned.")
     if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
         raise refuse(ErrorCode.MEMBERSHIP_CONFLICT, "You belong to another organization.")
-    role = _default_role(db, conn)
+    role = _default_role(db, org, conn)
     try:
         seats.require_free_seat(db, org)
     except ProvisioningError as error:
@@ -327,10 +452,16 @@ def _join(
     return m
 
 
-def _default_role(db: Session, conn: SsoConnection) -> Role:
-    role = db.get_one(Role, conn.default_role_id)
+def _require_jit(conn: SsoConnection) -> None:
+    """Step 4: JIT creates people and memberships only where the connection enables it."""
+    if not conn.jit_enabled:
+        raise refuse(ErrorCode.JIT_DISABLED, "Your account has not been provisioned.")
+
+
+def _default_role(db: Session, org: Organization, conn: SsoConnection) -> Role:
+    """Step 10: the one JIT role setting, docs/lifecycle.md §3.5."""
     try:
-        return check_default_role(role)
+        return jit_default_role(db, org, conn)
     except ProvisioningError as error:
         raise refuse(error.code, error.message) from None
 

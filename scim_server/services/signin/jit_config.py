@@ -185,6 +185,19 @@ def remove_role(db: Session, org: Organization, role_id: str, *, actor: Actor) -
     record(db, org.id, actor, EventType.JIT_ROLE_REMOVED, Target("role", role_id))
 
 
+def jit_default_role(db: Session, org: Organization, conn: SsoConnection | None) -> Role:
+    """The role a JIT sign-in gives (docs/lifecycle.md §3.5): the connection's explicit
+    ``default_role`` override, else the organisation's ``/jit/roles``, else Member. One
+    setting for email-domain and SSO-connector JIT; never privileged (checked again here,
+    since a role can change after it was configured)."""
+    if conn is not None and conn.default_role_override:
+        return check_default_role(db.get_one(Role, conn.default_role_id))
+    chosen = roles(db, org)
+    if chosen:
+        return check_default_role(chosen[0])
+    return db.get_one(Role, queries.builtin_role_id(db, "member"))
+
+
 # --- email-domain JIT at sign-in -----------------------------------------------------------
 
 
@@ -213,12 +226,7 @@ def join_by_email_domain(
     if org.exclusive_membership and queries.live_membership_elsewhere(db, org.id, person.id):
         raise AccessRefused(ErrorCode.MEMBERSHIP_CONFLICT, "You belong to another organization.")
     seats.require_free_seat(db, org)
-    chosen = roles(db, org)
-    role = (
-        check_default_role(chosen[0])
-        if chosen
-        else db.get_one(Role, queries.builtin_role_id(db, "member"))
-    )
+    role = jit_default_role(db, org, None)
     tr = lifecycle.transition(None, Trigger.JOINED, facts=lifecycle.AccessFacts())
     m = transitions.create(
         db, org_id=org.id, user_id=person.id, source="jit", role_id=role.id, tr=tr, actor=actor

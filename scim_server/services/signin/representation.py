@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scim_server.services.formats import timestamp
@@ -21,9 +22,11 @@ from scim_server.services.signin.invitations import Issued
 from scim_server.services.signin.invitations import shown_status
 from scim_server.storage.models import Invitation
 from scim_server.storage.models import OrgDomain
+from scim_server.storage.models import SiteRole
 from scim_server.storage.models import SsoConnection
 
-if TYPE_CHECKING:  # jit imports sso_connections, which renders its audit snapshots here
+if TYPE_CHECKING:  # jit and discover import sso_connections, which renders its snapshots here
+    from scim_server.services.signin.discover import Route
     from scim_server.services.signin.jit import SsoSignIn
 
 
@@ -35,7 +38,8 @@ def connection_json(conn: SsoConnection) -> dict[str, Any]:
         "enabled": conn.enabled,
         "jit_enabled": conn.jit_enabled,
         "jit_mode": conn.jit_mode,
-        "default_role_id": conn.default_role_id,
+        # Only an explicit override is shown; null follows /jit/roles (docs/lifecycle.md §3.5).
+        "default_role_id": conn.default_role_id if conn.default_role_override else None,
         "require_email_verified": conn.require_email_verified,
     }
 
@@ -56,6 +60,17 @@ def jit_email_domain_json(row: OrgDomain) -> dict[str, Any]:
     return {"organizationId": row.org_id, "emailDomain": row.domain}
 
 
+def _sites(db: Session, sites: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The invitation's sites as a member shows them: ``{"site", "role"}`` by site id."""
+    if not sites:
+        return []
+    rows = db.execute(
+        select(SiteRole.id, SiteRole.name).where(SiteRole.id.in_(set(sites.values())))
+    ).all()
+    names = {site_role_id: name for site_role_id, name in rows}
+    return [{"site": s, "role": names.get(sites[s])} for s in sorted(sites)]
+
+
 def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
     return {
         "id": invitation.id,
@@ -63,6 +78,7 @@ def invitation_json(db: Session, invitation: Invitation) -> dict[str, Any]:
         "email": invitation.email,
         "role": {"id": invitation.role_id, "name": role_name(db, invitation.role_id)},
         "scope": invitation.scope,
+        "sites": _sites(db, invitation.sites),
         "status": shown_status(db, invitation),
         "delivery": invitation.delivery,
         "expires_at": timestamp(invitation.expires_at),
@@ -97,8 +113,9 @@ def accepted_json(result: Accepted) -> dict[str, Any]:
     }
 
 
-def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
-    """``POST /sso/login``: who signed in, the session issued, and what JIT did."""
+def sso_login_json(signed_in: SsoSignIn, profile: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``POST /sso/login`` and ``/sso/link``: who signed in, the session issued, what JIT
+    did, and the member's ``profile`` in that organisation (docs/lifecycle.md §9)."""
     result, session = signed_in.result, signed_in.session
     return {
         "user_id": result.user_id,
@@ -112,4 +129,21 @@ def sso_login_json(signed_in: SsoSignIn) -> dict[str, Any]:
         "provisioned": result.created_membership,
         "created_user": result.created_user,
         "linked_identity": result.linked_identity,
+        "profile": profile,
+    }
+
+
+def discover_json(domain: str, routes: list[Route]) -> dict[str, Any]:
+    """``GET /sso/discover``: the same shape whether or not the domain routes anywhere."""
+    return {
+        "domain": domain,
+        "organizations": [
+            {
+                "id": r.org.id,
+                "name": r.org.name,
+                "sso_required": r.org.sso_required,
+                "sso_connections": [{"id": c.id, "name": c.name} for c in r.connections],
+            }
+            for r in routes
+        ],
     }

@@ -16,9 +16,12 @@ from scim_server.services.audit import record
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.services.inputs import boolean_fields
+from scim_server.services.inputs import writable_fields
 from scim_server.services.membership.grants import resolve_role
 from scim_server.services.membership.sessions import revoke_connection_sessions
 from scim_server.services.signin.representation import connection_json
+from scim_server.storage import queries
 from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import SsoConnection
@@ -46,12 +49,12 @@ def list_connections(db: Session, org: Organization) -> list[SsoConnection]:
 
 
 def create(db: Session, org: Organization, body: dict[str, Any], *, actor: Actor) -> SsoConnection:
-    _reject_unknown(body)
+    writable_fields(body, _WRITABLE, {})
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ProvisioningError(ErrorCode.VALIDATION_ERROR, "'name' must be a non-empty string.")
-    role = check_default_role(resolve_role(db, org, body.get("default_role", "member")))
-    conn = SsoConnection(org_id=org.id, name=name.strip(), default_role_id=role.id)
+    conn = SsoConnection(org_id=org.id, name=name.strip())
+    _set_override(db, org, conn, body)
     _apply_settings(conn, body)
     db.add(conn)
     db.flush()
@@ -64,10 +67,10 @@ def update(
     db: Session, org: Organization, connection_id: str, body: dict[str, Any], *, actor: Actor
 ) -> SsoConnection:
     conn = get(db, org, connection_id)
-    _reject_unknown(body)
     before = connection_json(conn)
-    if "default_role" in body:
-        conn.default_role_id = check_default_role(resolve_role(db, org, body["default_role"])).id
+    body = writable_fields(body, _WRITABLE, before)
+    if _ROLE_KEYS & set(body):
+        _set_override(db, org, conn, body)
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
             raise ProvisioningError(
@@ -109,12 +112,39 @@ def enable(db: Session, org: Organization, connection_id: str, *, actor: Actor) 
     return conn
 
 
-def _reject_unknown(body: dict[str, Any]) -> None:
-    unknown = set(body) - {"name", "default_role", "jit_mode", *_FLAGS}
-    if unknown:
+# ``default_role_id`` is what the representation shows, ``default_role`` (an id or a name)
+# what clients wrote before it: both are accepted so what a client reads it can write back.
+_WRITABLE = frozenset(
+    {"name", "default_role", "default_role_id", "jit_mode", "jit_enabled", "require_email_verified"}
+)
+
+_ROLE_KEYS = frozenset({"default_role", "default_role_id"})
+
+
+def _default_role_ref(body: dict[str, Any]) -> Any:
+    """The default role a write names, through either spelling; both must agree."""
+    by_id, by_ref = body.get("default_role_id"), body.get("default_role")
+    if "default_role_id" in body and "default_role" in body and by_id != by_ref:
         raise ProvisioningError(
-            ErrorCode.VALIDATION_ERROR, f"Unknown fields: {excerpt(', '.join(sorted(unknown)))}."
+            ErrorCode.VALIDATION_ERROR,
+            "'default_role' and 'default_role_id' name different roles: send one.",
         )
+    return by_id if "default_role_id" in body else by_ref
+
+
+def _set_override(
+    db: Session, org: Organization, conn: SsoConnection, body: dict[str, Any]
+) -> None:
+    """The connection's ``default_role`` (or ``default_role_id``, as its representation
+    names it): an explicit override of the organisation's JIT role, or null (or absent)
+    to follow ``/jit/roles`` (docs/lifecycle.md §3.5)."""
+    value = _default_role_ref(body)
+    if value is None:
+        conn.default_role_id = queries.builtin_role_id(db, "member")  # not read
+        conn.default_role_override = False
+    else:
+        conn.default_role_id = check_default_role(resolve_role(db, org, value)).id
+        conn.default_role_override = True
 
 
 def check_default_role(role: Role) -> Role:
@@ -128,13 +158,8 @@ def check_default_role(role: Role) -> Role:
 
 
 def _apply_settings(conn: SsoConnection, body: dict[str, Any]) -> None:
-    for flag in _FLAGS:
-        if flag in body:
-            if not isinstance(body[flag], bool):
-                raise ProvisioningError(
-                    ErrorCode.VALIDATION_ERROR, f"'{flag}' must be true or false."
-                )
-            setattr(conn, flag, body[flag])
+    for flag, value in boolean_fields(body, _FLAGS).items():
+        setattr(conn, flag, value)
     if "jit_mode" in body:
         if body["jit_mode"] not in JIT_MODES:
             raise ProvisioningError(

@@ -159,7 +159,7 @@ def set_default_role_behind_the_validator(db, connection_id: str, role_id: str) 
     db.execute(
         update(SsoConnection)
         .where(SsoConnection.id == connection_id)
-        .values(default_role_id=role_id)
+        .values(default_role_id=role_id, default_role_override=True)
     )
     db.commit()
 
@@ -454,7 +454,9 @@ def test_case_29_j2_an_existing_members_grants_never_change(acme, admin, platfor
     assert body["linked_identity"] is True
     after = admin.member(user_id)
     assert after["role"]["name"] == "viewer"
-    assert after["scope"] == {"countries": ["FR"]} and after["sites"] == [site["id"]]
+    assert after["scope"] == {"countries": ["FR"]} and after["sites"] == [
+        {"site": site["id"], "role": "viewer"}
+    ]
     assert after == before
     acme.ok("s1", "viewer@acme.com")
     assert admin.member(user_id) == before

@@ -151,7 +151,9 @@ def test_case_4_inactive_keeps_grants_inert_and_reactivation_restores_them(scim,
     scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}])
     scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": True}])
     body = admin.member(user_id)
-    assert body["role"]["name"] == "admin" and body["sites"] == sorted(sites)
+    assert body["role"]["name"] == "admin" and body["sites"] == [
+        {"site": s, "role": "viewer"} for s in sorted(sites)
+    ]
     assert body["scope"] == {"countries": ["FR"]} and body["effective_access"] is True
 
 

@@ -137,13 +137,12 @@ def test_a_privileged_default_role_is_refused_at_update(admin, org, role):
     assert listed["default_role_id"] == "builtin-viewer"
 
 
-def test_default_role_is_member_and_may_be_viewer_or_a_custom_role(admin, org):
-    assert (
-        admin.call("POST", path(org.id, "/sso-connections"), {"name": "A"}).get_json()[
-            "default_role_id"
-        ]
-        == "builtin-member"
-    )
+def test_default_role_follows_jit_roles_and_may_be_overridden_by_viewer_or_a_custom_role(
+    admin, org
+):
+    """No override: null, which follows /jit/roles, else member (docs/lifecycle.md §3.5)."""
+    created = admin.call("POST", path(org.id, "/sso-connections"), {"name": "A"}).get_json()
+    assert created["default_role_id"] is None
     viewer = create_connection(admin, org.id, default_role="viewer")
     custom = admin.call("POST", path(org.id, "/roles"), {"name": "auditor"}).get_json()
     own = create_connection(admin, org.id, default_role=custom["id"])

@@ -20,7 +20,11 @@ def test_service_provider_config_advertises_enforced_limits(client, app):
     assert body["filter"] == {"supported": True, "maxResults": app.config["MAX_PAGE_SIZE"]}
     assert body["sort"]["supported"] is True and body["etag"]["supported"] is True
     assert body["changePassword"]["supported"] is False
-    assert body["bulk"]["supported"] is False
+    assert body["bulk"] == {
+        "supported": True,
+        "maxOperations": app.config["BULK_MAX_OPERATIONS"],
+        "maxPayloadSize": app.config["BULK_MAX_PAYLOAD_BYTES"],
+    }
     assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
 
 

@@ -27,9 +27,12 @@ What remains, and why each statement is needed (SQLite and PostgreSQL alike):
 - PATCH active false (6; reactivation 5, with no sessions to revoke): the user, locked;
   UPDATE memberships (D and the access epoch in one); UPDATE scim_users (the new ETag);
   UPDATE sessions (revocation); the event; the groups for the response.
-- PATCH name.givenName (4; asked 5): the user, locked; one UPDATE scim_users (attributes and
-  ETag); the event; the groups. The filter-index rows change only when an indexed
-  multi-valued attribute does.
+- PATCH name.givenName (5; asked 5): the user, locked; one UPDATE scim_users (attributes and
+  ETag); UPDATE users (profile sync: this directory created the person, so the person's
+  global name follows it, docs/lifecycle.md §9); the event; the groups. The filter-index
+  rows change only when an indexed multi-valued attribute does.
+- PATCH title (4): as a name, without the person's UPDATE: nothing the product shows for
+  the person changed, so profile sync writes nothing.
 - Entra's periodic PATCH active true on an active user (2): the user; the groups. No write.
 - One-member group add or remove (5; asked 4): the group, locked (ETag check); one
   INSERT … SELECT that checks the id as it adds the row (a remove: one DELETE … RETURNING);
@@ -37,7 +40,17 @@ What remains, and why each statement is needed (SQLite and PostgreSQL alike):
   the group's version. Four would need the member's bump folded into the INSERT (a
   data-modifying CTE, which SQLite lacks) or the group's bump made before knowing whether
   anything changed (a no-op add must keep the ETag): five is the floor that keeps events in
-  the transaction and ETags exact.
+  the transaction and ETags exact. Whether a group mapping names the group is read by the
+  same locking SELECT (an EXISTS column), so an unmapped group pays nothing for mappings.
+- One-member add or remove on a *mapped* group (9): the five above, then the recompute of
+  docs/lifecycle.md §2.7 over that one member: the ``membership.grants_synced`` event
+  (INSERT … SELECT, written only if something changes); UPDATE memberships (the role, only
+  if it differs); DELETE the site assignments no longer mapped; INSERT the newly mapped
+  ones. Each is SQL over the one member's rows, whatever the group's size.
+
+Outside the budgets: every write request also inserts its provisioning log entry (one
+INSERT in the same transaction, scim_server/request_log.py); a successful read inserts
+none. ``after_auth`` takes it out of the count and checks there is exactly that one.
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ from typing import Any
 
 import pytest
 
+from tests.scim_client import Admin
 from tests.scim_client import Scim
 from tests.sql_statements import statements_during
 
@@ -60,10 +74,13 @@ BUDGETS = {
     "post_user": 7,
     "patch_active": 6,
     "patch_reactivate": 5,
-    "patch_name": 4,
+    "patch_name": 5,
+    "patch_title": 4,
     "patch_active_noop": 2,
     "group_add_one_member": 5,
     "group_remove_one_member": 5,
+    "mapped_group_add_one_member": 9,
+    "mapped_group_remove_one_member": 9,
 }
 # Requests that must not write at all.
 READ_ONLY = {"get_user", "filter_user_name", "patch_active_noop"}
@@ -78,7 +95,7 @@ def _active(value: bool) -> list[dict[str, Any]]:
     return [{"op": "replace", "path": "active", "value": value}]
 
 
-def requests(scim: Scim) -> dict[str, Callable[[], None]]:
+def requests(scim: Scim, admin: Admin) -> dict[str, Callable[[], None]]:
     """One callable per measured request; everything it needs exists beforehand."""
     user = scim.create_user()
     inactive = scim.create_user(active=False)
@@ -86,7 +103,31 @@ def requests(scim: Scim) -> dict[str, Callable[[], None]]:
     kept = scim.create_user()
     group = scim.create_group(members=[kept["id"]])
     path, group_path = f"/Users/{user['id']}", f"/Groups/{group['id']}"
+    mapped_member, mapped_kept = scim.create_user(), scim.create_user()
+    mapped = scim.create_group(members=[mapped_kept["id"]])
+    mapped_path = f"/Groups/{mapped['id']}"
+    site = admin.call("POST", f"/organizations/{admin.org_id}/sites", {"name": "HQ"}).get_json()
+    for grant in ({"role": "viewer"}, {"site": site["id"]}):
+        created = admin.call(
+            "POST",
+            f"/organizations/{admin.org_id}/group-mappings",
+            {"group": {"id": mapped["id"]}, **grant},
+        )
+        assert created.status_code == 201, created.get_json()
     return {
+        "mapped_group_add_one_member": lambda: expect_status(
+            scim.patch(
+                mapped_path,
+                [{"op": "add", "path": "members", "value": [{"value": mapped_member["id"]}]}],
+            ),
+            204,
+        ),
+        "mapped_group_remove_one_member": lambda: expect_status(
+            scim.patch(
+                mapped_path, [{"op": "remove", "path": f'members[value eq "{mapped_kept["id"]}"]'}]
+            ),
+            204,
+        ),
         "get_user": lambda: expect_status(scim.get(path), 200),
         "filter_user_name": lambda: expect_status(
             scim.get("/Users", query_string={"filter": f'userName eq "{user["userName"]}"'}), 200
@@ -98,6 +139,10 @@ def requests(scim: Scim) -> dict[str, Callable[[], None]]:
         ),
         "patch_name": lambda: expect_status(
             scim.patch(path, [{"op": "replace", "path": "name.givenName", "value": "Ann"}]),
+            200,
+        ),
+        "patch_title": lambda: expect_status(
+            scim.patch(path, [{"op": "replace", "path": "title", "value": "Engineer"}]),
             200,
         ),
         "patch_active_noop": lambda: expect_status(
@@ -119,20 +164,24 @@ def requests(scim: Scim) -> dict[str, Callable[[], None]]:
     }
 
 
-def after_auth(statements: list[str]) -> list[str]:
-    """The request's statements after authentication, without the test's savepoint pair."""
+def after_auth(statements: list[str], *, logged: bool) -> list[str]:
+    """The request's statements after authentication, without the test's savepoint pair
+    and the provisioning log's one INSERT (``logged``: exactly one, else none)."""
     assert statements[0].startswith("SAVEPOINT"), statements
     assert statements[-1].startswith("RELEASE SAVEPOINT"), statements
-    inner = statements[1:-1]
+    log_rows = [s for s in statements if "INTO provisioning_log" in s]
+    assert len(log_rows) == (1 if logged else 0), "\n".join(statements)
+    inner = [s for s in statements[1:-1] if s not in log_rows]
     auth = [s for s in inner if "FROM api_tokens" in s]
     assert auth == inner[:1], "authentication must be exactly the first statement"
     return inner[1:]
 
 
 @pytest.mark.parametrize("name", sorted(BUDGETS))
-def test_statements_per_request_stay_within_budget(scim, connection, name):
-    action = requests(scim)[name]
-    statements = after_auth(statements_during(connection, action))
+def test_statements_per_request_stay_within_budget(scim, admin, connection, name):
+    action = requests(scim, admin)[name]
+    logged = name not in ("get_user", "filter_user_name")  # successful reads log nothing
+    statements = after_auth(statements_during(connection, action), logged=logged)
     assert len(statements) <= BUDGETS[name], "\n".join(statements)
     if name in READ_ONLY:
         assert not [s for s in statements if s.lstrip().upper().startswith(WRITES)]
@@ -148,3 +197,11 @@ def test_the_counter_sees_every_statement(scim, connection):
         statements_during(connection, lambda: (scim.patch(path, noop), scim.patch(path, noop)))
     )
     assert once > 0 and twice == 2 * once
+
+
+def test_a_mapped_one_member_change_writes_the_grants(scim, admin, connection):
+    """The mapped budget is spent on the recompute: the member's role really changes."""
+    requests(scim, admin)["mapped_group_remove_one_member"]()
+    synced = [e for e in admin.events()["events"] if e["type"] == "membership.grants_synced"]
+    assert synced[-1]["reason"] == "group members changed"
+    assert synced[-1]["after"]["role"] != synced[-1]["before"]["role"]
