@@ -48,9 +48,11 @@ run: venv-run
 test: venv
 	bash scripts/test.sh $(PYTEST_ARGS)
 
-# Regenerate docs/conformance.md: the suite against a live server on SQLite.
+# Regenerate docs/conformance.md: the suite, then the public tools (scim2-tester, scim-sanity)
+# and their allow-list (conformance/allowlist.toml), each against a live server on SQLite.
 conformance-report: venv
 	scripts/conformance-live.sh sqlite --markdown docs/conformance.md
+	scripts/public-tools.sh sqlite --markdown docs/conformance.md
 
 # Our server (SQLite, PostgreSQL) side by side with scim2-server and a Flask/SQLAlchemy ceiling,
 # plus gunicorn worker classes; writes docs/benchmark.md. `make bench BENCH_ARGS='--million'`

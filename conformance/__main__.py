@@ -12,7 +12,7 @@ from .client import Client
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m conformance",
-        description="Black-box SCIM 2.0 conformance suite (RFC 7643/7644, Okta and Entra dialects).",
+        description="Black-box SCIM 2.0 conformance suite (RFC 7643/7644 and seven IdP dialects).",
     )
     p.add_argument("--base-url", help="SCIM base URL, e.g. http://127.0.0.1:8000/scim/v2")
     p.add_argument("--token", help="SCIM bearer token")

@@ -14,7 +14,17 @@ from .client import Client
 from .client import Reply
 from .client import truncate
 
-GROUPS = ("rfc", "okta", "entra", "lifecycle")
+GROUPS = (
+    "rfc",
+    "okta",
+    "entra",
+    "onelogin",
+    "jumpcloud",
+    "google",
+    "rippling",
+    "ping",
+    "lifecycle",
+)
 
 
 # --------------------------------------------------------------------------- outcomes

@@ -17,8 +17,12 @@ from urllib.parse import urlsplit
 import requests
 
 from . import checks_entra  # noqa: F401  (importing a check module registers its checks)
+from . import checks_google  # noqa: F401
+from . import checks_jumpcloud  # noqa: F401
 from . import checks_lifecycle  # noqa: F401
 from . import checks_okta  # noqa: F401
+from . import checks_onelogin  # noqa: F401
+from . import checks_ping  # noqa: F401
 from . import checks_rfc_bulk  # noqa: F401
 from . import checks_rfc_discovery  # noqa: F401
 from . import checks_rfc_errors  # noqa: F401
@@ -27,6 +31,7 @@ from . import checks_rfc_groups  # noqa: F401
 from . import checks_rfc_patch  # noqa: F401
 from . import checks_rfc_search  # noqa: F401
 from . import checks_rfc_users  # noqa: F401
+from . import checks_rippling  # noqa: F401
 from .client import Client
 from .client import truncate
 from .registry import GROUPS

@@ -10,6 +10,8 @@
 # 2. a throw-away PostgreSQL cluster (scripts/pg-cluster.sh), removed on any exit
 # 3. pytest again with SCIM_TEST_DATABASE_URL=<that cluster>
 # 4. scripts/conformance-live.sh on sqlite and on that cluster, when the script exists
+# 5. scripts/public-tools.sh (scim2-tester, scim-sanity, judged by conformance/allowlist.toml)
+#    on sqlite and on that cluster
 #
 # Extra arguments go to both pytest runs. Every stage runs even when an earlier one failed;
 # the exit status is non-zero if any failed. pytest's "no tests collected" (5) is a failure.
@@ -19,6 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 readonly PYTEST=(.venv/bin/pytest -q -p no:cacheprovider)
 readonly CONFORMANCE=scripts/conformance-live.sh
+readonly PUBLIC_TOOLS=scripts/public-tools.sh
 
 SUMMARY=()
 FAILED=0
@@ -81,11 +84,11 @@ run_pytest() {
     esac
 }
 
-# run_conformance STAGE TARGET
+# run_conformance STAGE TARGET [SCRIPT]
 run_conformance() {
-    local stage=$1 target=$2 rc=0 start=$SECONDS
-    note "$stage: $CONFORMANCE $target"
-    "$CONFORMANCE" "$target" || rc=$?
+    local stage=$1 target=$2 script=${3:-$CONFORMANCE} rc=0 start=$SECONDS
+    note "$stage: $script $target"
+    "$script" "$target" || rc=$?
     if [[ $rc -eq 0 ]]; then
         record "$stage" ok "($((SECONDS - start))s)"
     else
@@ -164,6 +167,14 @@ if [[ -f $CONFORMANCE && -x $CONFORMANCE ]]; then
     fi
 else
     record "conformance" skip "$CONFORMANCE not present (or not executable)"
+fi
+
+# 5. Public conformance tools against a live server, judged by conformance/allowlist.toml
+run_conformance "public tools sqlite" sqlite "$PUBLIC_TOOLS"
+if [[ -n $PG_URL ]]; then
+    run_conformance "public tools postgres" "$PG_URL" "$PUBLIC_TOOLS"
+else
+    record "public tools postgres" FAIL "not run: no cluster"
 fi
 
 exit "$FAILED"

@@ -297,6 +297,46 @@ PATCH_STEPS: tuple[PatchStep, ...] = (
 # ---------------------------------------------------------------------------
 
 
+# SCIM 1.1 schema URNs (the drafts before RFC 7643) and their RFC 7643 names.
+SCIM_1_CORE = "urn:scim:schemas:core:1.0"
+SCIM_1_ENTERPRISE = "urn:scim:schemas:extension:enterprise:1.0"
+
+
+def translate_scim_1_urns(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    """OneLogin's SCIM JSON templates name the SCIM 1.1 schemas against a 2.0 base URL.
+
+    OneLogin (docs/idp-dialects.md §3.1; samples ``onelogin-create-user-core-1-0``,
+    ``onelogin-create-user-enterprise-1-0``): ``"schemas": ["urn:scim:schemas:core:1.0"]``
+    means the resource type's core schema, the key ``urn:scim:schemas:extension:enterprise:1.0``
+    means the enterprise extension, and its ``manager.managerId`` (the SCIM 1.1 name) is
+    ``manager.value``. Bodies that name no SCIM 1.1 URN are returned unchanged.
+    """
+    key = find_key(body, "schemas")
+    schemas = body.get(key) if key is not None else None
+    renamed = {SCIM_1_CORE: rtype.core.id}
+    if rtype.schema(ENTERPRISE_USER) is not None:
+        renamed[SCIM_1_ENTERPRISE] = ENTERPRISE_USER
+    result = {_renamed_urn(k, renamed): v for k, v in body.items()}
+    if isinstance(schemas, list):
+        result[str(key)] = list(dict.fromkeys(_renamed_urn(s, renamed) for s in schemas))
+    extension = result.get(ENTERPRISE_USER)
+    if SCIM_1_ENTERPRISE in {str(k).lower() for k in body} and isinstance(extension, dict):
+        result[ENTERPRISE_USER] = {**extension, **_scim_1_manager(extension)}
+    return result
+
+
+def _renamed_urn(name: Any, renamed: dict[str, str]) -> Any:
+    return renamed.get(name.lower(), name) if isinstance(name, str) else name
+
+
+def _scim_1_manager(extension: dict[str, Any]) -> dict[str, Any]:
+    manager = extension.get("manager")
+    if not isinstance(manager, dict) or "managerId" not in manager:
+        return {}
+    rest = {k: v for k, v in manager.items() if k != "managerId"}
+    return {"manager": {**rest, "value": manager["managerId"]}}
+
+
 def move_urn_qualified_keys(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Attributes named by full URN at the top level belong under their extension object.
 
@@ -433,6 +473,23 @@ def _writable_value(attr: AttributeDef, value: Any) -> Any:
     return value
 
 
+def wrap_single_multi_valued_objects(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    """A single object for a multi-valued attribute in a create or replace body is a list.
+
+    OneLogin's enterprise SCIM JSON template (docs/idp-dialects.md §3.1; sample
+    ``onelogin-create-user-enterprise-1-0``) sends ``"emails": {"value": …, "primary": true}``;
+    it becomes ``"emails": [{…}]``, as ``wrap_single_multi_valued_value`` does for PATCH.
+    Core attributes only: no extension we serve has a multi-valued attribute. Runs after
+    ``canonicalise_attribute_names``.
+    """
+    result: dict[str, Any] = {}
+    for key, value in body.items():
+        attr = rtype.attribute(key) if isinstance(key, str) else None
+        wrap = attr is not None and attr.multi_valued and isinstance(value, dict)
+        result[key] = [value] if wrap else value
+    return result
+
+
 def wrap_manager_string(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Entra's create bodies carry the enterprise manager as a bare id.
 
@@ -461,8 +518,10 @@ def coerce_string_booleans_in_body(body: dict[str, Any], rtype: ResourceType) ->
 
 
 RESOURCE_STEPS: tuple[ResourceStep, ...] = (
+    translate_scim_1_urns,
     move_urn_qualified_keys,
     canonicalise_attribute_names,
+    wrap_single_multi_valued_objects,
     drop_read_only_attributes,
     wrap_manager_string,
     coerce_string_booleans_in_body,

@@ -15,7 +15,9 @@ from tests.idp_samples import sample_operations
 from tests.scim_client import PATCH_OP
 
 TESTS = Path(__file__).resolve().parents[1]
-NAME = re.compile(r"^(okta|entra)-(create|patch)-[a-z0-9-]+$")
+NAME = re.compile(
+    r"^(okta|entra|onelogin|jumpcloud|google|rippling|pingfederate)-(create|patch)-[a-z0-9-]+$"
+)
 NAMES = sorted(path.stem for path in SAMPLES.glob("*.json"))
 
 

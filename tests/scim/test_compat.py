@@ -622,10 +622,43 @@ def test_normalise_resource_returns_a_non_object_as_it_is():
 @pytest.mark.parametrize("step", [*PATCH_STEPS, *RESOURCE_STEPS], ids=lambda step: step.__name__)
 def test_every_normaliser_names_its_idp_source_and_a_sample(step):
     doc = step.__doc__ or ""
-    assert any(idp in doc for idp in ("Entra", "Okta", "JumpCloud"))
+    assert any(idp in doc for idp in ("Entra", "Okta", "JumpCloud", "OneLogin"))
     assert "docs/idp-dialects.md" in doc or "RFC" in doc
     assert "{" in doc or "``" in doc  # a sample
 
 
 def test_steps_are_callable_on_their_own():
     assert lower_case_op_names({"OP": "Add"}, USER) == [{"op": "add"}]
+
+
+# --- OneLogin: SCIM 1.1 URNs and a single object for a multi-valued attribute ---------------
+
+
+def test_onelogin_scim_1_1_core_urn_names_the_core_schema():
+    body = normalise_resource(sample("onelogin-create-user-core-1-0"), USER)
+    assert body["schemas"] == [CORE_USER]
+    group = normalise_resource(
+        {"schemas": ["urn:scim:schemas:core:1.0"], "displayName": "g"}, GROUP
+    )
+    assert group["schemas"] == [CORE_GROUP]
+
+
+def test_onelogin_enterprise_1_0_extension_single_email_and_manager_id():
+    raw = sample("onelogin-create-user-enterprise-1-0", user_name="r@x.test", manager_id="m-1")
+    body = normalise_resource(raw, USER)
+    assert body["schemas"] == [CORE_USER, ENTERPRISE_USER]
+    assert body[ENTERPRISE_USER] == {"department": "R&D", "manager": {"value": "m-1"}}
+    assert body["emails"] == [{"value": "r@x.test", "type": "work", "primary": True}]
+    assert "urn:scim:schemas:extension:enterprise:1.0" not in body
+
+
+def test_scim_1_1_translation_leaves_2_0_bodies_and_single_valued_objects_alone():
+    body = {"schemas": [CORE_USER], "userName": "u", "name": {"givenName": "G"}}
+    assert normalise_resource(body, USER) == body
+    # manager.managerId is only the SCIM 1.1 name: under the 2.0 URN it stays unknown.
+    raw = {
+        "schemas": [CORE_USER],
+        "userName": "u",
+        ENTERPRISE_USER: {"manager": {"managerId": "m"}},
+    }
+    assert normalise_resource(raw, USER)[ENTERPRISE_USER]["manager"] == {"managerId": "m"}

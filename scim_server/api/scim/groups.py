@@ -46,8 +46,9 @@ def _validated(ctx: ScimContext) -> dict[str, Any]:
 def validated_body(ctx: ScimContext, body: dict[str, Any]) -> dict[str, Any]:
     """The validated body (also for Bulk operations); an explicit ``members: []`` survives
     as an empty list."""
-    requests.require_schema(body, CORE_GROUP)
+    # Normalised first, so that a dialect's schema URNs (OneLogin's SCIM 1.1 names) count.
     normalised = compat.normalise_resource(body, ctx.registry.group)
+    requests.require_schema(normalised, CORE_GROUP)
     doc = ctx.validators["Group"].validate(normalised)
     if "members" in normalised and "members" not in doc:
         doc["members"] = []

@@ -45,10 +45,12 @@ def _validated(ctx: ScimContext) -> dict[str, object]:
     return validated_body(ctx, requests.json_body())
 
 
-def validated_body(ctx: ScimContext, body: dict[str, object]) -> dict[str, object]:
+def validated_body(ctx: ScimContext, raw: dict[str, object]) -> dict[str, object]:
     """A User body for POST or PUT, normalised and validated (also for Bulk operations)."""
+    # Normalised first, so that a dialect's schema URNs (OneLogin's SCIM 1.1 names) count.
+    body = compat.normalise_resource(raw, ctx.registry.user)
     requests.require_schema(body, CORE_USER)
-    return ctx.validators["User"].validate(compat.normalise_resource(body, ctx.registry.user))
+    return ctx.validators["User"].validate(body)
 
 
 @bp.get("")
