@@ -1,8 +1,11 @@
-"""Console: the Directory page (connection status and the SCIM base URL to paste into the
-IdP; tokens, the provisioning log and group mappings join it as their APIs land) and the
-Events page (the audit feed, filtered by type, oldest first by cursor)."""
+"""Console: the Directory page (connection status, the SCIM base URL and the SCIM tokens to
+paste into the IdP; ``tokens.py`` creates and revokes them, ``provisioning.py`` shows the
+provisioning log, ``mappings.py`` the groups and their mappings) and the Events page (the
+audit feed, filtered by type, oldest first by cursor)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import current_app
 from flask import request
@@ -16,8 +19,10 @@ from scim_server.db import get_session
 from scim_server.services.audit import EventType
 from scim_server.services.audit import FeedFilter
 from scim_server.services.organizations import events
+from scim_server.services.organizations import tokens
 from scim_server.services.organizations.orgs import directory_of
 from scim_server.services.organizations.representation import event_json
+from scim_server.services.organizations.representation import token_json
 
 EVENTS_PER_PAGE = 50
 
@@ -25,9 +30,20 @@ EVENTS_PER_PAGE = 50
 @bp.get("/directory")
 @section("directory")
 def directory() -> Response:
-    row = directory_of(get_session(), current().org.id)
+    return directory_page(revoked=request.args.get("revoked", ""))
+
+
+def directory_page(**extra: Any) -> Response:
+    """The Directory page; ``extra`` carries a new token's secret right after creating it."""
+    db, org = get_session(), current().org
     base = (current_app.config.get("BASE_URL") or request.host_url).rstrip("/")
-    return page("directory.html", directory=row, scim_base_url=f"{base}/scim/v2")
+    return page(
+        "directory.html",
+        directory=directory_of(db, org.id),
+        scim_base_url=f"{base}/scim/v2",
+        tokens=[token_json(t) for t in reversed(tokens.list_tokens(db, org, "scim"))],
+        **extra,
+    )
 
 
 @bp.get("/events")
