@@ -16,6 +16,7 @@ from typing import Any
 from flask import redirect
 from flask import request
 from flask import url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from scim_server.api.console.web import View
@@ -25,11 +26,13 @@ from scim_server.api.console.web import page
 from scim_server.api.console.web import section
 from scim_server.db import get_session
 from scim_server.services.membership.admin import AdminActor
+from scim_server.services.membership.grants import ADMIN
 from scim_server.services.membership.grants import OWNER
 from scim_server.services.organizations import catalog
 from scim_server.services.organizations import group_mappings as mappings
 from scim_server.services.organizations.representation import group_row_json
 from scim_server.services.organizations.representation import mapping_json
+from scim_server.storage.models import Organization
 
 PAGE_SIZE = 50
 
@@ -72,7 +75,7 @@ def groups() -> Response:
         group_cursor=group_cursor,
         mappings=[mapping_json(mp, names, matched.get(mp.id)) for mp in listed],
         mapping_cursor=mapping_cursor,
-        roles=[r.name for r in catalog.list_roles(db, org) if r.name != OWNER],
+        roles=_mappable_roles(db, org),
         sites=catalog.list_sites(db, org),
         site_roles=[r.name for r in catalog.list_site_roles(db, org)],
     )
@@ -92,6 +95,13 @@ def create_group_mapping() -> Response:
 def delete_group_mapping(mapping_id: str) -> Response:
     mappings.delete_mapping(get_session(), current().org, mapping_id, by=_by())
     return redirect(url_for("console.groups", deleted="1"), 303)
+
+
+def _mappable_roles(db: Session, org: Organization) -> list[str]:
+    """The roles the form offers: never Owner, Admin only to an Owner (the service refuses
+    anything else all the same; this only keeps a sure refusal off the list)."""
+    hidden = {OWNER} if _by().role == OWNER else {OWNER, ADMIN}
+    return [r.name for r in catalog.list_roles(db, org) if r.name not in hidden]
 
 
 def mapping_body(form: Any) -> dict[str, Any]:

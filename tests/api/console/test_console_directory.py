@@ -140,7 +140,7 @@ def test_a_mapping_from_the_console_gives_pushed_members_the_role(client, boss, 
     ann = scim.create_user("ann@acme.com")
     scim.create_group("Engineering", members=[ann["id"]])
     html = client.get(GROUPS).get_data(as_text=True)
-    assert "<td>Engineering</td>" in html and "<td>1</td>" in html
+    assert "<td>Engineering</td>" in html and '<td class="count">1</td>' in html
     done = post(client, GROUPS, "/console/directory/group-mappings", _by_name("engineering"))
     assert done.status_code == 303, done.get_data(as_text=True)
     assert admin.member(ann[PRODUCT]["userId"])["role"]["name"] == "viewer"
@@ -183,3 +183,11 @@ def test_an_owner_maps_the_admin_role(client, org, scim, admin):
     open_link(client, admin_link(client, org.id, "owner@acme.com"))
     done = post(client, GROUPS, "/console/directory/group-mappings", _by_name("eng", "admin"))
     assert done.status_code == 303, done.get_data(as_text=True)
+
+
+def test_the_form_offers_admin_only_to_an_owner(client, boss, org, scim, admin):
+    assert '<option value="admin">' not in client.get(GROUPS).get_data(as_text=True)
+    make_admin(scim, admin, "owner@acme.com", role="owner")
+    open_link(client, admin_link(client, org.id, "owner@acme.com"))
+    offered = client.get(GROUPS).get_data(as_text=True)
+    assert '<option value="admin">' in offered and '<option value="owner">' not in offered
