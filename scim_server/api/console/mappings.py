@@ -19,6 +19,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from scim_server.api.console.directory import emails_of
 from scim_server.api.console.web import View
 from scim_server.api.console.web import bp
 from scim_server.api.console.web import current
@@ -74,6 +75,7 @@ def groups() -> Response:
         groups=[group_row_json(r, names) for r in rows],
         group_cursor=group_cursor,
         mappings=[mapping_json(mp, names, matched.get(mp.id)) for mp in listed],
+        people=emails_of(db, [mp.created_by for mp in listed]),
         mapping_cursor=mapping_cursor,
         roles=_mappable_roles(db, org),
         sites=catalog.list_sites(db, org),

@@ -79,6 +79,12 @@ def test_revoking_after_a_confirmation_stops_the_idp_at_once(client, portal, adm
     assert revoked and revoked[-1]["actor"]["id"].startswith("portal:")
 
 
+def test_a_host_admins_token_names_them(client, boss, admin):
+    secret = new_secret(post(client, DIRECTORY, f"{DIRECTORY}/scim-tokens", {}).get_data(True))
+    assert [t["created_by"] for t in scim_tokens(admin) if t["prefix"] == secret[:9]] == [boss]
+    assert "<td>boss@acme.com</td>" in client.get(DIRECTORY).get_data(as_text=True)
+
+
 def test_another_organisations_token_cannot_be_revoked(client, portal, other_org):
     theirs = Admin(client, other_org.management_key, other_org.id)
     [token] = scim_tokens(theirs)
@@ -151,6 +157,7 @@ def test_a_mapping_from_the_console_gives_pushed_members_the_role(client, boss, 
         "group_mappings"
     ]
     assert mapping["created_by"] == boss  # audited as the acting member
+    assert "by boss@acme.com</td>" in groups
     assert admin.member(bob[PRODUCT]["userId"])["role"]["name"] != "viewer"
     delete = f"/console/directory/group-mappings/{mapping['id']}/delete"
     assert post(client, GROUPS, delete, {}).status_code == 303
