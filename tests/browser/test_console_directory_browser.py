@@ -62,6 +62,7 @@ def test_create_and_revoke_a_scim_token_and_read_the_provisioning_log(
     assert secret not in page.content()  # shown once, never again
     page.get_by_role("link", name=f"Revoke {secret[:9]}…").click()
     expect(page.get_by_text("stops provisioning at once")).to_be_visible()
+    shoot(page, screenshots, "revoke-token")
     page.get_by_role("button", name="Revoke now").click()
     expect(page.get_by_role("status")).to_contain_text("Token revoked")
     row = page.get_by_role("row").filter(has_text=secret[:9])
@@ -77,6 +78,7 @@ def test_create_and_revoke_a_scim_token_and_read_the_provisioning_log(
     failed.get_by_role("link").click()
     expect(page.locator("#outcome")).to_have_text("failed 409")
     expect(page.get_by_text("the request failed, so nothing was changed")).to_be_visible()
+    shoot(page, screenshots, "provisioning-entry")
     assert csp == []
 
 

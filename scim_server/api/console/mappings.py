@@ -78,7 +78,7 @@ def groups() -> Response:
         people=emails_of(db, [mp.created_by for mp in listed]),
         mapping_cursor=mapping_cursor,
         roles=_mappable_roles(db, org),
-        sites=catalog.list_sites(db, org),
+        sites={site.id: site.name for site in catalog.list_sites(db, org)},
         site_roles=[r.name for r in catalog.list_site_roles(db, org)],
     )
 

@@ -14,8 +14,10 @@ from tests.api.console.helpers import make_admin
 from tests.api.console.helpers import open_link
 from tests.api.console.helpers import portal_link
 from tests.scim_client import PRODUCT
+from tests.scim_client import USER
 from tests.scim_client import Admin
 from tests.scim_client import Scim
+from tests.sql_statements import statements_during
 
 DIRECTORY = "/console/directory"
 GROUPS = "/console/directory/groups"
@@ -103,8 +105,8 @@ def test_token_forms_refuse_a_missing_csrf_token(client, portal, admin):
 
 def test_the_log_highlights_a_failed_push_filters_and_shows_detail(client, portal, scim):
     scim.create_user("ann@acme.com")
-    twice = scim.post("/Users", {"schemas": [], "userName": "ann@acme.com"})
-    assert twice.status_code in (400, 409)
+    twice = scim.post("/Users", {"schemas": [USER], "userName": "ann@acme.com"})
+    assert twice.status_code == 409
     html = client.get(LOG).get_data(as_text=True)
     assert f'<span class="no">failed {twice.status_code}</span>' in html
     assert 'class="failed"' in html and '<span class="ok">ok 201</span>' in html
@@ -118,11 +120,17 @@ def test_the_log_highlights_a_failed_push_filters_and_shows_detail(client, porta
     assert "user.created" in ok_detail.get_data(as_text=True)
     failed = client.get(entry.group(1)).get_data(as_text=True)
     assert "the request failed, so nothing was changed" in failed
+    assert "<code>uniqueness</code>" in failed
 
 
 @pytest.mark.parametrize(
     ("args", "status"),
-    [({"status": "abc"}, 400), ({"idp": "nobody"}, 400), ({"error": "x" * 41}, 400)],
+    [
+        ({"status": "abc"}, 400),
+        ({"idp": "nobody"}, 400),
+        ({"error": "x" * 41}, 400),
+        ({"after": "not-a-cursor"}, 400),
+    ],
 )
 def test_bad_log_filters_are_refused_with_a_reason(client, portal, args, status):
     refused = client.get(LOG, query_string=args)
@@ -198,3 +206,46 @@ def test_the_form_offers_admin_only_to_an_owner(client, boss, org, scim, admin):
     open_link(client, admin_link(client, org.id, "owner@acme.com"))
     offered = client.get(GROUPS).get_data(as_text=True)
     assert '<option value="admin">' in offered and '<option value="owner">' not in offered
+
+
+def test_a_site_mapping_names_the_site(client, boss, scim, admin):
+    site = admin.call("POST", f"/organizations/{admin.org_id}/sites", {"name": "Berlin"})
+    form = {"group_by": "display_name", "group": "berlin staff", "grant": "site"}
+    form |= {"site": site.get_json()["id"], "site_role": "editor"}
+    done = post(client, GROUPS, "/console/directory/group-mappings", form)
+    assert done.status_code == 303, done.get_data(as_text=True)
+    assert "site Berlin as editor" in client.get(GROUPS).get_data(as_text=True)
+    ann = scim.create_user("ann@acme.com")
+    scim.create_group("Berlin Staff", members=[ann["id"]])
+    assert admin.member(ann[PRODUCT]["userId"])["sites"] == [
+        {"site": site.get_json()["id"], "role": "editor"}
+    ]
+
+
+def test_a_bad_groups_cursor_is_refused(client, boss):
+    refused = client.get(GROUPS, query_string={"groups_after": "AAAA"})
+    assert refused.status_code == 400
+
+
+def _groups_page_statements(client: Any, connection: Any) -> int:
+    return len(statements_during(connection, lambda: client.get(GROUPS)))
+
+
+def test_the_groups_page_costs_the_same_for_3_or_30_mapped_groups(client, boss, scim, connection):
+    """Set-based: member counts and mappings come in one statement each per page."""
+    members = [scim.create_user(f"p{i}@acme.com")["id"] for i in range(3)]
+
+    def add_groups(first: int, last: int) -> None:
+        for i in range(first, last):
+            scim.create_group(f"team {i}", members=members)
+            form = _by_name(f"team {i}")
+            assert (
+                post(client, GROUPS, "/console/directory/group-mappings", form).status_code == 303
+            )
+
+    add_groups(0, 3)
+    few = _groups_page_statements(client, connection)
+    add_groups(3, 30)
+    assert _groups_page_statements(client, connection) == few
+    html = client.get(GROUPS).get_data(as_text=True)
+    assert html.count('<td class="count">3</td>') == 30
