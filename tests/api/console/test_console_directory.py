@@ -249,3 +249,12 @@ def test_the_groups_page_costs_the_same_for_3_or_30_mapped_groups(client, boss, 
     assert _groups_page_statements(client, connection) == few
     html = client.get(GROUPS).get_data(as_text=True)
     assert html.count('<td class="count">3</td>') == 30
+
+
+def test_a_link_without_the_directory_section_opens_none_of_it(client, org, admin):
+    open_link(client, portal_link(client, org.id, ["sso"]))
+    assert client.get(LOG).status_code == 403
+    assert client.get(DIRECTORY).status_code == 403
+    before = len(scim_tokens(admin))
+    refused = post(client, "/console/sign-in", f"{DIRECTORY}/scim-tokens", {})
+    assert refused.status_code == 403 and len(scim_tokens(admin)) == before
