@@ -26,6 +26,9 @@ PAGES = [
     "/console/sign-in/sso/new",
     "/console/directory",
     "/console/events",
+    # the Directory page's sections (part console2)
+    "/console/directory/log",
+    "/console/directory/groups",
 ]
 
 
