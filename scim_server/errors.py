@@ -147,6 +147,14 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SITE_ROLE_INVALID: 422,
     # tokens part (issue 9 items 4-6): a refused sign-in, 403 like every AccessRefused
     ErrorCode.SSO_REQUIRED: 403,
+    # IdP migration (issue 15, part `migrate`)
+    ErrorCode.MIGRATION_NOT_FOUND: 404,
+    ErrorCode.MIGRATION_ALREADY_STAGED: 409,
+    ErrorCode.MIGRATION_AMBIGUOUS: 409,
+    ErrorCode.MIGRATION_STATE: 409,
+    ErrorCode.MIGRATION_ROLLBACK_EXPIRED: 409,
+    ErrorCode.MIGRATION_RULE_INVALID: 400,
+    ErrorCode.OWNER_REQUIRED: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

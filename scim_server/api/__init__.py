@@ -8,6 +8,7 @@ from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
 from scim_server.api.admin import group_mappings
+from scim_server.api.admin import idp_migration
 from scim_server.api.admin import invitations
 from scim_server.api.admin import jit
 from scim_server.api.admin import members
@@ -52,5 +53,6 @@ def register_blueprints(app: Flask) -> None:
         group_mappings.bp,
         scim_tokens.bp,
         sso_discover.bp,
+        idp_migration.bp,
     ):
         app.register_blueprint(bp)

@@ -102,6 +102,11 @@ class EventType(enum.StrEnum):
     SITE_ROLE_CREATED = "site_role.created"
     MEMBERSHIP_GRANTS_SYNCED = "membership.grants_synced"
     MEMBERSHIP_GRANTS_RETURNED = "membership.grants_returned"
+    # IdP migration (issue 15, part `migrate`)
+    IDP_MIGRATION_STAGED = "idp_migration.staged"
+    IDP_MIGRATION_CUT_OVER = "idp_migration.cut_over"
+    IDP_MIGRATION_ROLLED_BACK = "idp_migration.rolled_back"
+    IDP_MIGRATION_CANCELLED = "idp_migration.cancelled"
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,14 @@ class ErrorCode(enum.StrEnum):
     SITE_ROLE_INVALID = "site_role_invalid"
     # tokens part (issue 9 items 4-6): sign-in policy
     SSO_REQUIRED = "sso_required"
+    # IdP migration (issue 15, part `migrate`)
+    MIGRATION_NOT_FOUND = "migration_not_found"
+    MIGRATION_ALREADY_STAGED = "migration_already_staged"
+    MIGRATION_AMBIGUOUS = "migration_ambiguous"
+    MIGRATION_STATE = "migration_state"
+    MIGRATION_ROLLBACK_EXPIRED = "migration_rollback_expired"
+    MIGRATION_RULE_INVALID = "migration_rule_invalid"
+    OWNER_REQUIRED = "owner_required"
 
 
 class DomainError(Exception):
