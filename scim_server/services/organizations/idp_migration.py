@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import delete
@@ -28,6 +29,7 @@ from scim_server.services.audit import Actor
 from scim_server.services.audit import EventType
 from scim_server.services.audit import Target
 from scim_server.services.audit import record
+from scim_server.services.directory import group_grants
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
 from scim_server.services.membership import lifecycle
@@ -302,6 +304,7 @@ def cutover(
     relinked, created, skipped = _relink(db, migration, scope)
     _swap_directories(db, migration)
     _hand_over_tokens(db, migration, actor=actor)
+    _resync_grants(db, migration, _relinked_ids(migration.id), actor=actor, cause="cut_over")
     migration.status, migration.only_in_old = CUT_OVER, policy
     migration.cut_over_at, migration.rollback_until = now, now + timedelta(days=rollback_days)
     done = CutOver(migration, relinked, created, left, skipped, groups_moved)
@@ -499,6 +502,35 @@ def _leave_only_in_old(db: Session, scope: Scope, policy: str, *, actor: Actor) 
     return len(links)
 
 
+_SYNC_CHUNK = 2000
+
+
+def _relinked_ids(migration_id: str) -> Select[str]:
+    return select(IdpMigrationLink.candidate_id).where(
+        IdpMigrationLink.migration_id == migration_id,
+        IdpMigrationLink.kind == "user",
+        IdpMigrationLink.rule.not_in(("skipped",)),
+    )
+
+
+def _resync_grants(
+    db: Session, migration: IdpMigration, scim_ids: Any, *, actor: Actor, cause: str
+) -> None:
+    """Roles and sites follow the groups of the directory now active: the group mappings'
+    set-based recompute, over the users that directory brought in (admin overrides stay,
+    as docs/lifecycle.md §2.7 says). Ids are read in chunks to bound the bound parameters."""
+    ids = list(db.scalars(scim_ids))
+    for start in range(0, len(ids), _SYNC_CHUNK):
+        chunk = ids[start : start + _SYNC_CHUNK]
+        group_grants.sync(
+            db,
+            migration.org_id,
+            group_grants.members_of_scim_ids(chunk),
+            actor=actor,
+            cause=f"idp_migration.{cause}",
+        )
+
+
 def _tombstone_old(db: Session, scope: Scope, now: Any) -> None:
     """The old directory's live users stop being live, marked with the cutover's instant
     so that a rollback revives exactly these."""
@@ -651,6 +683,11 @@ def rollback(db: Session, org: Organization, *, pepper: str, by: AdminActor) -> 
     _unlink(db, migration)
     _restore_only_in_old(db, migration, actor=actor)
     _repoint_mappings(db, migration.id, migration.org_id, forward=False)
+    revived = select(ScimUser.id).where(
+        ScimUser.directory_id == directory_of(db, migration.org_id).id,
+        ScimUser.deleted_at.is_(None),
+    )
+    _resync_grants(db, migration, revived, actor=actor, cause="rolled_back")
     migration.status, migration.finished_at = ROLLED_BACK, utcnow()
     token = tokens.create_token(db, org, "scim", pepper=pepper, actor=actor)
     record(db, org.id, actor, EventType.IDP_MIGRATION_ROLLED_BACK, _target(migration))

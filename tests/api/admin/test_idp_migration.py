@@ -353,3 +353,36 @@ def test_a_second_rollback_and_a_late_one_are_refused(client, scim, admin, platf
         "migration_rollback_expired",
     )
     assert_scim_error(scim.get("/Users"), 401)
+
+
+def test_mapped_roles_follow_the_new_groups_and_come_back_on_rollback(
+    client, scim, admin, platform, org
+):
+    verify_domain(platform, org.id, "delta.co")
+    carl, dana = okta_user(scim, "carl"), okta_user(scim, "dana")
+    scim.create_group("Sales", [carl["id"], dana["id"]])
+    mapped = admin.call(
+        "POST",
+        f"/organizations/{org.id}/group-mappings",
+        {"group": {"display_name": "Sales"}, "role": "viewer"},
+    )
+    assert mapped.status_code == 201, mapped.get_json()
+    _, candidate = stage(admin, org.id)
+    new_carl = entra_user(candidate, "carl")
+    entra_user(candidate, "dana")
+    candidate.create_group("Sales", [new_carl["id"]])  # the new IdP leaves dana out
+    role = lambda user: admin.member(user[PRODUCT]["userId"])["role"]["name"]  # noqa: E731
+    assert (role(carl), role(dana)) == ("viewer", "viewer")
+    assert cutover(platform, org.id).status_code == 200
+    assert (role(carl), role(dana)) == ("viewer", "member")
+    assert platform.call("POST", base(org.id, "/rollback"), {"confirm": True}).status_code == 200
+    assert (role(carl), role(dana)) == ("viewer", "viewer")
+
+
+def test_cancel_revokes_the_candidate_token(client, admin, org):
+    _, candidate = stage(admin, org.id)
+    assert candidate.get("/Users").status_code == 200
+    cancelled = admin.call("POST", base(org.id, "/cancel"), {})
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert candidate.get("/Users").status_code == 401
+    stage(admin, org.id)  # a new candidate may be staged again
