@@ -142,22 +142,31 @@ def _user_hits(scope: Scope) -> Select[Any]:
         .join(member, _live_member(member, IdpMigrationPair.existing_id, scope))
         .where(live_cand)
     )
+    # A manual pair takes its candidate and its member out of every automatic rule.
+    paired = and_(
+        IdpMigrationPair.migration_id == scope.migration_id, IdpMigrationPair.kind == "user"
+    )
+    unpaired_cand = cand.id.not_in(select(IdpMigrationPair.candidate_id).where(paired))
+    paired_members = select(Membership.id).where(
+        Membership.org_id == scope.org_id,
+        Membership.user_id.in_(select(IdpMigrationPair.existing_id).where(paired)),
+    )
     by_external_id = (
         select(cand.id, old.membership_id, literal(1), literal("external_id"))
         .join(old, and_(old.external_id == cand.external_id, live_old))
-        .where(live_cand, cand.external_id.is_not(None))
+        .where(live_cand, unpaired_cand, old.membership_id.not_in(paired_members))
     )
     by_email = (
         select(cand.id, member.id, literal(2), literal("email"))
         .join(shadow, shadow.id == cand.membership_id)
         .join(User, and_(User.id == shadow.user_id, User.email_verified.is_(True)))
         .join(member, _live_member(member, shadow.user_id, scope))
-        .where(live_cand)
+        .where(live_cand, unpaired_cand, member.id.not_in(paired_members))
     )
     by_user_name = (
         select(cand.id, old.membership_id, literal(3), literal("user_name"))
         .join(old, and_(func.lower(old.user_name) == _rewritten(cand.user_name, scope.rewrites)))
-        .where(live_cand, live_old)
+        .where(live_cand, live_old, unpaired_cand, old.membership_id.not_in(paired_members))
     )
     return union_all(manual, by_external_id, by_email, by_user_name)  # type: ignore[return-value]
 

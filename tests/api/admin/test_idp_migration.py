@@ -10,6 +10,7 @@ import pytest
 
 from scim_server import auth
 from tests.api.admin.test_jit import verify_domain
+from tests.conftest import PLATFORM_KEY
 from tests.scim_client import PRODUCT
 from tests.scim_client import Admin
 from tests.scim_client import Scim
@@ -386,3 +387,14 @@ def test_cancel_revokes_the_candidate_token(client, admin, org):
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
     assert candidate.get("/Users").status_code == 401
     stage(admin, org.id)  # a new candidate may be staged again
+
+
+def test_a_candidate_view_is_no_membership_for_the_one_organisation_policy(
+    client, admin, org, other_org
+):
+    _, candidate = stage(admin, org.id)
+    entra_user(candidate, "nina", email="nina@globex.example")
+    globex = Admin(client, PLATFORM_KEY, other_org.id)
+    changed = globex.call("PATCH", f"/organizations/{other_org.id}", {"exclusive_membership": True})
+    assert changed.status_code == 200, changed.get_json()
+    Scim(client, other_org.token).create_user("nina@globex.example")

@@ -7,6 +7,12 @@ status, cutover time and rollback deadline); ``idp_migration_pairs`` holds the m
 user and group pairs; ``idp_migration_links`` what a cutover re-linked, so a rollback can
 undo exactly that.
 
+On PostgreSQL it also replaces ``scim_users_live_count()`` (migration 0006): its UPDATE
+branch joined the two transition tables, which have no statistics, so the planner chose a
+nested loop and a 10,000-row UPDATE of ``scim_users`` (a cutover's re-link, a disconnect's
+tombstoning) spent 15 s in it. The new branch groups the union of both tables by id
+instead: the same counts, in time linear in the rows.
+
 Revision ID: 0014
 Revises: 0009
 Create Date: 2026-12-02
@@ -25,7 +31,55 @@ depends_on = None
 JsonType = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 
 
+_HEX = "'0123456789abcdef'"
+_SHARD = f"(strpos({_HEX}, lower(right(r.id, 1))) % 16)"
+_UPSERT = (
+    "ON CONFLICT (directory_id, resource, shard) DO UPDATE SET "
+    "live = c.live + excluded.live, changes = c.changes + excluded.changes"
+)
+
+
+def _count(source: str, where: str, live: str) -> str:
+    return (
+        "INSERT INTO scim_live_counts AS c (directory_id, resource, shard, live, changes) "
+        f"SELECT r.directory_id, 'User', {_SHARD}, {live}, count(*) FROM {source} "
+        f"WHERE {where} GROUP BY r.directory_id, {_SHARD} ORDER BY 1, 3 {_UPSERT};"
+    )
+
+
+_JOINED = _count(
+    "new_rows r JOIN old_rows o ON o.id = r.id",
+    "(r.deleted_at IS NULL) <> (o.deleted_at IS NULL)",
+    "sum(CASE WHEN r.deleted_at IS NULL THEN 1 ELSE -1 END)",
+)
+_GROUPED = _count(
+    "(SELECT u.id, u.directory_id, "
+    "bool_or(u.side = 'n' AND u.deleted_at IS NULL) AS live_now, "
+    "bool_or(u.side = 'o' AND u.deleted_at IS NULL) AS live_before "
+    "FROM (SELECT 'n' AS side, id, directory_id, deleted_at FROM new_rows UNION ALL "
+    "SELECT 'o', id, directory_id, deleted_at FROM old_rows) u "
+    "GROUP BY u.id, u.directory_id) r",
+    "r.live_now <> r.live_before",
+    "sum(CASE WHEN r.live_now THEN 1 ELSE -1 END)",
+)
+
+
+def _users_live_count(update_branch: str) -> str:
+    return (
+        "CREATE OR REPLACE FUNCTION scim_users_live_count() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'INSERT' THEN "
+        + _count("new_rows r", "r.deleted_at IS NULL", "count(*)")
+        + " ELSIF TG_OP = 'DELETE' THEN "
+        + _count("old_rows r", "r.deleted_at IS NULL", "-count(*)")
+        + " ELSE "
+        + update_branch
+        + " END IF; RETURN NULL; END $$"
+    )
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_users_live_count(_GROUPED))
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("candidate_for", sa.String(length=36), nullable=True))
         batch_op.create_index("ix_organizations_candidate_for", ["candidate_for"])
@@ -88,6 +142,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_users_live_count(_JOINED))
     op.drop_table("idp_migration_links")
     op.drop_table("idp_migration_pairs")
     op.drop_index("ix_idp_migrations_org_id", table_name="idp_migrations")
