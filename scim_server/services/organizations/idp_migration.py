@@ -414,7 +414,8 @@ def _case_rule(matches: Any, here: Any) -> Any:
 
 def _move_group_mappings(db: Session, scope: Scope) -> int:
     """Mappings that name an old group by id follow it to the candidate group that matches
-    it; mappings by display name need nothing (the new group has the same name)."""
+    it; mappings by display name need nothing (the new group has the same name). Returns
+    how many old groups a candidate group took over."""
     groups = idp_matching.group_matches(scope).subquery("g")
     db.execute(
         insert(IdpMigrationLink).from_select(
@@ -429,7 +430,13 @@ def _move_group_mappings(db: Session, scope: Scope) -> int:
             ).where(groups.c.old.is_not(None)),
         )
     )
-    return _repoint_mappings(db, scope.migration_id, scope.org_id, forward=True)
+    _repoint_mappings(db, scope.migration_id, scope.org_id, forward=True)
+    taken = db.scalar(
+        select(func.count()).where(
+            IdpMigrationLink.migration_id == scope.migration_id, IdpMigrationLink.kind == "group"
+        )
+    )
+    return int(taken or 0)
 
 
 def _repoint_mappings(db: Session, migration_id: str, org_id: str, *, forward: bool) -> int:
