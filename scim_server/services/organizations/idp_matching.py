@@ -321,20 +321,30 @@ def _group_counts(db: Session, scope: Scope) -> dict[str, int]:
 
 
 def _conflicts(scope: Scope) -> Any:
-    """Matched users whose candidate email belongs to another person than the member: the
-    cutover keeps the member's person (and so their sign-in), which the admin should know."""
+    """Matched users whose candidate email belongs to another person than the member (the
+    cutover keeps the member's person, and so their sign-in, which the admin should know),
+    and new candidates the cutover leaves out because their person is already a member."""
     matches = user_matches(scope).subquery("mc")
     cand = aliased(ScimUser, name="cc")
     shadow = aliased(Membership, name="cs")
     member = aliased(Membership, name="cm")
-    return (
+    other_person = (
         select(matches.c.cand, matches.c.member, matches.c.rule)
         .join(cand, cand.id == matches.c.cand)
         .join(shadow, shadow.id == cand.membership_id)
         .join(member, member.id == matches.c.member)
         .where(matches.c.status == "matched", shadow.user_id != member.user_id)
-        .subquery("conflicts")
     )
+    # A new candidate whose person already has a membership here that no rule matched (a
+    # former member, say): the cutover leaves it out rather than revive that membership.
+    former = (
+        select(matches.c.cand, member.id, literal("member_exists"))
+        .join(cand, cand.id == matches.c.cand)
+        .join(shadow, shadow.id == cand.membership_id)
+        .join(member, and_(member.user_id == shadow.user_id, member.org_id == scope.org_id))
+        .where(matches.c.status == "only_in_new")
+    )
+    return union_all(other_person, former).subquery("conflicts")
 
 
 def rows(

@@ -336,7 +336,7 @@ def summary(done: CutOver) -> dict[str, Any]:
         "relinked": done.relinked,
         "created": done.created,
         "only_in_old": done.only_in_old,
-        "skipped_ambiguous": done.skipped,
+        "left_out": done.skipped,
         "groups_moved": done.groups_moved,
     }
 

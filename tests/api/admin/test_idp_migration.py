@@ -293,7 +293,7 @@ def test_cutover_then_rollback_keeps_everyone_and_restores_the_old_directory(
         "relinked": 3,
         "created": 2,
         "only_in_old": 1,
-        "skipped_ambiguous": 0,
+        "left_out": 0,
         "groups_moved": 1,
     }
     assert done.get_json()["status"] == "cut_over"
@@ -398,3 +398,19 @@ def test_a_candidate_view_is_no_membership_for_the_one_organisation_policy(
     changed = globex.call("PATCH", f"/organizations/{other_org.id}", {"exclusive_membership": True})
     assert changed.status_code == 200, changed.get_json()
     Scim(client, other_org.token).create_user("nina@globex.example")
+
+
+def test_a_former_member_pushed_as_new_is_a_conflict_and_left_out(
+    client, scim, admin, platform, org
+):
+    gone = okta_user(scim, "gone")
+    assert scim.delete(f"/Users/{gone['id']}").status_code == 204
+    _, candidate = stage(admin, org.id)
+    back = entra_user(candidate, "gone")
+    body = report(admin, org.id, "conflicts")
+    assert body["counts"]["users"]["conflicts"] == 1
+    assert [(r["candidate_id"], r["rule"]) for r in body["rows"]] == [(back["id"], "member_exists")]
+    done = cutover(platform, org.id)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["outcome"]["left_out"] == 1
+    assert admin.member(gone[PRODUCT]["userId"])["ended_at"] is not None  # not revived

@@ -296,7 +296,7 @@ def test_a_10000_member_organisation_moves_and_rolls_back_without_losing_anythin
         "relinked": N - ONLY_IN_OLD,
         "created": 1,
         "only_in_old": ONLY_IN_OLD,
-        "skipped_ambiguous": 0,
+        "left_out": 0,
         "groups_moved": 1,
     }
     after = _snapshot(db, org.id)
