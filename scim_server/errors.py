@@ -152,6 +152,14 @@ API_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SSO_LINK_EMAIL_MISMATCH: 403,
     # Console part
     ErrorCode.CONSOLE_LINK_INVALID: 404,
+    # IdP migration (issue 15, part `migrate`)
+    ErrorCode.MIGRATION_NOT_FOUND: 404,
+    ErrorCode.MIGRATION_ALREADY_STAGED: 409,
+    ErrorCode.MIGRATION_AMBIGUOUS: 409,
+    ErrorCode.MIGRATION_STATE: 409,
+    ErrorCode.MIGRATION_ROLLBACK_EXPIRED: 409,
+    ErrorCode.MIGRATION_RULE_INVALID: 400,
+    ErrorCode.OWNER_REQUIRED: 403,
 }
 
 # A refused sign-in (AccessRefused) answers 403 whatever its code: the code says why, and

@@ -11,6 +11,7 @@ from scim_server.api.admin import directory
 from scim_server.api.admin import domains
 from scim_server.api.admin import events
 from scim_server.api.admin import group_mappings
+from scim_server.api.admin import idp_migration
 from scim_server.api.admin import invitations
 from scim_server.api.admin import jit
 from scim_server.api.admin import members
@@ -62,5 +63,6 @@ def register_blueprints(app: Flask) -> None:
         ops.bp,
         console_links.bp,
         console.bp,
+        idp_migration.bp,
     ):
         app.register_blueprint(bp)

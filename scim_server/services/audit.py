@@ -112,6 +112,11 @@ class EventType(enum.StrEnum):
     CONSOLE_LINK_CREATED = "console_link.created"
     CONSOLE_LINK_USED = "console_link.used"
     CONSOLE_SESSION_ENDED = "console_session.ended"
+    # IdP migration (issue 15, part `migrate`)
+    IDP_MIGRATION_STAGED = "idp_migration.staged"
+    IDP_MIGRATION_CUT_OVER = "idp_migration.cut_over"
+    IDP_MIGRATION_ROLLED_BACK = "idp_migration.rolled_back"
+    IDP_MIGRATION_CANCELLED = "idp_migration.cancelled"
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,14 @@ class ErrorCode(enum.StrEnum):
     SSO_LINK_EMAIL_MISMATCH = "sso_link_email_mismatch"
     # Console part: a console or portal link that is unknown, expired or already used
     CONSOLE_LINK_INVALID = "console_link_invalid"
+    # IdP migration (issue 15, part `migrate`)
+    MIGRATION_NOT_FOUND = "migration_not_found"
+    MIGRATION_ALREADY_STAGED = "migration_already_staged"
+    MIGRATION_AMBIGUOUS = "migration_ambiguous"
+    MIGRATION_STATE = "migration_state"
+    MIGRATION_ROLLBACK_EXPIRED = "migration_rollback_expired"
+    MIGRATION_RULE_INVALID = "migration_rule_invalid"
+    OWNER_REQUIRED = "owner_required"
 
 
 class DomainError(Exception):

@@ -103,6 +103,9 @@ class Organization(Base):
     sso_owner_break_glass: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
+    # IdP migration (issue 15): set on the hidden organisation holding a staged candidate
+    # directory; its id is the real organisation's.
+    candidate_for: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class Directory(Base):
@@ -681,3 +684,58 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)  # the absolute timeout
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     ended_reason: Mapped[str | None] = mapped_column(String(20))  # logout | idle | expired
+
+
+# IdP migration (issue 15, part `migrate`)
+
+
+class IdpMigration(Base):
+    """One move of an organisation to another IdP: staged, cut over, rolled back or cancelled.
+
+    The candidate directory lives in a hidden organisation (``candidate_org_id``) so the
+    new IdP's pushes go through the ordinary SCIM code without touching anyone's access.
+    """
+
+    __tablename__ = "idp_migrations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    candidate_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    status: Mapped[str] = mapped_column(String(20))  # staged|cut_over|rolled_back|cancelled
+    rules: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    only_in_old: Mapped[str | None] = mapped_column(String(20))  # keep | deactivate
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    cut_over_at: Mapped[datetime | None] = mapped_column(DateTime)
+    rollback_until: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IdpMigrationPair(Base):
+    """A manual pair: a candidate user (SCIM id) to a member, or a candidate group to a group."""
+
+    __tablename__ = "idp_migration_pairs"
+
+    migration_id: Mapped[str] = mapped_column(ForeignKey("idp_migrations.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # user | group
+    candidate_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    existing_id: Mapped[str] = mapped_column(String(36))
+
+
+class IdpMigrationLink(Base):
+    """What a cutover did to one candidate user or group, so a rollback undoes exactly that.
+
+    user: ``existing_id`` the member re-linked (None: moved in as new), ``shadow_id`` the
+    candidate's own membership. group: ``existing_id`` the old group its mappings came from.
+    old_user: an only-in-old member (``candidate_id`` its membership), ``shadow_id`` its
+    directory state before.
+    """
+
+    __tablename__ = "idp_migration_links"
+
+    migration_id: Mapped[str] = mapped_column(ForeignKey("idp_migrations.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    existing_id: Mapped[str | None] = mapped_column(String(36))
+    shadow_id: Mapped[str | None] = mapped_column(String(36))
+    rule: Mapped[str] = mapped_column(String(20))

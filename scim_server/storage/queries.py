@@ -19,6 +19,7 @@ from scim_server.storage import access_sql
 from scim_server.storage.models import Directory
 from scim_server.storage.models import DirectoryState
 from scim_server.storage.models import Membership
+from scim_server.storage.models import Organization
 from scim_server.storage.models import OrgDomain
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimUser
@@ -82,8 +83,16 @@ def membership_of(
 
 
 def live_membership_elsewhere(db: Session, org_id: str, user_id: str) -> bool:
-    stmt = select(Membership.id).where(
-        Membership.user_id == user_id, Membership.org_id != org_id, Membership.ended_at.is_(None)
+    stmt = (
+        select(Membership.id)
+        .join(Organization, Organization.id == Membership.org_id)
+        .where(
+            Membership.user_id == user_id,
+            Membership.org_id != org_id,
+            Membership.ended_at.is_(None),
+            # a staged candidate directory's organisation is no membership (issue 15)
+            Organization.candidate_for.is_(None),
+        )
     )
     return db.scalar(stmt.limit(1)) is not None
 

@@ -27,6 +27,18 @@ def disconnect_directory(org_id: str) -> Response:
         )
     org = auth.organization(org_id)
     actor = auth.acting(org).actor
-    fields("confirm")
-    changed = orgs.disconnect_directory(get_session(), org, actor=actor)
-    return reply({"disconnected": True, "members_changed": changed})
+    remove_groups = fields("confirm", "remove_groups").get("remove_groups", False)
+    if not isinstance(remove_groups, bool):
+        raise ProvisioningError(
+            ErrorCode.VALIDATION_ERROR, "'remove_groups' must be true or false."
+        )
+    done = orgs.disconnect_directory(get_session(), org, actor=actor, remove_groups=remove_groups)
+    groups = "removed" if done.groups_removed else "kept"
+    return reply(
+        {
+            "disconnected": True,
+            "members_changed": done.members_changed,
+            "groups": groups,
+            f"groups_{groups}": done.groups,
+        }
+    )

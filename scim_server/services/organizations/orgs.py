@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -73,7 +74,7 @@ def create_org(db: Session, name: str, *, actor: Actor) -> Organization:
 
 def get_org(db: Session, org_id: str) -> Organization:
     org = db.get(Organization, org_id)
-    if org is None:
+    if org is None or org.candidate_for is not None:  # a candidate directory's holder
         raise NotFound(f"No organization {excerpt(org_id)}.")
     return org
 
@@ -87,7 +88,8 @@ def directory_of(db: Session, org_id: str) -> Directory:
 
 
 def list_orgs(db: Session) -> list[Organization]:
-    return list(db.scalars(select(Organization).order_by(Organization.created_at)))
+    stmt = select(Organization).where(Organization.candidate_for.is_(None))
+    return list(db.scalars(stmt.order_by(Organization.created_at)))
 
 
 # Settings an organisation decides for itself (its own key, an Owner or Admin acting) and
@@ -146,11 +148,24 @@ def _apply_seat_limit(org: Organization, changes: dict[str, Any]) -> None:
     org.seat_limit = value
 
 
-def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int:
+@dataclass(frozen=True)
+class Disconnected:
+    """What a disconnect did: members changed, and the groups kept or removed."""
+
+    members_changed: int
+    groups: int
+    groups_removed: bool
+
+
+def disconnect_directory(
+    db: Session, org: Organization, *, actor: Actor, remove_groups: bool = False
+) -> Disconnected:
     """docs/lifecycle.md row K1: the SCIM directory goes away without acting like a mass DELETE.
 
-    Directory-active members keep access as unmanaged, inactive ones end, every SCIM
-    resource is tombstoned and the SCIM tokens are revoked. Returns the members changed.
+    Directory-active members keep access as unmanaged, inactive ones end, every SCIM user
+    is tombstoned and the SCIM tokens are revoked. Groups (and so the access their group
+    mappings give) are kept, unmanaged, for the next IdP to find by ``displayName``, unless
+    the caller asks for their removal (issue 15: dropping them silently took mapped access).
     """
     directory = directory_of(db, org.id)
     directory.disconnected_at = utcnow()
@@ -172,15 +187,24 @@ def disconnect_directory(db: Session, org: Organization, *, actor: Actor) -> int
         .values(deleted_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    db.execute(
-        delete(GroupMember).where(
-            GroupMember.group_id.in_(
-                select(ScimGroup.id).where(ScimGroup.directory_id == directory.id)
-            )
-        )
+    groups = db.scalar(
+        select(func.count()).select_from(ScimGroup).where(ScimGroup.directory_id == directory.id)
     )
-    db.execute(delete(ScimGroup).where(ScimGroup.directory_id == directory.id))
+    if remove_groups:
+        _remove_groups(db, directory.id)
     for token in tokens.list_tokens(db, org):
         if token.kind == "scim" and token.revoked_at is None:
             tokens.revoke_token(db, token.id, actor=actor)
-    return changed
+    return Disconnected(changed, int(groups or 0), remove_groups)
+
+
+def _remove_groups(db: Session, directory_id: str) -> None:
+    """Every group of the directory and its member rows, in two set-based statements."""
+    db.execute(
+        delete(GroupMember).where(
+            GroupMember.group_id.in_(
+                select(ScimGroup.id).where(ScimGroup.directory_id == directory_id)
+            )
+        )
+    )
+    db.execute(delete(ScimGroup).where(ScimGroup.directory_id == directory_id))

@@ -14,6 +14,7 @@ from scim_server.services.formats import timestamp
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
 from scim_server.storage.models import GroupMapping
+from scim_server.storage.models import IdpMigration
 from scim_server.storage.models import Organization
 from scim_server.storage.models import ProvisioningLogEntry
 from scim_server.storage.models import Role
@@ -187,3 +188,23 @@ def log_page(entries: list[ProvisioningLogEntry], cursor: str | None) -> dict[st
 def log_entry_detail(entry: ProvisioningLogEntry, events: list[Event]) -> dict[str, Any]:
     """One entry with the events its request wrote (none for a failure: it rolled back)."""
     return {**log_entry_json(entry), "events": [event_json(e) for e in events]}
+
+
+# IdP migration (issue 15, part `migrate`)
+
+
+def migration_json(migration: IdpMigration) -> dict[str, Any]:
+    """An IdP migration as the management API shows it (docs/api.md §3.9)."""
+    return {
+        "id": migration.id,
+        "status": migration.status,
+        "rules": migration.rules,
+        "only_in_old": migration.only_in_old,
+        "created_at": timestamp(migration.created_at),
+        "created_by": migration.created_by,
+        "cut_over_at": timestamp(migration.cut_over_at) if migration.cut_over_at else None,
+        "rollback_until": (
+            timestamp(migration.rollback_until) if migration.rollback_until else None
+        ),
+        "finished_at": timestamp(migration.finished_at) if migration.finished_at else None,
+    }

@@ -311,7 +311,12 @@ def test_k1_directory_disconnect_is_not_a_mass_delete(client, scim, admin, platf
     response = admin.call(
         "POST", f"/organizations/{org.id}/directory/disconnect", {"confirm": True}
     )
-    assert response.get_json() == {"disconnected": True, "members_changed": 2}
+    assert response.get_json() == {
+        "disconnected": True,
+        "members_changed": 2,
+        "groups": "kept",
+        "groups_kept": 0,
+    }
     kept = admin.member(keeper[PRODUCT]["userId"])
     assert kept["directory_state"] == "unmanaged" and kept["effective_access"] is True
     assert admin.member(leaver[PRODUCT]["userId"])["end_reason"] == "directory_disconnected"
