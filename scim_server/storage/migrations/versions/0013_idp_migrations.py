@@ -13,7 +13,7 @@ nested loop and a 10,000-row UPDATE of ``scim_users`` (a cutover's re-link, a di
 tombstoning) spent 15 s in it. The new branch groups the union of both tables by id
 instead: the same counts, in time linear in the rows.
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-02
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
