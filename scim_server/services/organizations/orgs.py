@@ -136,14 +136,21 @@ def _refuse_platform_changes(changes: dict[str, Any], shown: dict[str, Any]) -> 
         )
 
 
+# The column is a 32-bit integer on PostgreSQL; a larger number is "no limit" misspelt.
+MAX_SEAT_LIMIT = 2**31 - 1
+
+
 def _apply_seat_limit(org: Organization, changes: dict[str, Any]) -> None:
-    """``seat_limit``: a non-negative integer, or null for no limit."""
+    """``seat_limit``: an integer from 0 to MAX_SEAT_LIMIT, or null for no limit."""
     if "seat_limit" not in changes:
         return
     value = changes["seat_limit"]
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEAT_LIMIT
+    ):
         raise ProvisioningError(
-            ErrorCode.VALIDATION_ERROR, "'seat_limit' must be a non-negative integer or null."
+            ErrorCode.VALIDATION_ERROR,
+            f"'seat_limit' must be an integer from 0 to {MAX_SEAT_LIMIT}, or null for no limit.",
         )
     org.seat_limit = value
 

@@ -3,6 +3,8 @@ public interfaces: SCIM requests and management API calls."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import PLATFORM_KEY
 from tests.scim_client import PRODUCT
 from tests.scim_client import Admin
@@ -266,6 +268,16 @@ def test_platform_creates_an_organization_with_working_tokens(client):
     assert Scim(client, body["scim_token"]).get("/Users").status_code == 200
     own = Admin(client, body["management_key"], body["id"])
     assert own.call("GET", f"/organizations/{body['id']}").get_json()["name"] == "Initech"
+
+
+@pytest.mark.parametrize("limit", [-1, 2**31, 6499148970780910875551072465715200, "5", True])
+def test_a_seat_limit_outside_the_column_is_a_400_and_creates_nothing(client, limit):
+    """Found by schemathesis: a 34-digit seat limit reached the database and was a 500."""
+    platform = Admin(client, PLATFORM_KEY)
+    before = platform.call("GET", "/organizations").get_json()
+    response = platform.call("POST", "/organizations", {"name": "Huge", "seat_limit": limit})
+    assert_api_error(response, 400, "validation_error")
+    assert platform.call("GET", "/organizations").get_json() == before
 
 
 def test_custom_roles_are_org_scoped(client, scim, admin, org, other_org):
