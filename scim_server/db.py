@@ -48,9 +48,10 @@ _TRANSIENT_SQLITE = ("database is locked", "database is busy", "unable to open d
 
 # Connections per worker process for PostgreSQL (SCIM_DB_POOL_SIZE, SCIM_DB_MAX_OVERFLOW).
 # A request holds one connection from its first statement to its commit, and a worker runs
-# at most ``server.THREADS`` (4) requests at once, so 4 pooled connections mean no request
-# ever opens one; 2 overflow connections absorb anything else in the process (the SDK, a
-# CLI job) without waiting. PostgreSQL sees at most workers × (pool + overflow) sessions:
+# at most ``--threads`` requests at once (``server.THREADS``, 1 by default; up to 4 served
+# from the pool without opening a connection per request: the pool opens connections only
+# when they are needed); 2 overflow connections absorb anything else in the process (the
+# SDK, a CLI job) without waiting. PostgreSQL sees at most workers × (pool + overflow) sessions:
 # 4 workers → 24, well inside the default max_connections of 100.
 DEFAULT_POOL_SIZE = 4
 DEFAULT_MAX_OVERFLOW = 2

@@ -119,8 +119,8 @@ def _entry(response: Response, org_id: str, summary: dict[str, Any]) -> dict[str
     parts = request.path.split("/")  # "", "scim", "v2", "Users", "<id>"
     resource_type = _RESOURCE_TYPES.get(parts[3]) if len(parts) > 3 else None
     resource_id = parts[4] if len(parts) > 4 and parts[4] != ".search" else None
-    if resource_type == "User" and request.method == "POST" and response.status_code < 400:
-        body = {**_response_json(response), **(body if isinstance(body, dict) else {})}
+    if resource_id is None and request.method == "POST" and response.status_code == 201:
+        resource_id = _created_id(response)
     return {
         "org_id": org_id,
         "at": g.get("request_started_at") or utcnow(),
@@ -150,13 +150,11 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def _response_json(response: Response) -> dict[str, Any]:
-    """The created User (a few KB), for its id. A PATCH or DELETE is found by the id in
-    its URL; its entry carries no userName, which keeps it out of that index."""
-    if response.direct_passthrough or not response.is_json:
-        return {}
-    parsed = _json(response.get_data())
-    return parsed if isinstance(parsed, dict) else {}
+def _created_id(response: Response) -> str | None:
+    """A created resource's id, from the ``Location`` its 201 carries (RFC 7644 §3.3): the
+    entry of a POST finds its resource without parsing the response body."""
+    location = response.headers.get("Location")
+    return location.rsplit("/", 1)[-1] or None if location else None
 
 
 def _text(body: Any, key: str, limit: int) -> str | None:

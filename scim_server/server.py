@@ -22,9 +22,11 @@ from typing import Any
 from gunicorn.app.base import Application
 
 WORKER_CLASS = "scim_server.worker.BufferingWorker"
-# Threads per worker: requests run on these once fully read; SQLite serialises writers
-# anyway, and the PostgreSQL pool is sized to them (scim_server/db.py, SCIM_DB_POOL_SIZE).
-THREADS = 4
+# Request threads per worker. 1 (the default) runs each fully read request in the worker's
+# I/O loop itself (scim_server/worker.py): measured fastest at concurrency 1 and 8 on
+# SQLite (docs/benchmark.md, "Gunicorn worker classes"), where writers serialise anyway;
+# `--threads N` in GUNICORN_CMD_ARGS gives a pool of N threads instead.
+THREADS = 1
 # Seconds an idle keep-alive connection stays open (IdPs send bursts of requests).
 KEEPALIVE = 30
 # prometheus-client's directory for the per-worker sample files (scim_server/metrics.py).

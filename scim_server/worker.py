@@ -17,9 +17,11 @@ import os
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
+from typing import cast
 
 from gunicorn.workers.base import Worker
 from waitress import wasyncore
@@ -41,21 +43,33 @@ class BufferingWorker(Worker):  # type: ignore[misc]
     alive: bool
 
     def run(self) -> None:
+        inline = _InlineDispatcher() if self.cfg.threads <= 1 else None
+        channels: dict[int, Any] = {}  # waitress's socket map: listeners and connections
         server = create_server(
             _AccessLog(self.wsgi, self.log),
+            map=channels,
+            _dispatcher=cast(Any, inline),
             sockets=[listener.sock for listener in self.sockets],
-            threads=self.cfg.threads,
+            threads=max(1, self.cfg.threads),
             connection_limit=self.cfg.worker_connections,
             channel_timeout=max(1, self.cfg.keepalive),
             cleanup_interval=max(1, min(30, self.cfg.keepalive)),
             max_request_header_size=MAX_HEADER_BYTES,
             max_request_body_size=_body_limit(self.wsgi),
+            # Inline, nothing may wait for the loop to drain a response: it is the loop.
+            # Output past ``outbuf_overflow`` (1 MB) spills to a temporary file instead.
+            outbuf_high_watermark=_NEVER if inline else _WAITRESS_HIGH_WATERMARK,
             asyncore_use_poll=True,
             ident="scim-server",
             expose_tracebacks=False,
         )
         threading.Thread(target=self._heartbeat, args=(server,), daemon=True).start()
-        server.run()
+        if inline is None:
+            server.run()
+            return
+        while channels:
+            wasyncore.poll2(server.adj.asyncore_loop_timeout, channels)
+            inline.run_pending(self.log)
 
     def _heartbeat(self, server: Any) -> None:
         """Tell the arbiter we are alive; on shutdown, finish requests and stop the loop."""
@@ -68,6 +82,44 @@ class BufferingWorker(Worker):  # type: ignore[misc]
             time.sleep(min(1.0, self.timeout / 2 if self.timeout else 1.0))
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=self.cfg.graceful_timeout)
         server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+
+
+_NEVER = 1 << 62
+_WAITRESS_HIGH_WATERMARK = 16 * 1024 * 1024  # waitress's default
+
+
+class _InlineDispatcher:
+    """``--threads 1``: run each complete request in the I/O loop's thread, between polls.
+
+    waitress hands a complete request to ``add_task`` while it holds the connection's
+    lock, so the request is queued here and run by the loop once the poll round is over:
+    no thread hand-off, no wake-up pipe, no lock convoy per request. While one runs, the
+    worker reads nothing else (like gunicorn's ``sync`` worker), but a slow client still
+    costs only a buffered connection, never the worker.
+    """
+
+    def __init__(self) -> None:
+        self.pending: deque[Any] = deque()
+
+    def set_thread_count(self, count: int) -> None:
+        """No threads to start or stop."""
+
+    def add_task(self, task: Any) -> None:
+        self.pending.append(task)
+
+    def run_pending(self, log: Any) -> None:
+        """Run the requests that were complete at the last poll; a pipelined request queued
+        meanwhile waits for the next round, so other connections get their turn."""
+        for _ in range(len(self.pending)):
+            task = self.pending.popleft()
+            try:
+                task.service()
+            except Exception:
+                log.error("Error servicing a request\n%s", traceback.format_exc())
+
+    def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool:
+        """The loop finishes the request it runs before it looks at the map again."""
+        return True
 
 
 def _body_limit(app: Any) -> int:

@@ -411,14 +411,13 @@ def run_ceiling(sizes: Sizes, workers: int) -> Result:
 WORKER_CLASSES = {
     "sync": ["-k", "sync"],
     "gthread (4 threads)": ["-k", "gthread", "--threads", "4", "--keep-alive", "30"],
-    "BufferingWorker (4 threads)": [
-        "-k",
-        "scim_server.worker.BufferingWorker",
-        "--threads",
-        "4",
-        "--keep-alive",
-        "30",
-    ],
+    **{
+        f"BufferingWorker ({n} thread{'s' if n > 1 else ''})": [
+            *("-k", "scim_server.worker.BufferingWorker"),
+            *("--threads", str(n), "--keep-alive", "30"),
+        ]
+        for n in (1, 2, 4)
+    },
 }
 
 

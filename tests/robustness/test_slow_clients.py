@@ -28,10 +28,11 @@ DURATION = 4.0
 DRIP_INTERVAL = 0.2
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[Live]:
+@pytest.fixture(scope="module", params=[None, 4], ids=["loop", "4-threads"])
+def live(request: pytest.FixtureRequest) -> Iterator[Live]:
+    """The default worker (requests run by its I/O loop) and a pool of 4 threads each."""
     spec = os.environ.get("SCIM_TEST_DATABASE_URL") or "sqlite"
-    with throwaway_database(spec) as url, live_server(url, workers=2) as server:
+    with throwaway_database(spec) as url, live_server(url, 2, request.param) as server:
         yield server
 
 

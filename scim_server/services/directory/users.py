@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from scim_server.scim.errors import excerpt
 from scim_server.scim.patch import PatchOperation
 from scim_server.scim.patch import apply_patch
+from scim_server.scim.paths import Path
+from scim_server.scim.schema import CORE_USER
 from scim_server.services.audit import EventType
 from scim_server.services.audit import Target
 from scim_server.services.audit import record
@@ -206,9 +208,53 @@ def patch_user(
     view = get_user(db, ctx, scim_id, for_update=True)
     check_if_match(view.row.version, if_match)
     _refuse_clearing_active(ops)
+    active = _only_active(ops)
+    if active is not None:  # Entra's and Okta's deprovisioning PATCH: nothing else to store
+        _transition(db, ctx, view, _ACTIVE_TRIGGERS[active])
+        return view
     patched = apply_patch(view.to_scim(ctx), ops, ctx.registry.user)
     _store(db, ctx, view, ctx.validators["User"].validate(patched))
     return view
+
+
+_ACTIVE_TRIGGERS = {True: Trigger.DIRECTORY_ACTIVATED, False: Trigger.DIRECTORY_DEACTIVATED}
+
+
+def _only_active(ops: list[PatchOperation]) -> bool | None:
+    """The ``active`` a PATCH sets when setting it is all the PATCH does, else None.
+
+    Such a PATCH stores exactly what ``_store`` would after applying it to the document
+    and validating the result (every other attribute stays as stored and valid), so it
+    skips both; anything else, a non-boolean value included, takes the general path and
+    its errors.
+    """
+    active: bool | None = None
+    for op in ops:
+        if op.op not in ("replace", "add"):
+            return None
+        if op.path is None:
+            if not isinstance(op.value, dict) or len(op.value) != 1:
+                return None
+            ((key, value),) = op.value.items()
+            if key.lower() != "active":
+                return None
+        elif _is_core_active(op.path):
+            value = op.value
+        else:
+            return None
+        if not isinstance(value, bool):
+            return None
+        active = value
+    return active
+
+
+def _is_core_active(path: Path) -> bool:
+    return (
+        path.attribute.name == "active"
+        and path.schema.lower() == CORE_USER.lower()
+        and path.value_filter is None
+        and path.sub_attribute is None
+    )
 
 
 def delete_user(

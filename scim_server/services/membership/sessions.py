@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -24,6 +28,19 @@ from scim_server.storage.models import SignInSession
 from scim_server.storage.models import SsoConnection
 from scim_server.storage.models import utcnow
 
+# A Core statement (no ORM bulk-update machinery, no autoflush), built once; no session
+# object of these rows is held by a request that revokes them.
+_SESSIONS = cast(Table, SignInSession.__table__)
+_REVOKE_LIVE_SESSIONS = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.user_id == bindparam("person"),
+        _SESSIONS.c.org_id == bindparam("org"),
+        _SESSIONS.c.revoked_at.is_(None),
+    )
+    .values(revoked_at=bindparam("at"), revoked_reason=bindparam("reason"))
+)
+
 
 def revoke_member_sessions(
     db: Session, membership: Membership, *, reason: str, actor: Actor
@@ -35,14 +52,13 @@ def revoke_member_sessions(
     """
     membership.access_epoch += 1
     result = db.execute(
-        update(SignInSession)
-        .where(
-            SignInSession.user_id == membership.user_id,
-            SignInSession.org_id == membership.org_id,
-            SignInSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)
+        _REVOKE_LIVE_SESSIONS,
+        {
+            "person": membership.user_id,
+            "org": membership.org_id,
+            "at": utcnow(),
+            "reason": reason,
+        },
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:

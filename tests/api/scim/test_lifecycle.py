@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from scim_server.storage.models import Event
@@ -91,6 +92,92 @@ def test_u2_u4_repeated_pushes_are_no_ops_without_events(scim, db):
     for _ in range(2):
         scim.patch(f"/Users/{created['id']}", [{"op": "replace", "path": "active", "value": False}])
     assert events_for(db, m.id) == ["user.created", "user.deactivated"]
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.mark.parametrize(
+    ("ops", "active", "display_name"),
+    [
+        ([{"op": "Replace", "path": "active", "value": "False"}], False, None),  # Entra
+        ([{"op": "replace", "value": {"active": False}}], False, None),  # Okta
+        (
+            [
+                {
+                    "op": "add",
+                    "path": "urn:ietf:params:scim:schemas:core:2.0:User:active",
+                    "value": False,
+                }
+            ],
+            False,
+            None,
+        ),
+        (
+            [
+                {"op": "replace", "path": "active", "value": False},
+                {"op": "replace", "path": "active", "value": True},
+            ],
+            True,
+            None,
+        ),
+        (
+            [
+                {"op": "replace", "path": "active", "value": False},
+                {"op": "replace", "path": "displayName", "value": "Both Stored"},
+            ],
+            False,
+            "Both Stored",
+        ),
+        (
+            [{"op": "replace", "value": {"active": False, "displayName": "Both Stored"}}],
+            False,
+            "Both Stored",
+        ),
+        (
+            [
+                {"op": "replace", "path": "displayName", "value": "Both Stored"},
+                {"op": "replace", "path": "active", "value": False},
+            ],
+            False,
+            "Both Stored",
+        ),
+    ],
+)
+def test_u1_an_active_patch_stores_exactly_what_it_says(scim, db, ops, active, display_name):
+    """Whether a PATCH sets only ``active`` or more, every attribute it names is stored,
+    the ETag moves exactly when something changed, and the event matches D."""
+    created = scim.create_user()
+    response = scim.patch(f"/Users/{created['id']}", ops)
+    assert response.status_code == 200, response.get_json()
+    body = scim.get(f"/Users/{created['id']}").get_json()
+    assert (body["active"], body.get("displayName")) == (active, display_name)
+    changed = active is False or display_name is not None
+    assert (body["meta"]["version"] != created["meta"]["version"]) is changed
+    assert response.get_json()["meta"]["version"] == body["meta"]["version"]
+    m = membership_of(db, created)
+    assert m.directory_state == ("active" if active else "inactive")
+    expected = ["user.created"] + ([] if active else ["user.deactivated"])
+    assert [e for e in events_for(db, m.id) if e != "user.updated"] == expected
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [{"op": "replace", "path": "active", "value": "maybe"}],
+        [{"op": "replace", "path": "active", "value": 0}],
+        [{"op": "replace", "value": {"active": "no"}}],
+        [{"op": "replace", "path": f"{ENTERPRISE}:active", "value": False}],
+    ],
+)
+def test_u1_an_active_patch_with_a_bad_value_changes_nothing(scim, db, ops):
+    created = scim.create_user()
+    response = scim.patch(f"/Users/{created['id']}", ops)
+    error = response.get_json()
+    assert response.status_code == 400 and error["scimType"] in ("invalidValue", "invalidPath")
+    body = scim.get(f"/Users/{created['id']}").get_json()
+    assert body["active"] is True and body["meta"]["version"] == created["meta"]["version"]
+    assert events_for(db, membership_of(db, created).id) == ["user.created"]
 
 
 def test_u5_directory_never_clears_an_admin_disable(scim, db):
