@@ -121,6 +121,8 @@ def _entry(response: Response, org_id: str, summary: dict[str, Any]) -> dict[str
     resource_id = parts[4] if len(parts) > 4 and parts[4] != ".search" else None
     if resource_id is None and request.method == "POST" and response.status_code == 201:
         resource_id = _created_id(response)
+        if body is None and resource_type == "User":  # too large to parse: ask the answer
+            body = _response_json(response)
     return {
         "org_id": org_id,
         "at": g.get("request_started_at") or utcnow(),
@@ -155,6 +157,15 @@ def _created_id(response: Response) -> str | None:
     entry of a POST finds its resource without parsing the response body."""
     location = response.headers.get("Location")
     return location.rsplit("/", 1)[-1] or None if location else None
+
+
+def _response_json(response: Response) -> dict[str, Any]:
+    """The created User (a few KB), for its userName when the request was too large to
+    parse."""
+    if response.direct_passthrough or not response.is_json:
+        return {}
+    parsed = _json(response.get_data())
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _text(body: Any, key: str, limit: int) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from typing import cast
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import bindparam
@@ -140,12 +141,17 @@ def email_holder_and_domain_owner(
 ) -> tuple[str | None, str | None]:
     """The id of the person with this email and the organisation that verified ``domain``,
     in one round trip (a SCIM create needs both)."""
-    holder = select(User.id).where(User.email_normalized == email_normalized)
-    owner = select(OrgDomain.org_id).where(
-        OrgDomain.domain == domain, OrgDomain.verified_at.is_not(None)
-    )
-    row = db.execute(select(holder.scalar_subquery(), owner.scalar_subquery())).one()
-    return row[0], row[1]
+    params = {"email": email_normalized, "domain": domain}
+    holder, owner = db.execute(_EMAIL_HOLDER_AND_DOMAIN_OWNER, params).one()
+    return cast(str | None, holder), cast(str | None, owner)
+
+
+_EMAIL_HOLDER_AND_DOMAIN_OWNER = select(
+    select(User.id).where(User.email_normalized == bindparam("email")).scalar_subquery(),
+    select(OrgDomain.org_id)
+    .where(OrgDomain.domain == bindparam("domain"), OrgDomain.verified_at.is_not(None))
+    .scalar_subquery(),
+)
 
 
 def db_now(db: Session) -> Any:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from typing import cast
 
+from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -429,9 +431,15 @@ def _new_person(
         # This directory created the person, so it keeps their global profile current.
         "profile_org_id": ctx.org.id,
     }
-    insert_ = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert_(User).values(values).on_conflict_do_nothing().returning(User)
-    return db.scalars(stmt).first()
+    stmt = _INSERT_PERSON[db.get_bind().dialect.name]
+    return db.scalars(stmt, values).first()
+
+
+# Built once per dialect; the row's values are bound at execution.
+_INSERT_PERSON = {
+    "postgresql": postgresql.insert(User).on_conflict_do_nothing().returning(User),
+    "sqlite": sqlite.insert(User).on_conflict_do_nothing().returning(User),
+}
 
 
 def _live_member_conflict(db: Session, m: Membership | None) -> Conflict:
@@ -457,24 +465,36 @@ class _Claims:
 
 def _claims(db: Session, ctx: ScimContext, user_name: str, external_id: str | None) -> _Claims:
     """One round trip for the uniqueness pre-check and the re-add match of row P5."""
-    in_dir = ScimUser.directory_id == ctx.directory_id
-    name_is = func.lower(ScimUser.user_name) == user_name.lower()
-    live_clauses = [name_is]
-    if external_id is not None:
-        live_clauses.append(ScimUser.external_id == external_id)
-    latest = (ScimUser.deleted_at.is_not(None), in_dir)
+    stmt = _CLAIMS_BY_NAME if external_id is None else _CLAIMS_BY_NAME_OR_EXTERNAL
+    params = {"directory_id": ctx.directory_id, "name": user_name.lower(), "ext": external_id}
+    found = {row.k: row for row in db.execute(stmt, params)}
+    return _Claims(found.get("live"), found.get("external"), found.get("name"))
+
+
+def _claims_statement(*, with_external: bool) -> Any:
+    """The union behind ``_claims``, built once per shape with bound parameters (building
+    and keying it per request cost more than running it)."""
+    users = cast(Table, ScimUser.__table__).c
+    name_is = func.lower(users.user_name) == bindparam("name")
+    external_is = users.external_id == bindparam("ext")
+    in_dir = users.directory_id == bindparam("directory_id")
+    latest = (users.deleted_at.is_not(None), in_dir)
 
     def pick(kind: str, *where: Any) -> Any:
-        cols = (ScimUser.id, ScimUser.user_name, ScimUser.membership_id, literal(kind).label("k"))
-        stmt = select(*cols).where(in_dir, *where).order_by(ScimUser.deleted_at.desc()).limit(1)
+        cols = (users.id, users.user_name, users.membership_id, literal(kind).label("k"))
+        stmt = select(*cols).where(in_dir, *where).order_by(users.deleted_at.desc()).limit(1)
         return select(stmt.subquery())
 
-    parts = [pick("live", ScimUser.deleted_at.is_(None), or_(*live_clauses))]
-    if external_id is not None:
-        parts.append(pick("external", *latest, ScimUser.external_id == external_id))
+    live = or_(name_is, external_is) if with_external else name_is
+    parts = [pick("live", users.deleted_at.is_(None), live)]
+    if with_external:
+        parts.append(pick("external", *latest, external_is))
     parts.append(pick("name", *latest, name_is))
-    found = {row.k: row for row in db.execute(union_all(*parts))}
-    return _Claims(found.get("live"), found.get("external"), found.get("name"))
+    return union_all(*parts)
+
+
+_CLAIMS_BY_NAME = _claims_statement(with_external=False)
+_CLAIMS_BY_NAME_OR_EXTERNAL = _claims_statement(with_external=True)
 
 
 def _raise_if_held(holder: Any, user_name: str) -> None:
