@@ -80,7 +80,7 @@ def matches(org_id: Any, group: Any = ScimGroup) -> ColumnElement[bool]:
     )
 
 
-def mapped_expression(org_id: str) -> ColumnElement[bool]:
+def mapped_expression(org_id: Any) -> ColumnElement[bool]:
     """SQL: whether a mapping names the ``ScimGroup`` row of the enclosing query."""
     return exists().where(matches(org_id)).label("mapped")
 

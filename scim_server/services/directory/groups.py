@@ -8,12 +8,15 @@ members: members are never loaded to change one, and a group read that excludes
 from __future__ import annotations
 
 from typing import Any
+from typing import cast
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import DateTime
 from sqlalchemy import SQLColumnExpression
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import literal
@@ -220,15 +223,20 @@ def remove_member_everywhere(
 def _lock_group(db: Session, ctx: ScimContext, group_id: str) -> tuple[ScimGroup, bool]:
     """The group, locked for a change, and whether a mapping names it: one statement, so a
     member change to an unmapped group costs nothing more than before mappings existed."""
-    mapped = group_grants.mapped_expression(ctx.org.id)
-    row = db.execute(
-        select(ScimGroup, mapped)
-        .where(ScimGroup.id == group_id, ScimGroup.directory_id == ctx.directory_id)
-        .with_for_update(of=ScimGroup)
-    ).first()
+    params = {"org_id": ctx.org.id, "group_id": group_id, "directory_id": ctx.directory_id}
+    row = db.execute(_LOCK_GROUP, params).first()
     if row is None:
         raise NotFound(f"No Group with id {excerpt(group_id)}.")
     return row[0], bool(row[1])
+
+
+_LOCK_GROUP = (
+    select(ScimGroup, group_grants.mapped_expression(bindparam("org_id")))
+    .where(
+        ScimGroup.id == bindparam("group_id"), ScimGroup.directory_id == bindparam("directory_id")
+    )
+    .with_for_update(of=ScimGroup)
+)
 
 
 def _settle_grants(
@@ -444,12 +452,16 @@ def _bump_user_versions(db: Session, member_ids: list[str]) -> None:
     """Members' ``groups`` changed, so do their ETags (RFC 7644 §3.14); set-based."""
     now = utcnow()
     for chunk in tombstones.chunks(member_ids):
-        db.execute(
-            update(ScimUser)
-            .where(ScimUser.id.in_(chunk), ScimUser.deleted_at.is_(None))
-            .values(version=ScimUser.version + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        db.execute(_BUMP_USER_VERSIONS, {"ids": chunk, "now": now})
+
+
+# Core, built once: no ORM bulk-update machinery per member change.
+_USERS = cast(Table, ScimUser.__table__)
+_BUMP_USER_VERSIONS = (
+    update(_USERS)
+    .where(_USERS.c.id.in_(bindparam("ids", expanding=True)), _USERS.c.deleted_at.is_(None))
+    .values(version=_USERS.c.version + 1, updated_at=bindparam("now"))
+)
 
 
 def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup, doc: dict[str, Any]) -> bool:
