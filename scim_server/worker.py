@@ -18,8 +18,6 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
-from collections.abc import Iterable
 from typing import Any
 from typing import cast
 
@@ -32,10 +30,6 @@ from waitress.server import create_server
 # than SCIM_MAX_QUERY_BYTES, so this is only the transport's last line.
 MAX_HEADER_BYTES = 64 * 1024
 
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
 
 class BufferingWorker(Worker):  # type: ignore[misc]
     """Serve this worker's listening sockets with waitress's buffering I/O loop."""
@@ -46,7 +40,7 @@ class BufferingWorker(Worker):  # type: ignore[misc]
         inline = _InlineDispatcher() if self.cfg.threads <= 1 else None
         channels: dict[int, Any] = {}  # waitress's socket map: listeners and connections
         server = create_server(
-            _AccessLog(self.wsgi, self.log),
+            self.wsgi,
             map=channels,
             _dispatcher=cast(Any, inline),
             sockets=[listener.sock for listener in self.sockets],
@@ -126,35 +120,3 @@ def _body_limit(app: Any) -> int:
     """The app's own body limit plus headroom, so the app answers 413 as a SCIM error."""
     config = getattr(app, "config", {})
     return int(config.get("MAX_BODY_BYTES", 16 * 1024 * 1024)) + 64 * 1024
-
-
-class _AccessLog:
-    """One gunicorn-style access line per request (waitress writes none)."""
-
-    def __init__(self, app: WsgiApp, log: Any) -> None:
-        self.app = app
-        self.log = log
-
-    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        started = time.perf_counter()
-        status: list[str] = ["-"]
-
-        def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
-            status[0] = code.split(" ", 1)[0]
-            return start_response(code, headers, exc_info)
-
-        try:
-            return self.app(environ, recording_start_response)
-        except Exception:
-            self.log.error("Error handling request\n%s", traceback.format_exc())
-            raise
-        finally:
-            took = (time.perf_counter() - started) * 1000
-            self.log.info(
-                '%s "%s %s" %s %.1fms',
-                environ.get("REMOTE_ADDR", "-"),
-                environ.get("REQUEST_METHOD", "-"),
-                environ.get("PATH_INFO", "-"),
-                status[0],
-                took,
-            )

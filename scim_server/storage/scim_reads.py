@@ -57,15 +57,20 @@ _ONE_LIVE_USER = _USER_DOCUMENT.where(
     _USERS.c.deleted_at.is_(None),
 )
 _USERS_BY_ID = _USER_DOCUMENT.where(_USERS.c.id.in_(bindparam("ids", expanding=True)))
-_GROUPS_OF_USERS = (
-    select(_GROUP_MEMBERS.c.member_id, _GROUPS.c.id, _GROUPS.c.display_name)
-    .select_from(_GROUP_MEMBERS.join(_GROUPS, _GROUPS.c.id == _GROUP_MEMBERS.c.group_id))
-    .where(
-        _GROUP_MEMBERS.c.member_id.in_(bindparam("ids", expanding=True)),
-        _GROUPS.c.directory_id == bindparam("directory_id"),
+
+
+def _groups_of(members: Any) -> Any:
+    return (
+        select(_GROUP_MEMBERS.c.member_id, _GROUPS.c.id, _GROUPS.c.display_name)
+        .select_from(_GROUP_MEMBERS.join(_GROUPS, _GROUPS.c.id == _GROUP_MEMBERS.c.group_id))
+        .where(members, _GROUPS.c.directory_id == bindparam("directory_id"))
+        .order_by(_GROUPS.c.display_name)
     )
-    .order_by(_GROUPS.c.display_name)
-)
+
+
+_GROUPS_OF_USERS = _groups_of(_GROUP_MEMBERS.c.member_id.in_(bindparam("ids", expanding=True)))
+# One user (GET by id, a write's answer): no expanding IN to render per execution.
+_GROUPS_OF_USER = _groups_of(_GROUP_MEMBERS.c.member_id == bindparam("id"))
 
 
 def live_user_document(db: Session, directory_id: str, scim_id: str) -> Row[Any] | None:
@@ -81,5 +86,8 @@ def user_documents(db: Session, scim_ids: Sequence[str]) -> list[Row[Any]]:
 
 def groups_of_users(db: Session, directory_id: str, scim_ids: Sequence[str]) -> list[Row[Any]]:
     """(member id, group id, display name) for each group of those users, by name."""
+    if len(scim_ids) == 1:
+        one = {"id": scim_ids[0], "directory_id": directory_id}
+        return list(db.connection().execute(_GROUPS_OF_USER, one))
     params = {"ids": list(scim_ids), "directory_id": directory_id}
     return list(db.connection().execute(_GROUPS_OF_USERS, params))

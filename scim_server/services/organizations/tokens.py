@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -190,11 +191,15 @@ class ScimCredentials:
     org_row: Mapping[str, Any]
     directory_id: str
     last_used_at: datetime | None = None
+    _organization: Organization | None = field(default=None, repr=False, compare=False)
 
     def organization(self) -> Organization:
         """A transient ``Organization`` with every column of the row read: services read
-        its attributes; nothing writes through it (``seats.flag_if_over`` updates by id)."""
-        return Organization(**self.org_row)
+        its attributes; nothing writes through it (``seats.flag_if_over`` updates by id),
+        so the reads that share these credentials for a second share it too."""
+        if self._organization is None:
+            self._organization = Organization(**self.org_row)
+        return self._organization
 
 
 def find_scim_credentials(
