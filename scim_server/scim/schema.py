@@ -84,11 +84,11 @@ class AttributeDef:
 
     def sub(self, name: str) -> AttributeDef | None:
         """Find a sub-attribute by name, case-insensitively."""
-        wanted = name.lower()
-        for attr in self.sub_attributes:
-            if attr.name.lower() == wanted:
-                return attr
-        return None
+        return self._subs.get(name.lower())
+
+    @cached_property
+    def _subs(self) -> dict[str, AttributeDef]:
+        return _by_lower_name(self.sub_attributes)
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,19 @@ class Schema:
     document: dict[str, Any] = field(compare=False, hash=False)
 
     def attribute(self, name: str) -> AttributeDef | None:
-        wanted = name.lower()
-        for attr in self.attributes:
-            if attr.name.lower() == wanted:
-                return attr
-        return None
+        return self._attributes.get(name.lower())
+
+    @cached_property
+    def _attributes(self) -> dict[str, AttributeDef]:
+        return _by_lower_name(self.attributes)
+
+
+def _by_lower_name(attributes: tuple[AttributeDef, ...]) -> dict[str, AttributeDef]:
+    """Case-insensitive lookup, built once: validation and paths look names up per value."""
+    found: dict[str, AttributeDef] = {}
+    for attr in attributes:
+        found.setdefault(attr.name.lower(), attr)
+    return found
 
 
 @dataclass(frozen=True)
@@ -132,22 +140,31 @@ class ResourceType:
 
     def schema(self, urn: str) -> Schema | None:
         """Find the core or an extension schema by URN, case-insensitively."""
-        wanted = urn.lower()
+        return self._schemas.get(urn.lower())
+
+    @cached_property
+    def _schemas(self) -> dict[str, Schema]:
+        found: dict[str, Schema] = {}
         for schema in (self.core, *self.extensions):
-            if schema.id.lower() == wanted:
-                return schema
-        return None
+            found.setdefault(schema.id.lower(), schema)
+        return found
+
+    @cached_property
+    def _common(self) -> dict[str, AttributeDef]:
+        return _by_lower_name(self.common)
+
+    @cached_property
+    def _prefixes(self) -> tuple[tuple[str, str], ...]:
+        """(lower-cased URN, URN), longest first, for ``split_urn``."""
+        ordered = sorted((self.core, *self.extensions), key=lambda s: -len(s.id))
+        return tuple((schema.id.lower(), schema.id) for schema in ordered)
 
     def attribute(self, name: str, urn: str | None = None) -> AttributeDef | None:
         """Find a top-level attribute; without ``urn`` the core schema and common attributes."""
         if urn is not None and urn.lower() != self.core.id.lower():
             ext = self.schema(urn)
             return ext.attribute(name) if ext else None
-        wanted = name.lower()
-        for attr in self.common:
-            if attr.name.lower() == wanted:
-                return attr
-        return self.core.attribute(name)
+        return self._common.get(name.lower()) or self.core.attribute(name)
 
     def split_urn(self, path: str) -> tuple[str | None, str]:
         """Split ``urn:…:User:name.givenName`` into (schema URN, ``name.givenName``).
@@ -155,12 +172,11 @@ class ResourceType:
         RFC 7644 §3.10: an attribute may be named by its schema URN, a colon and the name.
         """
         lowered = path.lower()
-        for schema in sorted((self.core, *self.extensions), key=lambda s: -len(s.id)):
-            prefix = schema.id.lower()
+        for prefix, urn in self._prefixes:
             if lowered == prefix:
-                return schema.id, ""
+                return urn, ""
             if lowered.startswith(prefix + ":"):
-                return schema.id, path[len(prefix) + 1 :]
+                return urn, path[len(prefix) + 1 :]
         return None, path
 
 
