@@ -78,9 +78,8 @@ def main() -> int:
     org_id, token, key = _organisation(app)
     started = time.perf_counter()
     _seed(args.database, org_id, args.members)
-    print(
-        f"seeded {args.members:,} users and two groups of them in {time.perf_counter() - started:.0f} s"
-    )
+    took = time.perf_counter() - started
+    print(f"seeded {args.members:,} users and two groups of them in {took:.0f} s")
     client = app.test_client()
     _map(client, key, org_id)
     spare = _spare_user(client, token)

@@ -394,6 +394,15 @@ def run_ceiling(sizes: Sizes, workers: int) -> Result:
 
             return task
 
+        added = iter(range(sizes.users, sys.maxsize))
+
+        def add_row(client: Client) -> None:
+            n = next(added)
+            body = {"name": f"new{n}@bench.example", "display": f"New {n}"}
+            created = expect(*client.call("POST", "/row", body), 201, "insert row")
+            if created.get("name") != body["name"] or not isinstance(created.get("id"), int):
+                raise Wrong(f"insert row {n}: {created}")
+
         for level in LEVELS:
             result.stats[("hello", level)] = run_tasks(
                 target.base, None, [hello] * sizes.requests, level
@@ -402,6 +411,10 @@ def run_ceiling(sizes: Sizes, workers: int) -> Result:
             tasks = [row(rng.randrange(sizes.users)) for _ in range(sizes.requests)]
             result.stats[("row", level)] = run_tasks(target.base, None, tasks, level)
             print(f"  ORM row C={level}: {line(result.stats[('row', level)])}", flush=True)
+            result.stats[("insert", level)] = run_tasks(
+                target.base, None, [add_row] * sizes.requests, level
+            )
+            print(f"  ORM insert C={level}: {line(result.stats[('insert', level)])}", flush=True)
         result.rss_mib, result.processes = rss_mib(target.pid)
     return result
 

@@ -209,7 +209,9 @@ def find_scim_credentials(
     statement: authentication runs on every SCIM request, so its round trips are the floor
     of every statement budget. ``retired`` peppers still open the tokens they hashed."""
     wanted = secrets.digests(secret, pepper, retired)
-    row = db.execute(_SCIM_CREDENTIALS, {"token_hashes": wanted}).first()
+    # On the session's connection: a Core read of table columns needs no ORM execution
+    # (nothing is pending this early in a request, so nothing to autoflush either).
+    row = db.connection().execute(_SCIM_CREDENTIALS, {"token_hashes": wanted}).first()
     if row is None or not secrets.matches_any(row.token_hash, wanted):
         return None
     if row.directory_id is None:
