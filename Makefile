@@ -64,7 +64,7 @@ bench-quick: venv
 	scripts/bench.sh --quick $(BENCH_ARGS)
 
 check: venv
-	$(VENV)/bin/ruff check scim_server tests conformance setup.py
+	$(VENV)/bin/ruff check scim_server tests conformance scripts setup.py
 	$(VENV)/bin/mypy
 
 clean:
