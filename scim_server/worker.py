@@ -62,7 +62,9 @@ class BufferingWorker(Worker):  # type: ignore[misc]
             server.run()
             return
         while channels:
-            wasyncore.poll2(server.adj.asyncore_loop_timeout, channels)
+            # A pipelined request queued by the last round must not wait for a socket event.
+            wait = 0.0 if inline.pending else server.adj.asyncore_loop_timeout
+            wasyncore.poll2(wait, channels)
             inline.run_pending(self.log)
 
     def _heartbeat(self, server: Any) -> None:
