@@ -6,9 +6,9 @@
 # 0. Chromium for the console's browser tests (tests/browser): the Debian package, installed
 #    with apt-get when missing (as scripts/pg-cluster.sh installs PostgreSQL); where it
 #    cannot be installed those tests skip with a loud reason and the summary says so
-# 1. pytest on SQLite (SCIM_TEST_DATABASE_URL unset)
-# 2. a throw-away PostgreSQL cluster (scripts/pg-cluster.sh), removed on any exit
-# 3. pytest again with SCIM_TEST_DATABASE_URL=<that cluster>
+# 1. a throw-away PostgreSQL cluster (scripts/pg-cluster.sh), removed on any exit
+# 2. pytest with SCIM_TEST_DATABASE_URL=<that cluster>, in the background
+# 3. at the same time, pytest on SQLite (SCIM_TEST_DATABASE_URL unset)
 # 4. scripts/conformance-live.sh on sqlite and on that cluster, when the script exists
 # 5. scripts/public-tools.sh (scim2-tester, scim-sanity, judged by conformance/allowlist.toml)
 #    on sqlite and on that cluster
@@ -44,6 +44,10 @@ cleanup() {
     local rc=$? line
     set +e
     trap '' INT TERM   # a second Ctrl-C must not leave the cluster behind
+    if [[ -n ${pg_pid:-} ]] && kill -0 "$pg_pid" 2>/dev/null; then
+        kill -TERM -- "-$pg_pid" 2>/dev/null
+        wait "$pg_pid" 2>/dev/null
+    fi
     if [[ -n $PG_DIR ]]; then
         if bash scripts/pg-cluster.sh stop "$PG_DIR"; then
             record "postgres cluster stop" ok "removed $PG_DIR"
@@ -67,20 +71,13 @@ trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT
 trap 'echo "terminated" >&2; exit 143' TERM
 
-# run_pytest STAGE [ENV-ASSIGNMENT...] -- [PYTEST ARGS...]
-run_pytest() {
-    local stage=$1 rc=0 start=$SECONDS
-    shift
-    local -a envs=()
-    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
-    shift
-    note "$stage: ${PYTEST[*]} $*"
-    env -u SCIM_TEST_DATABASE_URL "${envs[@]}" "${PYTEST[@]}" "$@" || rc=$?
-    local took="($((SECONDS - start))s)"
-    case $rc in
-        0) record "$stage" ok "$took" ;;
-        5) record "$stage" FAIL "no tests ran (pytest exit 5: nothing collected or all deselected) $took" ;;
-        *) record "$stage" FAIL "pytest exit $rc $took" ;;
+# record_pytest STAGE RC SECONDS: pytest's exit status as a summary line.
+record_pytest() {
+    local took="($3s)"
+    case $2 in
+        0) record "$1" ok "$took" ;;
+        5) record "$1" FAIL "no tests ran (pytest exit 5: nothing collected or all deselected) $took" ;;
+        *) record "$1" FAIL "pytest exit $2 $took" ;;
     esac
 }
 
@@ -134,10 +131,7 @@ ensure_chromium() {
 # 0. Chromium
 ensure_chromium
 
-# 1. SQLite
-run_pytest "pytest sqlite" -- "$@"
-
-# 2. PostgreSQL cluster
+# 1. PostgreSQL cluster, started first so that both pytest stages can run side by side
 note "postgres cluster: scripts/pg-cluster.sh start"
 PG_DIR=$(mktemp -d /tmp/scim-pg.XXXXXX)
 chmod 755 "$PG_DIR"
@@ -149,12 +143,38 @@ else
     record "postgres cluster start" FAIL "see the messages above ($((SECONDS - pg_start))s)"
 fi
 
-# 3. PostgreSQL
+# 2. and 3. pytest on PostgreSQL in the background (its output to a log, shown when it ends)
+# while pytest on SQLite runs in the foreground: each is one single-threaded process, so on
+# two or more cores the pair takes about as long as the slower one. Each has its own
+# --basetemp: pytest prunes old numbered temp directories of the same user.
+PG_LOG=$PG_DIR/pytest-postgres.log
+pg_pid=
 if [[ -n $PG_URL ]]; then
     # tests/browser serve their own SQLite file whatever the database: once is enough
-    run_pytest "pytest postgres" "SCIM_TEST_DATABASE_URL=$PG_URL" -- --ignore=tests/browser "$@"
+    note "pytest postgres (in the background, output at the end): ${PYTEST[*]} --ignore=tests/browser $*"
+    pg_pytest_start=$SECONDS
+    # its own process group (setsid), so that cleanup can stop it and its live servers
+    setsid env SCIM_TEST_DATABASE_URL="$PG_URL" "${PYTEST[@]}" --basetemp="$PG_DIR/pytest-tmp" \
+        --ignore=tests/browser "$@" >"$PG_LOG" 2>&1 &
+    pg_pid=$!
 else
     record "pytest postgres" FAIL "not run: no cluster"
+fi
+
+note "pytest sqlite: ${PYTEST[*]} $*"
+SQLITE_TMP=$(mktemp -d /tmp/scim-pytest.XXXXXX)
+rc=0 start=$SECONDS
+env -u SCIM_TEST_DATABASE_URL "${PYTEST[@]}" --basetemp="$SQLITE_TMP" "$@" || rc=$?
+record_pytest "pytest sqlite" "$rc" "$((SECONDS - start))"
+rm -rf "$SQLITE_TMP"
+
+if [[ -n $pg_pid ]]; then
+    rc=0
+    wait "$pg_pid" || rc=$?
+    pg_pid=
+    note "pytest postgres: its output"
+    cat "$PG_LOG"
+    record_pytest "pytest postgres" "$rc" "$((SECONDS - pg_pytest_start))"
 fi
 
 # 4. Black-box conformance suite against a live server
