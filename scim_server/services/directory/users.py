@@ -60,6 +60,7 @@ from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
 from scim_server.storage import queries
+from scim_server.storage import row_writes
 from scim_server.storage import scim_reads
 from scim_server.storage.models import LinkState
 from scim_server.storage.models import Membership
@@ -348,8 +349,9 @@ def _store_attributes(
 def _transition(db: Session, ctx: ScimContext, view: UserView, trigger: Trigger) -> None:
     """Run one directory event through the state machine and carry it out."""
     tr = _plan(ctx, view, trigger)
-    if tr.changed and not tr.tombstone_scim:
-        _touch(view.row)
+    if tr.changed and not tr.tombstone_scim:  # a new ETag; nothing else of the row changes
+        row = view.row
+        row_writes.update_now(db, row, {"version": row.version + 1, "updated_at": utcnow()})
     _apply(db, ctx, view, tr)
 
 

@@ -42,15 +42,13 @@ _REVOKE_LIVE_SESSIONS = (
 )
 
 
-def revoke_member_sessions(
-    db: Session, membership: Membership, *, reason: str, actor: Actor
-) -> int:
+def revoke_live_sessions(db: Session, membership: Membership, *, reason: str, actor: Actor) -> int:
     """Revoke every live session of the member in this org, in the caller's transaction.
 
-    Bumps ``access_epoch`` so a session minted before the loss never validates again,
-    even if the member is later reactivated.
+    The caller (``transitions.apply``, the one path for lost access) bumps the
+    membership's ``access_epoch`` in the same UPDATE as its new state, so a session minted
+    before the loss never validates again, even if the member is later reactivated.
     """
-    membership.access_epoch += 1
     result = db.execute(
         _REVOKE_LIVE_SESSIONS,
         {

@@ -23,8 +23,9 @@ from scim_server.services.audit import record_many
 from scim_server.services.errors import Conflict
 from scim_server.services.membership.lifecycle import MemberState
 from scim_server.services.membership.lifecycle import Transition
-from scim_server.services.membership.sessions import revoke_member_sessions
+from scim_server.services.membership.sessions import revoke_live_sessions
 from scim_server.storage import queries
+from scim_server.storage import row_writes
 from scim_server.storage import tombstones
 from scim_server.storage.models import AdminOverride
 from scim_server.storage.models import Membership
@@ -67,7 +68,10 @@ def apply(
         return
     assert tr.event is not None
     before = snapshot(m)
-    _write_state(m, tr.after, actor, reason)
+    values = _state_values(m, tr.after, actor, reason)
+    if tr.revoke_sessions:  # a session minted before the loss never validates again
+        values["access_epoch"] = m.access_epoch + 1
+    row_writes.update_now(db, m, values)
     if tr.clear_grants:
         before["sites"] = queries.clear_grants(db, m)
     scim_id = scim_view.id if scim_view is not None else queries.live_scim_id(db, m.id)
@@ -76,7 +80,7 @@ def apply(
     elif scim_id and scim_view is None:
         _bump_version(db, scim_id)  # adminDisabled/effectiveAccess changed: new ETag
     if tr.revoke_sessions:
-        revoke_member_sessions(db, m, reason=_revocation_reason(tr), actor=actor)
+        revoke_live_sessions(db, m, reason=_revocation_reason(tr), actor=actor)
         _alert_if_ownerless(db, m, actor)
     subject = target or m
     after = snapshot(m)
@@ -93,20 +97,26 @@ def apply(
     )
 
 
-def _write_state(m: Membership, after: MemberState, actor: Actor, reason: str | None) -> None:
+def _state_values(
+    m: Membership, after: MemberState, actor: Actor, reason: str | None
+) -> dict[str, Any]:
+    """The membership columns that reaching ``after`` changes (one UPDATE of those)."""
     now = utcnow()
+    values: dict[str, Any] = {"updated_at": now}
     if m.admin_override != after.admin_override:
-        m.admin_override = after.admin_override
         disabled = after.admin_override == AdminOverride.DISABLED
-        m.override_by = (actor.id or actor.type) if disabled else None
-        m.override_at = now if disabled else None
-        m.override_reason = reason if disabled else None
+        values["admin_override"] = after.admin_override
+        values["override_by"] = (actor.id or actor.type) if disabled else None
+        values["override_at"] = now if disabled else None
+        values["override_reason"] = reason if disabled else None
     if m.end_reason != after.end_reason:
-        m.end_reason = after.end_reason
-        m.ended_at = now if after.ended else None
-    m.directory_state = after.directory_state
-    m.link_state = after.link_state
-    m.updated_at = now
+        values["end_reason"] = after.end_reason
+        values["ended_at"] = now if after.ended else None
+    if m.directory_state != after.directory_state:
+        values["directory_state"] = after.directory_state
+    if m.link_state != after.link_state:
+        values["link_state"] = after.link_state
+    return values
 
 
 def _tombstone(db: Session, m: Membership, scim_id: str, actor: Actor) -> None:

@@ -1,0 +1,72 @@
+"""``row_writes.update_now``: the columns are in the database at once, the object agrees, and
+the unit of work has nothing left to write for them (SQLite, and PostgreSQL with
+``SCIM_TEST_DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scim_server.storage import row_writes
+from scim_server.storage.models import Organization
+from tests.conftest import make_org
+
+
+def _stored(db: Session, org_id: str) -> tuple[str, int | None, bool]:
+    """The row as the database holds it now, read past the session's objects."""
+    table = Organization.__table__
+    row = db.connection().execute(
+        select(table.c.name, table.c.seat_limit, table.c.active).where(table.c.id == org_id)
+    )
+    name, seat_limit, active = row.one()
+    return name, seat_limit, active
+
+
+def _updates_during(db: Session, action) -> list[str]:
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, many):  # noqa: ANN001
+        if statement.lstrip().upper().startswith("UPDATE"):
+            seen.append(statement)
+
+    engine = db.get_bind().engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_a_loaded_row_is_written_at_once_and_left_clean(db: Session) -> None:
+    org = db.get_one(Organization, make_org(db, "Before").id)
+
+    row_writes.update_now(db, org, {"name": "After", "seat_limit": 7})
+
+    assert _stored(db, org.id) == ("After", 7, True)
+    assert (org.name, org.seat_limit) == ("After", 7)
+    assert org not in db.dirty
+    assert _updates_during(db, db.flush) == []  # the flush has nothing left to write
+    db.expire(org)
+    assert (org.name, org.seat_limit) == ("After", 7)
+
+
+def test_earlier_changes_to_the_same_row_go_out_first_and_stay(db: Session) -> None:
+    org = db.get_one(Organization, make_org(db, "Before").id)
+    org.active = False  # an ordinary ORM change, not yet flushed
+
+    row_writes.update_now(db, org, {"name": "After"})
+
+    assert _stored(db, org.id) == ("After", None, False)
+
+
+def test_a_row_not_yet_inserted_takes_the_values_with_its_insert(db: Session) -> None:
+    org = Organization(name="New")
+    db.add(org)
+
+    updates = _updates_during(db, lambda: row_writes.update_now(db, org, {"seat_limit": 3}))
+    db.flush()
+
+    assert updates == []
+    assert _stored(db, org.id) == ("New", 3, True)
