@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from scim_server.storage import row_writes
@@ -70,3 +72,28 @@ def test_a_row_not_yet_inserted_takes_the_values_with_its_insert(db: Session) ->
 
     assert updates == []
     assert _stored(db, org.id) == ("New", 3, True)
+
+
+def test_an_inserted_row_is_in_the_database_with_its_defaults_and_left_clean(
+    db: Session,
+) -> None:
+    org = Organization(name="Inserted", seat_limit=5)
+
+    assert row_writes.insert_now(db, org) is True
+
+    assert _stored(db, org.id) == ("Inserted", 5, True)  # ``active`` from its Python default
+    assert org in db and org not in db.new and org not in db.dirty
+    assert org.created_at is not None
+    db.expire(org)
+    assert (org.name, org.seat_limit, org.active) == ("Inserted", 5, True)
+
+
+def test_an_insert_that_inserts_nothing_leaves_the_object_out(db: Session) -> None:
+    org = db.get_one(Organization, make_org(db, "Taken").id)
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[db.get_bind().dialect.name]
+    table = Organization.__table__
+    on_conflict_do_nothing = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    again = Organization(id=org.id, name="Again")
+
+    assert row_writes.insert_now(db, again, on_conflict_do_nothing) is False
+    assert again not in db

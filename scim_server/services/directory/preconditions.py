@@ -9,6 +9,7 @@ from scim_server.scim.errors import excerpt
 from scim_server.services.errors import Conflict
 from scim_server.services.errors import PreconditionFailed
 from scim_server.services.formats import etag
+from scim_server.storage import row_writes
 
 
 def check_if_match(version: int, if_match: str | None) -> None:
@@ -31,7 +32,19 @@ def flush_unique(db: Session, what: str, *, attribute: str) -> None:
     try:
         db.flush()
     except IntegrityError:
-        raise Conflict(
-            f"Another request created a {what} with the same {attribute} at the same time.",
-            attribute=attribute,
-        ) from None
+        raise _lost_race(what, attribute) from None
+
+
+def insert_unique(db: Session, obj: object, what: str, *, attribute: str) -> None:
+    """Insert ``obj`` now (``row_writes.insert_now``); a lost race is 409 as above."""
+    try:
+        row_writes.insert_now(db, obj)
+    except IntegrityError:
+        raise _lost_race(what, attribute) from None
+
+
+def _lost_race(what: str, attribute: str) -> Conflict:
+    return Conflict(
+        f"Another request created a {what} with the same {attribute} at the same time.",
+        attribute=attribute,
+    )

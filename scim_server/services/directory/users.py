@@ -38,6 +38,7 @@ from scim_server.services.audit import record
 from scim_server.services.directory.context import ScimContext
 from scim_server.services.directory.preconditions import check_if_match
 from scim_server.services.directory.preconditions import flush_unique
+from scim_server.services.directory.preconditions import insert_unique
 from scim_server.services.directory.profile import profile_json
 from scim_server.services.directory.profile import sync_person
 from scim_server.services.directory.scim_documents import MembershipColumns
@@ -183,8 +184,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
         display_name=doc.get("displayName"),
         attributes=stored_attributes(doc),
     )
-    db.add(row)
-    flush_unique(db, "User", attribute="userName")
+    insert_unique(db, row, "User", attribute="userName")
     _write_values(db, row.id, row.attributes)
     return UserView(row, membership, person.disabled_at is not None, person)
 
@@ -423,24 +423,23 @@ def _new_person(
     The org's own IdP vouches for an address on a domain the org verified. ``ON CONFLICT
     DO NOTHING`` loses the race on the email's unique index without a savepoint.
     """
-    values = {
-        "id": new_id(),
-        "email": email,
-        "email_normalized": canonical_email(email) if email else None,
-        "email_verified": email is not None and verified,
-        "name": display_name(doc),
-        "created_at": utcnow(),
+    person = User(
+        email=email,
+        email_normalized=canonical_email(email) if email else None,
+        email_verified=email is not None and verified,
+        name=display_name(doc),
         # This directory created the person, so it keeps their global profile current.
-        "profile_org_id": ctx.org.id,
-    }
-    stmt = _INSERT_PERSON[db.get_bind().dialect.name]
-    return db.scalars(stmt, values).first()
+        profile_org_id=ctx.org.id,
+    )
+    inserted = row_writes.insert_now(db, person, _INSERT_PERSON[db.get_bind().dialect.name])
+    return person if inserted else None
 
 
 # Built once per dialect; the row's values are bound at execution.
+_PEOPLE = cast(Table, User.__table__)
 _INSERT_PERSON = {
-    "postgresql": postgresql.insert(User).on_conflict_do_nothing().returning(User),
-    "sqlite": sqlite.insert(User).on_conflict_do_nothing().returning(User),
+    "postgresql": postgresql.insert(_PEOPLE).on_conflict_do_nothing().returning(_PEOPLE.c.id),
+    "sqlite": sqlite.insert(_PEOPLE).on_conflict_do_nothing().returning(_PEOPLE.c.id),
 }
 
 

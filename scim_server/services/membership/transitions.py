@@ -169,8 +169,7 @@ def create(
 
     ``new_person``: the person was inserted in this very transaction, so no parallel
     request can hold a membership of them yet: the savepoint that turns that race into a
-    409 is skipped, and the row goes out with the caller's next flush (one unit of work
-    per SCIM create instead of two).
+    409 is skipped, and the row goes out at once as one Core INSERT.
     """
     assert tr.event is not None
     after = tr.after
@@ -185,7 +184,7 @@ def create(
         role_id=role_id,
     )
     if new_person:
-        db.add(m)
+        row_writes.insert_now(db, m)
     else:
         _insert_contended(db, m)
     record(db, org_id, actor, tr.event, target or m, membership=m, after=snapshot(m))
