@@ -12,6 +12,7 @@ Decoded values (cursors) are checked where they are decoded.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from flask import Flask
 from flask import request
 
 from scim_server.scim.errors import InvalidFilterError
+from scim_server.scim.errors import InvalidSyntaxError
 from scim_server.scim.errors import InvalidValueError
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import ProvisioningError
@@ -48,9 +50,55 @@ def _strings() -> Iterator[tuple[str, str, str]]:
         for value in values:
             yield "query parameter", key, value
     if request.method in _BODY_METHODS:
-        body = _json_body()
-        if body is not None:
-            yield from _body_strings(body, "")
+        _refuse_deep_nesting(request.get_data(cache=True))
+        if _body_may_need_a_look():
+            body = _json_body()
+            if body is not None:
+                yield from _body_strings(body, "")
+
+
+# The deepest body a client sends is a Bulk PATCH of a complex multi-valued attribute
+# (about 8 levels); a body nested a few hundred levels deep used to reach Python's
+# recursion limit in whatever walked it next (a 500), so bodies stop at MAX_NESTING.
+MAX_NESTING = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_INNERMOST_PAIR = re.compile(rb"\{[^][{}]*\}|\[[^][{}]*\]")
+
+
+def _refuse_deep_nesting(raw: bytes) -> None:
+    """400 for a body whose arrays and objects nest deeper than MAX_NESTING.
+
+    Measured on the text, before anything parses it: strings are blanked, then each
+    pass of a regular expression removes the innermost level; brackets left after
+    MAX_NESTING passes are a deeper body. A body that is not JSON passes (the view says so).
+    """
+    if not raw or (b"[" not in raw and b"{" not in raw):
+        return
+    structure = _JSON_STRING.sub(b"", raw)
+    for _ in range(MAX_NESTING):
+        structure, removed = _INNERMOST_PAIR.subn(b"", structure)
+        if not removed:
+            return
+    if b"{" in structure or b"[" in structure:
+        message = f"The body nests deeper than {MAX_NESTING} levels."
+        if _is_scim():
+            raise InvalidSyntaxError(message)
+        raise ProvisioningError(ErrorCode.INVALID_JSON, message)
+
+
+# What can put a refused character into a string of a JSON body: an escape (``\u0000``,
+# ``\n``, a lone ``\ud800``), a raw control byte (JSON allows only TAB, LF and CR raw, and
+# only between tokens) or UTF-8's encoding of U+0080 to U+009F.
+_MAY_HIDE_A_CONTROL = re.compile(rb"[\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def _body_may_need_a_look() -> bool:
+    """False for a SCIM body that cannot hold a refused character: the walk is skipped.
+
+    Most IdP bodies have no escape at all, and walking every string of a user cost more
+    than the rest of the check. Management bodies are walked anyway, for their field sizes.
+    """
+    return not _is_scim() or _MAY_HIDE_A_CONTROL.search(request.get_data(cache=True)) is not None
 
 
 def _json_body() -> Any:

@@ -78,6 +78,69 @@ def test_deeply_nested_json_is_invalid_syntax(client, org):
     assert_api_error(deep_api, 400, "invalid_json")
 
 
+def _nested(depth: int) -> str:
+    value = "1"
+    for _ in range(depth):
+        value = '{"a":' + value + "}"
+    return value
+
+
+@pytest.mark.parametrize("depth", [33, 400, 900])
+def test_json_nested_below_the_parsers_limit_is_invalid_syntax_too(client, org, depth):
+    """A few hundred levels parse, then overflowed Python's stack in the next walker (a
+    copy, the validation, Bulk's references): a 500. Every route refuses them up front."""
+    scim = Scim(client, org.token)
+    user_id = scim.create_user()["id"]
+    deep = _nested(depth)
+    bodies = {
+        "POST /Users": ("POST", "/Users", f'{{"schemas":["{USER}"],"userName":"d","name":{deep}}}'),
+        "PATCH /Users": (
+            "PATCH",
+            f"/Users/{user_id}",
+            '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],'
+            f'"Operations":[{{"op":"add","value":{deep}}}]}}',
+        ),
+        "POST /Bulk": (
+            "POST",
+            "/Bulk",
+            '{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],'
+            f'"Operations":[{{"method":"POST","path":"/Users","bulkId":"b","data":{deep}}}]}}',
+        ),
+    }
+    for method, path, body in bodies.values():
+        response = scim.request(method, path, body)
+        assert_scim_error(response, 400, "invalidSyntax")
+        assert "nests deeper than 32" in response.get_json()["detail"]
+    api = client.post(
+        f"/api/v1/organizations/{org.id}/roles",
+        data=deep,
+        headers={
+            "Authorization": f"Bearer {org.management_key}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert_api_error(api, 400, "invalid_json")
+    assert scim.get(f"/Users/{user_id}").get_json()["name"]["givenName"] == "Given"
+
+
+def test_a_bulk_patch_of_a_complex_attribute_is_not_too_deep(client, org):
+    """The deepest thing an IdP sends (8 levels) stays well inside the limit."""
+    scim = Scim(client, org.token)
+    user_id = scim.create_user()["id"]
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "value": {"addresses": [{"type": "work", "locality": "X"}]}}],
+    }
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{"method": "PATCH", "path": f"/Users/{user_id}", "data": patch}],
+    }
+    response = scim.post("/Bulk", bulk)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["Operations"][0]["status"] == "200"
+    assert scim.get(f"/Users/{user_id}").get_json()["addresses"][0]["locality"] == "X"
+
+
 @pytest.mark.parametrize(
     "op",
     [
@@ -116,3 +179,11 @@ def test_a_fractional_start_index_in_a_search_is_refused(scim):
 def test_options_on_platform_only_routes_is_not_a_500(client, path):
     """Found by schemathesis: the platform check ran on unauthenticated preflights."""
     assert client.options(path).status_code == 200
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, org):
+    """Only structure nests: brackets and escaped quotes in a string are text."""
+    scim = Scim(client, org.token)
+    text = "[" * 20 + "{" * 20 + '"' + "}" * 20 + "]" * 20  # 40 levels, were it structure
+    user = scim.create_user(displayName=text)
+    assert user["displayName"] == text

@@ -148,3 +148,34 @@ def test_members_cursor_decoding_to_nul_is_refused(admin) -> None:
     response = admin.call("GET", f"/organizations/{admin.org_id}/members?cursor=AAAA")
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "cursor_invalid"
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+@pytest.mark.parametrize("escaped", [True, False], ids=["escaped", "raw-utf8"])
+def test_a_scim_body_is_refused_whether_the_control_is_escaped_or_raw(
+    client, org, control: str, escaped: bool
+) -> None:
+    """JSON carries a control character as an escape (``\\u0085``) or, for DEL and the C1
+    range, as raw UTF-8; the guard's quick look at the raw body must see both."""
+    body = {"schemas": [USER], "userName": f"a{control}b@example.com"}
+    raw = json.dumps(body, ensure_ascii=escaped).encode()
+    invalid_json = not escaped and control < "\x20"  # JSON has no raw C0 inside a string
+    if invalid_json:
+        raw = raw.replace(json.dumps(control)[1:-1].encode(), control.encode())
+    response = client.post("/scim/v2/Users", data=raw, headers=_scim_json(org))
+    assert response.status_code == 400, response.get_data(as_text=True)
+    expected = "invalidSyntax" if invalid_json else "invalidValue"
+    assert response.get_json()["scimType"] == expected
+
+
+def test_a_pretty_printed_scim_body_with_plain_text_is_accepted(client, org) -> None:
+    """TAB, LF and CR between tokens are formatting, not content: not a reason to refuse."""
+    body = {"schemas": [USER], "userName": "plain@example.com", "displayName": "Zoë Ñandú"}
+    raw = json.dumps(body, indent="\t", ensure_ascii=False).replace("\n", "\r\n").encode()
+    response = client.post("/scim/v2/Users", data=raw, headers=_scim_json(org))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["displayName"] == "Zoë Ñandú"
+
+
+def _scim_json(org: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {org.token}", "Content-Type": "application/scim+json"}
