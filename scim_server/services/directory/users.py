@@ -546,4 +546,9 @@ def _raise_if_taken(
 def _write_values(db: Session, scim_user_id: str, attributes: dict[str, Any]) -> None:
     rows = value_rows(attributes)
     if rows:
-        db.execute(insert(ScimUserValue), [{"scim_user_id": scim_user_id, **r} for r in rows])
+        db.execute(_INSERT_VALUES, [{"scim_user_id": scim_user_id, **r} for r in rows])
+
+
+# Core, built once: the ORM's bulk INSERT of plain dicts built the statement and its
+# per-mapper plan on every call.
+_INSERT_VALUES = insert(cast(Table, ScimUserValue.__table__))
