@@ -252,7 +252,7 @@ def record_many(
         return
     now = utcnow()
     db.execute(
-        insert(Event),
+        _INSERT_EVENT,
         [
             {
                 "org_id": org_id,

@@ -51,6 +51,7 @@ from scim_server.services.errors import InvalidInput
 from scim_server.services.errors import InvalidPath
 from scim_server.services.errors import InvalidReference
 from scim_server.services.errors import NotFound
+from scim_server.storage import row_writes
 from scim_server.storage import tombstones
 from scim_server.storage.attr_map import id_reference
 from scim_server.storage.models import GroupMember
@@ -480,9 +481,7 @@ def _store_attributes(db: Session, ctx: ScimContext, group: ScimGroup, doc: dict
 
 def _touch(db: Session, group: ScimGroup) -> None:
     """New version and lastModified: one row, whatever the member count."""
-    group.version += 1
-    group.updated_at = utcnow()
-    db.flush()
+    row_writes.update_now(db, group, {"version": group.version + 1, "updated_at": utcnow()})
 
 
 def _raise_if_taken(
