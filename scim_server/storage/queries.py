@@ -146,12 +146,17 @@ def email_holder_and_domain_owner(
     return cast(str | None, holder), cast(str | None, owner)
 
 
-_EMAIL_HOLDER_AND_DOMAIN_OWNER = select(
-    select(User.id).where(User.email_normalized == bindparam("email")).scalar_subquery(),
-    select(OrgDomain.org_id)
-    .where(OrgDomain.domain == bindparam("domain"), OrgDomain.verified_at.is_not(None))
-    .scalar_subquery(),
-)
+def email_holder_and_domain_owner_columns() -> tuple[Any, Any]:
+    """The two scalar subqueries behind ``email_holder_and_domain_owner``, bound to
+    ``:email`` and ``:domain``, for a statement that reads them with other things."""
+    holder = select(User.id).where(User.email_normalized == bindparam("email"))
+    owner = select(OrgDomain.org_id).where(
+        OrgDomain.domain == bindparam("domain"), OrgDomain.verified_at.is_not(None)
+    )
+    return holder.scalar_subquery(), owner.scalar_subquery()
+
+
+_EMAIL_HOLDER_AND_DOMAIN_OWNER = select(*email_holder_and_domain_owner_columns())
 
 
 def db_now(db: Session) -> Any:

@@ -16,10 +16,12 @@ from typing import cast
 
 from sqlalchemy import Table
 from sqlalchemy import bindparam
+from sqlalchemy import cast as sql_cast
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import literal
+from sqlalchemy import null
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import union_all
@@ -144,7 +146,7 @@ def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = 
 def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
     """POST /Users (rows P1–P8): create, or re-link a deleted member to the same person."""
     user_name, external_id = doc["userName"], doc.get("externalId")
-    claims = _claims(db, ctx, user_name, external_id)
+    claims = _claims(db, ctx, user_name, external_id, primary_email(doc))
     _raise_if_held(claims.live, user_name)
     existing, person, link_state, new_person = _landing(db, ctx, doc, claims)
     state = access.state_of(existing) if existing else None
@@ -390,7 +392,7 @@ def _landing(
         person = db.get_one(User, membership.user_id)
         return membership, person, membership.link_state, False
     email = primary_email(doc)
-    person_id, verified = _email_facts(db, ctx, email) if email else (None, False)
+    person_id, verified = claims.email_holder, claims.domain_owner == ctx.org.id
     if person_id is None:
         created = _new_person(db, ctx, email, verified, doc)
         if created is not None:
@@ -406,13 +408,6 @@ def _landing(
     if existing is not None:
         return existing, person, existing.link_state, False
     return None, person, LinkState.LINKED if verified else LinkState.PENDING_CLAIM, False
-
-
-def _email_facts(db: Session, ctx: ScimContext, email: str) -> tuple[str | None, bool]:
-    """The person holding ``email``, and whether this org verified its domain (rows P2, P3)."""
-    key = canonical_email(email)
-    person_id, owner = queries.email_holder_and_domain_owner(db, key, domain_of(key))
-    return person_id, owner == ctx.org.id
 
 
 def _new_person(
@@ -457,22 +452,36 @@ def _live_member_conflict(db: Session, m: Membership | None) -> Conflict:
 @dataclass(frozen=True)
 class _Claims:
     """Who already holds a POST's userName or externalId: the live holder, if any, and the
-    latest tombstone by each (row P5). Read in one statement."""
+    latest tombstone by each (row P5); and for its primary email, the person holding it and
+    the organisation that verified its domain (rows P2, P3). Read in one statement."""
 
     live: Any
     by_external: Any
     by_name: Any
+    email_holder: str | None
+    domain_owner: str | None
 
 
-def _claims(db: Session, ctx: ScimContext, user_name: str, external_id: str | None) -> _Claims:
-    """One round trip for the uniqueness pre-check and the re-add match of row P5."""
-    stmt = _CLAIMS_BY_NAME if external_id is None else _CLAIMS_BY_NAME_OR_EXTERNAL
-    params = {"directory_id": ctx.directory_id, "name": user_name.lower(), "ext": external_id}
+def _claims(
+    db: Session, ctx: ScimContext, user_name: str, external_id: str | None, email: str | None
+) -> _Claims:
+    """One round trip for the uniqueness pre-check, the re-add match and the email's facts."""
+    key = canonical_email(email) if email else None
+    stmt = _CLAIMS[external_id is not None, key is not None]
+    params = {
+        "directory_id": ctx.directory_id,
+        "name": user_name.lower(),
+        "ext": external_id,
+        "email": key,
+        "domain": domain_of(key) if key else None,
+    }
     found = {row.k: row for row in db.execute(stmt, params)}
-    return _Claims(found.get("live"), found.get("external"), found.get("name"))
+    facts = found.get("email")
+    holder, owner = (facts.id, facts.user_name) if facts is not None else (None, None)
+    return _Claims(found.get("live"), found.get("external"), found.get("name"), holder, owner)
 
 
-def _claims_statement(*, with_external: bool) -> Any:
+def _claims_statement(*, with_external: bool, with_email: bool) -> Any:
     """The union behind ``_claims``, built once per shape with bound parameters (building
     and keying it per request cost more than running it)."""
     users = cast(Table, ScimUser.__table__).c
@@ -491,11 +500,20 @@ def _claims_statement(*, with_external: bool) -> Any:
     if with_external:
         parts.append(pick("external", *latest, external_is))
     parts.append(pick("name", *latest, name_is))
+    if with_email:  # always one row: (email holder or NULL, domain owner or NULL, NULL, 'email')
+        holder, owner = queries.email_holder_and_domain_owner_columns()
+        membership_id = sql_cast(null(), users.membership_id.type)
+        parts.append(select(holder, owner, membership_id, literal("email").label("k")))
     return union_all(*parts)
 
 
-_CLAIMS_BY_NAME = _claims_statement(with_external=False)
-_CLAIMS_BY_NAME_OR_EXTERNAL = _claims_statement(with_external=True)
+_CLAIMS = {
+    (with_external, with_email): _claims_statement(
+        with_external=with_external, with_email=with_email
+    )
+    for with_external in (False, True)
+    for with_email in (False, True)
+}
 
 
 def _raise_if_held(holder: Any, user_name: str) -> None:
