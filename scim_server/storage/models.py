@@ -660,7 +660,7 @@ class ConsoleLink(Base):
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(10))  # portal | admin
     sections: Mapped[list[str]] = mapped_column(JsonType)
-    acting_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    acting_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -675,10 +675,10 @@ class ConsoleSession(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    link_id: Mapped[str] = mapped_column(ForeignKey("console_links.id"))
+    link_id: Mapped[str] = mapped_column(ForeignKey("console_links.id"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     sections: Mapped[list[str]] = mapped_column(JsonType)
-    acting_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    acting_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)  # the absolute timeout

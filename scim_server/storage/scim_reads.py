@@ -23,6 +23,7 @@ from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import User
+from scim_server.storage.planner_hints import not_seekable
 
 _USERS = ScimUser.__table__
 _MEMBERSHIPS = Membership.__table__
@@ -63,7 +64,8 @@ def _groups_of(members: Any) -> Any:
     return (
         select(_GROUP_MEMBERS.c.member_id, _GROUPS.c.id, _GROUPS.c.display_name)
         .select_from(_GROUP_MEMBERS.join(_GROUPS, _GROUPS.c.id == _GROUP_MEMBERS.c.group_id))
-        .where(members, _GROUPS.c.directory_id == bindparam("directory_id"))
+        # Driven by the member's rows; the directory is checked on the groups found.
+        .where(members, not_seekable(_GROUPS.c.directory_id) == bindparam("directory_id"))
         .order_by(_GROUPS.c.display_name)
     )
 

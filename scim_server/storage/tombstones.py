@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 
 from sqlalchemy import delete
-from sqlalchemy import select
+from sqlalchemy import exists
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -59,8 +59,10 @@ def leave_groups(db: Session, directory_id: str, member_id: str) -> list[str]:
             delete(GroupMember)
             .where(
                 GroupMember.member_id == member_id,
-                GroupMember.group_id.in_(
-                    select(ScimGroup.id).where(ScimGroup.directory_id == directory_id)
+                # Correlated, so the member's rows drive: an IN over the directory's groups
+                # listed every group of the directory first.
+                exists().where(
+                    ScimGroup.id == GroupMember.group_id, ScimGroup.directory_id == directory_id
                 ),
             )
             .returning(GroupMember.group_id)

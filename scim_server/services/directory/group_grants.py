@@ -53,6 +53,8 @@ from scim_server.storage.models import ScimUser
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import SiteRole
 from scim_server.storage.models import utcnow
+from scim_server.storage.planner_hints import any_within
+from scim_server.storage.planner_hints import not_seekable
 
 # The role a member of no mapped group holds: what a SCIM create gives (lifecycle row P1).
 DIRECTORY_DEFAULT_ROLE = "member"
@@ -71,12 +73,10 @@ def role_rank() -> ColumnElement[int]:
 
 def matches(org_id: Any, group: Any = ScimGroup) -> ColumnElement[bool]:
     """A mapping of ``org_id`` names ``group``: by its id, or by its display name."""
-    return and_(
+    return any_within(
         GroupMapping.org_id == org_id,
-        or_(
-            GroupMapping.group_id == group.id,
-            GroupMapping.group_name_key == func.lower(group.display_name),
-        ),
+        GroupMapping.group_id == group.id,
+        GroupMapping.group_name_key == func.lower(group.display_name),
     )
 
 
@@ -95,8 +95,11 @@ def group_is_mapped(
         db.scalar(
             select(
                 exists().where(
-                    GroupMapping.org_id == org_id,
-                    or_(GroupMapping.group_id == group.id, GroupMapping.group_name_key.in_(keys)),
+                    any_within(
+                        GroupMapping.org_id == org_id,
+                        GroupMapping.group_id == group.id,
+                        GroupMapping.group_name_key.in_(keys),
+                    )
                 )
             )
         )
@@ -228,7 +231,8 @@ def _statements(kind: str, postgresql: bool) -> tuple[Executable, ...]:
     role_free = and_(Membership.role_override_at.is_(None), Membership.ended_at.is_(None))
     sites_free = and_(Membership.sites_override_at.is_(None), Membership.ended_at.is_(None))
     role_differs = and_(role_free, Membership.role_id.is_distinct_from(wanted_role))
-    in_scope = and_(Membership.org_id == ORG, Membership.id.in_(scope))
+    # Found by id through the scope; the organisation is checked on those rows only.
+    in_scope = and_(not_seekable(Membership.org_id) == ORG, Membership.id.in_(scope))
     changed = and_(in_scope, or_(role_differs, and_(sites_free, _sites_differ())))
     events = _events(changed, wanted_role, role_free, postgresql)
     role = (

@@ -15,6 +15,7 @@ from typing import Any
 from typing import cast
 
 from sqlalchemy import Table
+from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import delete
@@ -22,7 +23,6 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import literal
 from sqlalchemy import null
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import union_all
 from sqlalchemy.dialects import postgresql
@@ -72,6 +72,7 @@ from scim_server.storage.models import ScimUserValue
 from scim_server.storage.models import User
 from scim_server.storage.models import new_id
 from scim_server.storage.models import utcnow
+from scim_server.storage.planner_hints import any_within
 
 DEFAULT_ROLE = "member"
 
@@ -478,7 +479,8 @@ def _claims(
     found = {row.k: row for row in db.execute(stmt, params)}
     facts = found.get("email")
     holder, owner = (facts.id, facts.user_name) if facts is not None else (None, None)
-    return _Claims(found.get("live"), found.get("external"), found.get("name"), holder, owner)
+    live = found.get("live") or found.get("live_external")
+    return _Claims(live, found.get("external"), found.get("name"), holder, owner)
 
 
 def _claims_statement(*, with_external: bool, with_email: bool) -> Any:
@@ -495,9 +497,12 @@ def _claims_statement(*, with_external: bool, with_email: bool) -> Any:
         stmt = select(*cols).where(in_dir, *where).order_by(users.deleted_at.desc()).limit(1)
         return select(stmt.subquery())
 
-    live = or_(name_is, external_is) if with_external else name_is
-    parts = [pick("live", users.deleted_at.is_(None), live)]
+    # The live holder by each key in its own arm: one OR of both keys let SQLite's planner
+    # walk every live user of the directory on the partial index's directory_id alone.
+    live = users.deleted_at.is_(None)
+    parts = [pick("live", live, name_is)]
     if with_external:
+        parts.append(pick("live_external", live, external_is))
         parts.append(pick("external", *latest, external_is))
     parts.append(pick("name", *latest, name_is))
     if with_email:  # always one row: (email holder or NULL, domain owner or NULL, NULL, 'email')
@@ -553,9 +558,8 @@ def _raise_if_taken(
     clauses = [func.lower(ScimUser.user_name) == user_name.lower()]
     if external_id is not None:
         clauses.append(ScimUser.external_id == external_id)
-    stmt = select(ScimUser.id, ScimUser.user_name).where(
-        ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None), or_(*clauses)
-    )
+    live = and_(ScimUser.directory_id == ctx.directory_id, ScimUser.deleted_at.is_(None))
+    stmt = select(ScimUser.id, ScimUser.user_name).where(any_within(live, *clauses))
     if exclude:
         stmt = stmt.where(ScimUser.id != exclude)
     _raise_if_held(db.execute(stmt.limit(1)).first(), user_name)

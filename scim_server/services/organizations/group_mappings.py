@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,6 +44,7 @@ from scim_server.storage.models import Organization
 from scim_server.storage.models import Role
 from scim_server.storage.models import ScimGroup
 from scim_server.storage.models import SiteRole
+from scim_server.storage.planner_hints import any_within
 
 FIELDS = {"group", "role", "site"}
 GRANTS = ("role", "sites")
@@ -209,8 +209,11 @@ def matched_groups(
     groups = list(
         db.scalars(
             select(ScimGroup).where(
-                ScimGroup.directory_id == directory_id,
-                or_(ScimGroup.id.in_(ids), func.lower(ScimGroup.display_name).in_(names)),
+                any_within(
+                    ScimGroup.directory_id == directory_id,
+                    ScimGroup.id.in_(ids),
+                    func.lower(ScimGroup.display_name).in_(names),
+                )
             )
         )
     )
@@ -231,8 +234,11 @@ def _mappings_naming(db: Session, org: Organization, groups: list[ScimGroup]) ->
         db.scalars(
             select(GroupMapping)
             .where(
-                GroupMapping.org_id == org.id,
-                or_(GroupMapping.group_id.in_(ids), GroupMapping.group_name_key.in_(names)),
+                any_within(
+                    GroupMapping.org_id == org.id,
+                    GroupMapping.group_id.in_(ids),
+                    GroupMapping.group_name_key.in_(names),
+                )
             )
             .order_by(GroupMapping.id)
         )
