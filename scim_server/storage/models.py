@@ -176,7 +176,11 @@ class Membership(Base):
     """Exactly one row per (org, user); never hard-deleted (docs/lifecycle.md §2.1)."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id"),
+        # Whether the IdP manages anyone (queries.directory_active), by index.
+        Index("ix_memberships_org_directory_state", "org_id", "directory_state"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))

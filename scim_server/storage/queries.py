@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import ColumnElement
 from sqlalchemy import bindparam
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import union
@@ -185,16 +186,20 @@ def directory_active(db: Session, org_id: str) -> bool:
     directory = connected_directory(db, org_id)
     if directory is None:
         return False
-    managed = (
-        select(ScimUser.id)
-        .join(Membership, Membership.id == ScimUser.membership_id)
-        .where(
-            ScimUser.directory_id == directory.id,
-            ScimUser.deleted_at.is_(None),
-            Membership.directory_state != DirectoryState.UNMANAGED,
-        )
+    # Sought from the managed memberships (ix_memberships_org_directory_state): walking the
+    # live views for one that is managed read every JIT member of a JIT-only organisation.
+    live_view = exists().where(
+        ScimUser.membership_id == Membership.id,
+        ScimUser.directory_id == directory.id,
+        ScimUser.deleted_at.is_(None),
+    )
+    managed = select(Membership.id).where(
+        Membership.org_id == org_id, Membership.directory_state.in_(_MANAGED), live_view
     )
     return db.scalar(managed.limit(1)) is not None
+
+
+_MANAGED = sorted(set(DirectoryState) - {DirectoryState.UNMANAGED})
 
 
 def effective_owner_count(

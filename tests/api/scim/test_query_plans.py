@@ -1,9 +1,10 @@
-"""Query plans of the requests an IdP sends most: every table read by an index seek.
+"""Query plans of the requests an IdP and the host product send most: index seeks only.
 
 The statement budgets (test_statement_counts.py) count round trips; this checks what each
-round trip costs as the directory grows. Every statement of the budgeted requests (and a
-PUT that renames) is explained with its own parameters, and each table it touches must be
-reached by an index seek on more than the tenant's column: a ``SCAN`` of a table, or a
+round trip costs as the directory grows. Every statement of the budgeted requests, of six
+more IdP requests and of a sign-in (first SSO login, a repeat, the session check) is
+explained with its own parameters, and each table that grows with the directory must be
+reached by an index seek on more than the tenant's column: a ``SCAN`` of such a table, or a
 ``SEARCH`` on ``directory_id`` or ``org_id`` alone, walks every user of the directory, which
 costs nothing in a test and seconds at a million users.
 
@@ -22,15 +23,38 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from scim_server.storage.models import Base
+from tests.api.admin.test_jit import Sso
+from tests.api.admin.test_jit import create_connection
+from tests.api.admin.test_jit import verify_domain
 from tests.api.scim.test_statement_counts import BUDGETS
 from tests.api.scim.test_statement_counts import expect_status
 from tests.api.scim.test_statement_counts import requests
+from tests.scim_client import Admin
 from tests.scim_client import Scim
 
-TABLES = frozenset(Base.metadata.tables)
-# A seek on the tenant alone is a walk of the tenant's rows.
+# Tables whose rows grow with the directory (people, members, groups, their history).
+# The others hold an organisation's configuration (roles, sites, mappings, connections,
+# domains, tokens, its one directory): a tenant's few rows, read whole by design.
+GROWING = frozenset(
+    {
+        "users",
+        "memberships",
+        "scim_users",
+        "scim_user_values",
+        "scim_groups",
+        "group_members",
+        "site_assignments",
+        "sessions",
+        "sso_identities",
+        "invitations",
+        "events",
+        "provisioning_log",
+        "console_links",
+        "console_sessions",
+    }
+)
 EXPLAINABLE = ("SELECT", "UPDATE", "DELETE", "INSERT", "WITH")
+# A seek on the tenant alone is a walk of the tenant's rows.
 TENANT_ONLY = re.compile(r"\((?:directory_id|org_id)=\?\)$")
 
 
@@ -55,11 +79,12 @@ def explained_during(connection: Any, action: Callable[[], Any]) -> list[tuple[s
 
 
 def walks(plan: list[str]) -> list[str]:
-    """The plan lines that visit a table's rows without a seek on more than its tenant."""
+    """The plan lines that visit a growing table's rows without a seek on more than its
+    tenant."""
     bad = []
     for line in plan:
         words = line.split()
-        if len(words) < 2 or words[1] not in TABLES:
+        if len(words) < 2 or words[1] not in GROWING:
             continue
         if words[0] == "SCAN" or (words[0] == "SEARCH" and TENANT_ONLY.search(line)):
             bad.append(line)
@@ -122,6 +147,31 @@ MORE = (
 @pytest.mark.parametrize("name", [*sorted(BUDGETS), *MORE])
 def test_every_table_is_reached_by_a_seek(sqlite_only, scim, admin, connection, name):
     action = (requests(scim, admin) | more_requests(scim))[name]
+    found = [
+        (" ".join(statement.split()), walks(plan))
+        for statement, plan in explained_during(connection, action)
+    ]
+    assert not [f for f in found if f[1]], "\n\n".join(f"{s}\n  {w}" for s, w in found if w)
+
+
+def sign_in_requests(platform: Admin, admin: Admin, org_id: str) -> dict[str, Callable[[], None]]:
+    """The host product's calls on every sign-in: SSO login (JIT the first time), then the
+    session check it makes on its own requests."""
+    verify_domain(platform, org_id, "acme.com")
+    sso = Sso(platform, create_connection(admin, org_id))
+    session = sso.ok("known", "known@acme.com")["session"]
+    return {
+        "sso_first_login": lambda: sso.ok("new", "new@acme.com") and None,
+        "sso_login_again": lambda: sso.ok("known", "known@acme.com") and None,
+        "session_check": lambda: expect_status(
+            platform.call("GET", f"/sessions/{session['id']}"), 200
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["sso_first_login", "sso_login_again", "session_check"])
+def test_sign_in_lookups_seek_their_index(sqlite_only, platform, admin, org, connection, name):
+    action = sign_in_requests(platform, admin, org.id)[name]
     found = [
         (" ".join(statement.split()), walks(plan))
         for statement, plan in explained_during(connection, action)
