@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from scim_server.storage import wal_checkpoints
+
 # How long a statement waits for a lock before giving up (SCIM_LOCK_TIMEOUT_SECONDS): the
 # request then answers 503 with Retry-After instead of hanging until the client gives up.
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -85,12 +87,18 @@ def make_engine(
             max_overflow=max_overflow,
             connect_args={"options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
         )
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    in_file = parsed.database if parsed.database not in (None, "", ":memory:") else None
+    if in_file is not None:
+        Path(in_file).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url, echo=echo, hide_parameters=not echo, connect_args={"timeout": lock_timeout}
     )
-    _configure_sqlite(engine, synchronous=sqlite_synchronous, lock_timeout=lock_timeout)
+    _configure_sqlite(
+        engine,
+        synchronous=sqlite_synchronous,
+        lock_timeout=lock_timeout,
+        checkpoint_file=str(Path(in_file).resolve()) if in_file is not None else None,
+    )
     return engine
 
 
@@ -134,7 +142,11 @@ SQLITE_PRAGMAS = (
 
 
 def _configure_sqlite(
-    engine: Engine, *, synchronous: str = "NORMAL", lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    engine: Engine,
+    *,
+    synchronous: str = "NORMAL",
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    checkpoint_file: str | None = None,
 ) -> None:
     """Make SQLite behave like one serialised writer with many readers.
 
@@ -146,18 +158,22 @@ def _configure_sqlite(
     Durability (``SCIM_SQLITE_SYNCHRONOUS``): with WAL, ``NORMAL`` (the default) syncs the
     log at checkpoints instead of at every commit. A crash of the process or of a worker
     loses nothing; a power loss or OS crash can lose the transactions committed since the
-    last checkpoint, but never corrupts the database (it opens consistent, as of an earlier
-    commit). ``FULL`` syncs at every commit and survives a power loss too, at roughly one
-    disk flush per write request. Choose ``FULL`` where losing the last seconds of IdP
-    writes on power loss is not acceptable (the IdP would resend them at its next sync).
+    last checkpoint (about a second: ``checkpoint_file`` is checkpointed by a background
+    thread, storage/wal_checkpoints.py), but never corrupts the database (it opens
+    consistent, as of an earlier commit). ``FULL`` syncs at every commit and survives a
+    power loss too, at roughly one disk flush per write request. Choose ``FULL`` where
+    losing the last second of IdP writes on power loss is not acceptable (the IdP would
+    resend them at its next sync).
     """
     if synchronous not in SQLITE_SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {SQLITE_SYNCHRONOUS}")
-    pragmas = (
+    pragmas: tuple[str, ...] = (
         *SQLITE_PRAGMAS,
         f"PRAGMA synchronous={synchronous}",
         f"PRAGMA busy_timeout={int(lock_timeout * 1000)}",
     )
+    if checkpoint_file is not None:  # requests checkpoint only past the backstop
+        pragmas = (*pragmas, f"PRAGMA wal_autocheckpoint={wal_checkpoints.BACKSTOP_PAGES}")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -168,6 +184,8 @@ def _configure_sqlite(
         for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
+        if checkpoint_file is not None:
+            wal_checkpoints.ensure_running(checkpoint_file)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

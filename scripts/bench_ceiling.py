@@ -11,9 +11,13 @@ SQLite pragmas: WAL, ``synchronous=NORMAL``, busy timeout, memory map):
 * ``GET /row?name=userN@bench.example``: one SQLAlchemy ORM session, one indexed lookup of
   one row, its JSON: the least a durable store behind this stack can do per request;
 * ``POST /row`` with ``{"name": …, "display": …}``: one ORM object added and committed,
-  201 with its id: the least a durable *write* costs on this stack (a SCIM create writes
-  the person, the membership, the SCIM view, its filter values, an audit event and a
-  provisioning-log entry in its one transaction).
+  201 with its id: the least a durable *write* costs on this stack;
+* ``POST /create`` with a SCIM User body: the rows a SCIM create keeps, on our own schema
+  (``scim_server.storage.migrate``, same indexes and triggers) and nothing else: one
+  indexed read for the userName and the email, then the person, the membership, the SCIM
+  view, its filter-index row, an audit event and a provisioning-log entry, each one
+  prebuilt Core INSERT in one transaction, and the document back. No authentication, no
+  validation, no lifecycle, no ORM: the floor of a durable create with history here.
 
 No SCIM server on this stack can beat these; docs/benchmark.md reports our figures as a
 fraction of them.
@@ -34,6 +38,7 @@ from sqlalchemy import String
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
@@ -42,6 +47,11 @@ from sqlalchemy.orm import mapped_column
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scim_server.db import make_engine  # noqa: E402  (after the path: run as a script)
+from scim_server.services.audit import Actor  # noqa: E402
+from scim_server.services.organizations import orgs  # noqa: E402
+from scim_server.storage import migrate  # noqa: E402
+from scim_server.storage import models as scim_schema  # noqa: E402
+from scim_server.storage.models import new_id  # noqa: E402
 
 
 class Base(DeclarativeBase):
@@ -56,9 +66,11 @@ class Row(Base):
 
 
 def make_app(database_url: str) -> Flask:
-    """The two endpoints over one engine (one pool per worker, made after the fork)."""
+    """The endpoints over one engine (one pool per worker, made after the fork)."""
     app = Flask("bench_ceiling")
     engine = make_engine(database_url)
+    with engine.connect() as conn:
+        tenant = conn.execute(_TENANT).one()
 
     @app.get("/hello")
     def hello() -> Any:
@@ -81,13 +93,135 @@ def make_app(database_url: str) -> Flask:
             db.commit()
             return jsonify({"id": created.id, "name": created.name}), 201
 
+    @app.post("/create")
+    def create() -> Any:
+        body = request.get_json()
+        email = body["emails"][0]["value"]
+        with engine.begin() as conn:
+            held = conn.execute(
+                _HELD,
+                {
+                    "directory_id": tenant.directory_id,
+                    "name": body["userName"].lower(),
+                    "email": email.lower(),
+                },
+            ).first()
+            if held is not None:
+                abort(409)
+            person, member, view = new_id(), new_id(), new_id()
+            attributes = {k: body[k] for k in ("displayName", "name", "emails")}
+            conn.execute(
+                _INSERT["users"],
+                {
+                    "id": person,
+                    "email": email,
+                    "email_normalized": email.lower(),
+                    "name": body["displayName"],
+                },
+            )
+            conn.execute(
+                _INSERT["memberships"],
+                {
+                    "id": member,
+                    "org_id": tenant.org_id,
+                    "user_id": person,
+                    "source": "scim",
+                    "role_id": tenant.role_id,
+                },
+            )
+            conn.execute(
+                _INSERT["scim_users"],
+                {
+                    "id": view,
+                    "directory_id": tenant.directory_id,
+                    "membership_id": member,
+                    "user_name": body["userName"],
+                    "external_id": body.get("externalId"),
+                    "attributes": attributes,
+                },
+            )
+            element = body["emails"][0]
+            conn.execute(
+                _INSERT["scim_user_values"],
+                {
+                    "scim_user_id": view,
+                    "attribute": "emails",
+                    "value": email,
+                    "value_lower": email.lower(),
+                    "type": element.get("type"),
+                    "primary": element.get("primary"),
+                    "element": element,
+                },
+            )
+            conn.execute(
+                _INSERT["events"],
+                {
+                    "org_id": tenant.org_id,
+                    "type": "membership.created",
+                    "actor_type": "scim",
+                    "target_type": "scim_user",
+                    "target_id": view,
+                    "membership_id": member,
+                    "user_id": person,
+                    "after": {"directory_state": "active"},
+                },
+            )
+            conn.execute(
+                _INSERT["provisioning_log"],
+                {
+                    "org_id": tenant.org_id,
+                    "request_id": new_id(),
+                    "idp": "other",
+                    "method": "POST",
+                    "path": request.path,
+                    "resource_type": "User",
+                    "resource_id": view,
+                    "user_name": body["userName"],
+                    "external_id": body.get("externalId"),
+                    "status": 201,
+                    "duration_ms": 1,
+                    "request_body": request.get_data(as_text=True),
+                },
+            )
+        doc = {**body, "id": view, "meta": {"resourceType": "User", "location": f"/Users/{view}"}}
+        return jsonify(doc), 201
+
     return app
+
+
+_TABLES = scim_schema.Base.metadata.tables
+_INSERT = {
+    name: insert(_TABLES[name])
+    for name in (
+        "users",
+        "memberships",
+        "scim_users",
+        "scim_user_values",
+        "events",
+        "provisioning_log",
+    )
+}
+_TENANT = text(
+    "SELECT o.id AS org_id, d.id AS directory_id, r.id AS role_id FROM organizations o "
+    "JOIN directories d ON d.org_id = o.id JOIN roles r ON r.org_id IS NULL AND r.name = 'member' "
+    "WHERE o.name = 'Ceiling'"
+)
+# The userName's live holder and the email's person, each one index seek.
+_HELD = text(
+    "SELECT id FROM scim_users WHERE directory_id = :directory_id AND lower(user_name) = :name "
+    "AND deleted_at IS NULL UNION ALL SELECT id FROM users WHERE email_normalized = :email"
+)
 
 
 def seed(database_url: str, rows: int) -> None:
     """Create the table with ``rows`` rows named like the benchmark's users (idempotent)."""
+    migrate.upgrade(database_url)  # our schema, for POST /create
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
+    with Session(engine) as db:
+        if db.scalar(select(func.count()).select_from(scim_schema.Organization)) == 0:
+            orgs.create_org(db, "Ceiling", actor=Actor.system())
+            db.commit()
     with engine.begin() as conn:
         have = conn.scalar(select(func.count()).select_from(Row))
         if not have:

@@ -19,6 +19,8 @@ EXPECTED_SQLITE = {
     "mmap_size": 268435456,
     "cache_size": -16384,
     "foreign_keys": 1,
+    # Checkpoints run in a background thread; a request's commit only past this backstop.
+    "wal_autocheckpoint": 20000,
 }
 
 
