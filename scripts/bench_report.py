@@ -41,6 +41,7 @@ CEILINGS = (
     ("hello", "Flask hello"),
     ("row", "one-row SQLAlchemy lookup"),
     ("insert", "one-row SQLAlchemy insert + commit"),
+    ("create", "a SCIM create's rows on our schema, raw Core, no SCIM logic"),
 )
 
 

@@ -403,6 +403,14 @@ def run_ceiling(sizes: Sizes, workers: int) -> Result:
             if created.get("name") != body["name"] or not isinstance(created.get("id"), int):
                 raise Wrong(f"insert row {n}: {created}")
 
+        created = iter(range(sizes.users, sys.maxsize))
+
+        def create(client: Client) -> None:
+            n = next(created)
+            body = expect(*client.call("POST", "/create", new_user(n)), 201, "create floor")
+            if body.get("userName") != user_name(n) or not body.get("id"):
+                raise Wrong(f"create floor {n}: {str(body)[:200]}")
+
         for level in LEVELS:
             result.stats[("hello", level)] = run_tasks(
                 target.base, None, [hello] * sizes.requests, level
@@ -415,6 +423,10 @@ def run_ceiling(sizes: Sizes, workers: int) -> Result:
                 target.base, None, [add_row] * sizes.requests, level
             )
             print(f"  ORM insert C={level}: {line(result.stats[('insert', level)])}", flush=True)
+            result.stats[("create", level)] = run_tasks(
+                target.base, None, [create] * sizes.requests, level
+            )
+            print(f"  create floor C={level}: {line(result.stats[('create', level)])}", flush=True)
         result.rss_mib, result.processes = rss_mib(target.pid)
     return result
 

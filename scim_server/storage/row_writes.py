@@ -77,28 +77,39 @@ def insert_now(db: Session, obj: Any, statement: Executable | None = None) -> bo
     stays out of the session.
     """
     mapper = cast(Mapper[Any], inspect(obj).mapper)
+    state = obj.__dict__
     values = {}
-    for attr in mapper.column_attrs:
-        key, column = attr.key, attr.columns[0]
-        if key in obj.__dict__:
-            value = obj.__dict__[key]
-        elif column.default is not None and column.default.is_scalar:
-            value = column.default.arg
-        elif column.default is not None and column.default.is_callable:
-            value = column.default.arg(None)
+    for key, column, default in _columns_of(mapper):
+        if key in state:
+            value = state[key]
+        elif default is not None and default.is_scalar:
+            value = default.arg
+        elif default is not None and default.is_callable:
+            value = default.arg(None)
         elif column.server_default is not None:
             continue
         else:
             value = None
-        setattr(obj, key, value)
+        # Straight into the instance's dict: the object is transient, and the line below
+        # makes what it holds its loaded state (no attribute events needed on the way).
+        state[key] = value
         values[column.name] = value
+    # Core on the session's connection, after anything pending (as autoflush would).
+    db.flush()
+    connection = db.connection()
     if statement is None:
-        db.execute(_insert_of(mapper), values)  # inserts its row or raises
-    elif db.execute(statement, values).first() is None:
+        connection.execute(_insert_of(mapper), values)  # inserts its row or raises
+    elif connection.execute(statement, values).first() is None:
         return False
     make_transient_to_detached(obj)
     db.add(obj)
     return True
+
+
+@lru_cache(maxsize=32)
+def _columns_of(mapper: Mapper[Any]) -> tuple[tuple[str, Any, Any], ...]:
+    """(attribute key, column, its Python default) of each mapped column, once per mapper."""
+    return tuple((a.key, a.columns[0], a.columns[0].default) for a in mapper.column_attrs)
 
 
 @lru_cache(maxsize=32)
