@@ -7,13 +7,15 @@ their count is exact and their sets are small; the unfiltered list, the one iden
 providers walk in full, gets these instead:
 
 **Counters.** ``scim_live_counts`` holds, per directory and resource (``User`` or
-``Group``), ``SHARDS`` rows whose ``live`` values add up to the number of live SCIM
-users (not tombstoned) or groups. Database triggers created by migration 0006 move them
+``Group``), up to ``SHARDS`` rows whose ``live`` values add up to the number of live SCIM
+users (not tombstoned) or groups. Database triggers (migrations 0006 and 0016) move them
 in the transaction of every INSERT, DELETE and tombstone or restore (an UPDATE that
 changes whether ``deleted_at`` is NULL) — so no service, CLI command or bulk SQL load
-can forget one. A row's shard is the last hex digit of its id: two parallel creates
-almost always update different counter rows, so they do not queue on one row lock.
-Reading the total sums ``SHARDS`` rows of the primary key.
+can forget one. A row's shard is the first two hex digits of its id (0–255; ``OTHER``
+for an id that does not start with two lowercase hex digits): ids are random, so two
+parallel creates almost always update different counter rows and do not queue on one row
+lock, and the shards are in id order. Reading the total sums the shards' rows of the
+primary key.
 
 **Generation.** Each counter row also has ``changes``, which every such change
 increments and nothing decrements. Its sum over a directory's shards is the directory's
@@ -28,8 +30,16 @@ n`` — an index seek — instead of ``OFFSET position``. Okta and Entra import 
 ``startIndex`` 1, 101, 201, … in order, so each of their pages finds the bookmark its
 predecessor wrote, in whichever worker served it: bookmarks are rows, not process state.
 A bookmark whose generation is not the current one is ignored (a create or delete before
-the bookmark's id would shift the page); an arbitrary jump finds none. Both fall back to
-OFFSET, which is always right, and leave a fresh bookmark for the page after.
+the bookmark's id would shift the page); an arbitrary jump finds none.
+
+**Jumps.** Without a usable bookmark, the shards place the position: adding their counts
+in shard order finds the shard that holds it and how many rows come before that shard, so
+the page is ``id >= <the shard's two digits> ORDER BY id OFFSET <position within the
+shard>`` — a seek and at most one shard's rows skipped (4,000 at 1,000,000 users), where
+a plain OFFSET skipped every row before the position. The shards are read in a statement
+of their own, so the page's statement checks the generation it was planned at, as for a
+bookmark; a changed generation, or a directory holding an ``OTHER`` id, gets the plain
+OFFSET, which is always right. Either way the page leaves a fresh bookmark for the next.
 
 The search reads the total, the generation and the page ids in one statement
 (``services/directory/search.py``), so on PostgreSQL all three come from one snapshot:
@@ -63,7 +73,9 @@ from scim_server.storage.models import ScimPageBookmark
 from scim_server.storage.models import ScimUser
 from scim_server.storage.models import utcnow
 
-SHARDS = 16  # as created by migration 0006's triggers
+SHARDS = 257  # as the triggers of migration 0016 make them: 256 id prefixes, then OTHER
+OTHER = 256
+_HEX = "0123456789abcdef"
 BOOKMARK_TTL = timedelta(hours=1)
 UNFILTERED = "all"  # the query key of the unfiltered list in id order
 
@@ -132,6 +144,36 @@ def save_bookmark(
             index_elements=["directory_id", "resource", "query_key", "position"], set_=values
         )
     )
+
+
+@dataclass(frozen=True)
+class Jump:
+    """Where a position falls: ids from ``lower`` on, after skipping ``skip`` of them."""
+
+    lower: str
+    skip: int
+    generation: int
+
+
+def find_jump(db: Session, directory_id: str, resource: str, position: int) -> Jump | None:
+    """The shard holding ``position`` (0-based) of the list in id order, from the counters;
+    None when the counters cannot place it (past the end, or an ``OTHER`` id exists)."""
+    rows = db.execute(
+        select(ScimLiveCount.shard, ScimLiveCount.live, ScimLiveCount.changes)
+        .where(ScimLiveCount.directory_id == directory_id, ScimLiveCount.resource == resource)
+        .order_by(ScimLiveCount.shard)
+    ).all()
+    if any(row.shard == OTHER and row.live for row in rows):
+        return None
+    generation = sum(int(row.changes) for row in rows)
+    before = 0
+    for row in rows:
+        live = int(row.live)
+        if row.shard < OTHER and before + live > position:
+            lower = _HEX[row.shard // 16] + _HEX[row.shard % 16]
+            return Jump(lower, position - before, generation)
+        before += live
+    return None
 
 
 @dataclass(frozen=True)

@@ -198,11 +198,14 @@ def _walk(
     id_column: InstrumentedAttribute[str],
     page: Page,
 ) -> tuple[int, list[str]]:
-    """The unfiltered list in id order: seek past the bookmark of this position when its
-    generation is current, else OFFSET; then bookmark the next page."""
-    used = None
+    """The unfiltered list in id order: seek past the bookmark of this position, else
+    to the counters' shard that holds it, when the generation either was read at is still
+    current; else OFFSET. Then bookmark the next page."""
+    used: list_state.Bookmark | list_state.Jump | None = None
     if page.offset > 0 and page.count > 0:
-        used = list_state.find_bookmark(db, directory_id, resource, page.offset)
+        used = list_state.find_bookmark(
+            db, directory_id, resource, page.offset
+        ) or list_state.find_jump(db, directory_id, resource, page.offset)
     total, generation, found = _totals_and_ids(
         db, directory_id, resource, ids, id_column, page, used
     )
@@ -213,7 +216,8 @@ def _walk(
         )
     if found and len(found) == page.count:
         after = list_state.Bookmark(page.offset + len(found), found[-1], generation)
-        list_state.save_bookmark(db, directory_id, resource, used, after)
+        used_bookmark = used if isinstance(used, list_state.Bookmark) else None
+        list_state.save_bookmark(db, directory_id, resource, used_bookmark, after)
     return total, found
 
 
@@ -224,7 +228,7 @@ def _totals_and_ids(
     ids: Select[str],
     id_column: InstrumentedAttribute[str],
     page: Page,
-    after: list_state.Bookmark | None,
+    after: list_state.Bookmark | list_state.Jump | None,
 ) -> tuple[int, int, list[str]]:
     """Total, generation and page ids in one statement: one snapshot on PostgreSQL, so a
     seek is trusted only for the generation it was read at."""
@@ -233,8 +237,10 @@ def _totals_and_ids(
         row = db.execute(select(totals.c.total, totals.c.generation)).one()
         return int(row[0]), int(row[1]), []
     ordered = ids.order_by(id_column).limit(page.count)
-    if after is not None:
+    if isinstance(after, list_state.Bookmark):
         ordered = ordered.where(id_column > after.after_id)
+    elif isinstance(after, list_state.Jump):
+        ordered = ordered.where(id_column >= after.lower).offset(after.skip)
     elif page.offset:
         ordered = ordered.offset(page.offset)
     found = ordered.subquery("page")

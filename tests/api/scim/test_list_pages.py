@@ -217,10 +217,14 @@ def offsets_during(connection, action) -> list[object]:
 def test_a_sequential_page_seeks_and_never_counts_rows(db, scim, connection, path):
     for _ in range(6):
         scim.create_user() if path == "/Users" else scim.create_group()
-    assert 2 in offsets_during(connection, lambda: page_ids(scim, path, 3, 2))  # a jump
+    table = "scim_users" if path == "/Users" else "scim_groups"
+    jump = statements_during(connection, lambda: page_ids(scim, path, 3, 2))
+    assert any(re.search(rf"{table}\.id >= ", s) for s in jump)  # sought from its shard
+    assert all(
+        offset <= 2 for offset in offsets_during(connection, lambda: page_ids(scim, path, 3, 2))
+    )
     assert not any(offsets_during(connection, lambda: page_ids(scim, path, 5, 2)))
     walk = statements_during(connection, lambda: page_ids(scim, path, 7, 2))
-    table = "scim_users" if path == "/Users" else "scim_groups"
     assert not [s for s in walk if re.search(rf"count\(.*\bFROM {table}\b", s, re.I | re.S)]
     assert any("scim_live_counts" in s for s in walk)
     assert any(re.search(rf"{table}\.id > ", s) for s in walk)  # the seek
@@ -233,3 +237,48 @@ def test_walk_pages_reuse_one_bookmark_row(db, scim):
         page_ids(scim, "/Users", start, 2)
     positions = db.scalars(text("SELECT position FROM scim_page_bookmarks")).all()
     assert positions == [8]
+
+
+def test_a_jump_lands_on_the_page_offset_gives_through_creates_and_deletes(db, scim, org):
+    """Every startIndex, jumped to directly (no bookmark): the page OFFSET gives, while
+    users come and go between the jumps."""
+    directory = directory_of(db, org)
+    users = [scim.create_user() for _ in range(40)]
+    for start in range(1, 44, 3):
+        if start % 2:
+            scim.delete(f"/Users/{users.pop(start % len(users))['id']}")
+        else:
+            users.append(scim.create_user())
+        db.execute(text("DELETE FROM scim_page_bookmarks"))  # a jump, not a walk's next page
+        expected = offset_page(db, ScimUser, directory, start - 1, 4)
+        total, ids = page_ids(scim, "/Users", start, 4)
+        assert (total, ids) == (live_user_count(db, directory), expected), start
+
+
+def test_a_jump_skips_only_the_rows_of_its_shard(db, scim, connection):
+    """Deep in the list, the OFFSET a jump pays is the position within one shard."""
+    for _ in range(60):
+        scim.create_user()
+    offsets = offsets_during(connection, lambda: page_ids(scim, "/Users", 50, 5))
+    assert offsets and max(offsets) < 49
+
+
+def test_an_id_outside_the_hex_shards_sends_jumps_back_to_offset(db, scim, org, connection):
+    """Server-made ids are lowercase hex; one that is not (here written by hand) counts in
+    the OTHER shard, where the shards no longer place positions: jumps take the plain OFFSET
+    and still give its page."""
+    directory = directory_of(db, org)
+    for _ in range(8):
+        scim.create_group()
+    db.execute(
+        text(
+            "INSERT INTO scim_groups (id, directory_id, display_name, attributes, version, "
+            "created_at, updated_at) VALUES ('Zz-not-hex', :d, 'Odd', '{}', 1, :t, :t)"
+        ),
+        {"d": directory, "t": utcnow()},
+    )
+    assert list_state.find_jump(db, directory, "Group", 4) is None
+    offsets = offsets_during(connection, lambda: page_ids(scim, "/Groups", 5, 3))
+    assert 4 in offsets
+    assert page_ids(scim, "/Groups", 5, 3)[1] == offset_page(db, ScimGroup, directory, 4, 3)
+    assert list_state.reconcile_counts(db, fix=False) == []
