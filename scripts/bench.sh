@@ -23,4 +23,4 @@ chmod 755 "$dir"
 trap 'scripts/pg-cluster.sh stop "$dir/cluster" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 url=$(scripts/pg-cluster.sh start "$dir/cluster")
 .venv/bin/python scripts/bench.py --database "$url" --peer "$BENCH_VENV/bin/scim2-server" \
-    --markdown docs/benchmark.md --command "scripts/bench.sh $*" "$@"
+    --markdown docs/benchmark.md --command "scripts/bench.sh${*:+ $*}" "$@"
