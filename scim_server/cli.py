@@ -221,7 +221,7 @@ def _db_reconcile_counts(app: Flask, args: argparse.Namespace) -> int:
         action = "fixed" if args.fix else "drift"
         print(
             f"{action}: directory {d.directory_id} {d.resource}: "
-            f"counter {d.counted}, actual {d.actual}"
+            f"counter {d.counted}, actual {d.actual}, {d.shards_off} shard(s) off"
         )
     print(f"{len(drifts)} counter(s) drifted", file=sys.stderr)
     return 1 if drifts and not args.fix else 0

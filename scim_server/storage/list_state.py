@@ -49,8 +49,10 @@ a page served by a seek is exactly the page OFFSET would give at that generation
 keeps one row. A fresh bookmark (after a jump) instead removes the directory's bookmarks
 of older generations and those unused for ``BOOKMARK_TTL``. Counters cannot drift while
 every change goes through SQL that fires the triggers; ``reconcile_counts`` (the command
-``scim-server db reconcile-counts``) recounts them all the same, reports any drift and,
-with ``fix``, repairs it and bumps the generation.
+``scim-server db reconcile-counts``) recounts them all the same, shard by shard (a count
+in the wrong shard misplaces jumps though the total is right), reports any drift and,
+with ``fix``, rewrites every shard of the directory from its rows and bumps the
+generation.
 """
 
 from __future__ import annotations
@@ -58,13 +60,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import Integer
+from sqlalchemy import String
 from sqlalchemy import Subquery
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from scim_server.storage.models import ScimGroup
@@ -182,71 +189,115 @@ class Drift:
     resource: str
     counted: int  # what the counters say
     actual: int  # what the rows say
+    shards_off: int  # shards whose counter differs from their rows (totals may agree)
+
+
+Shards = dict[int, int]  # shard -> live rows, zero shards left out
 
 
 def reconcile_counts(db: Session, *, fix: bool) -> list[Drift]:
-    """Recount every directory's live users and groups and compare with the counters.
+    """Recount every directory's live users and groups, shard by shard, and compare with
+    the counters.
 
+    Per shard, not per directory: a jump trusts each shard's count to place a position,
+    so a row counted in the wrong shard gives wrong pages although the total is right.
     On PostgreSQL the counters are locked against writers first (their triggers wait),
     so a create committing meanwhile is neither counted twice nor missed. With ``fix``,
-    each drifted counter is rewritten to the actual count and its generation bumped, so
-    no bookmark taken under the wrong count is used again.
+    each drifted directory's counters are rewritten from the rows and its generation
+    bumped, so no bookmark or jump planned under the wrong counts is used again.
     """
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("LOCK TABLE scim_live_counts IN SHARE ROW EXCLUSIVE MODE"))
-    counted = _counted(db)
+    counted, changes = _counted(db)
     actual = _actual(db)
-    drifts = [
-        Drift(directory, resource, counted.get((directory, resource), (0, 0))[0], n)
-        for (directory, resource), n in sorted({**{k: 0 for k in counted}, **actual}.items())
-        if counted.get((directory, resource), (0, 0))[0] != n
-    ]
+    drifts = []
+    for key in sorted(counted.keys() | actual.keys()):
+        have, want = counted.get(key, {}), actual.get(key, {})
+        off = sum(have.get(shard, 0) != want.get(shard, 0) for shard in have.keys() | want.keys())
+        if off:
+            drifts.append(Drift(*key, sum(have.values()), sum(want.values()), off))
     if fix:
         for drift in drifts:
-            _rewrite(db, drift, counted.get((drift.directory_id, drift.resource), (0, 0))[1])
+            key = (drift.directory_id, drift.resource)
+            _rewrite(db, key, actual.get(key, {}), changes.get(key, 0))
     return drifts
 
 
-def _counted(db: Session) -> dict[tuple[str, str], tuple[int, int]]:
+def _counted(db: Session) -> tuple[dict[tuple[str, str], Shards], dict[tuple[str, str], int]]:
+    """The counters: live per shard, and each directory's generation."""
+    shards: dict[tuple[str, str], Shards] = {}
+    generations: dict[tuple[str, str], int] = {}
     rows = db.execute(
         select(
             ScimLiveCount.directory_id,
             ScimLiveCount.resource,
-            func.sum(ScimLiveCount.live),
-            func.sum(ScimLiveCount.changes),
-        ).group_by(ScimLiveCount.directory_id, ScimLiveCount.resource)
+            ScimLiveCount.shard,
+            ScimLiveCount.live,
+            ScimLiveCount.changes,
+        )
     )
-    return {(d, r): (int(live), int(changes)) for d, r, live, changes in rows}
+    for directory, resource, shard, live, changes in rows:
+        key = (directory, resource)
+        generations[key] = generations.get(key, 0) + int(changes)
+        if live:
+            shards.setdefault(key, {})[int(shard)] = int(live)
+    return shards, generations
 
 
-def _actual(db: Session) -> dict[tuple[str, str], int]:
-    users = db.execute(
-        select(ScimUser.directory_id, func.count())
-        .where(ScimUser.deleted_at.is_(None))
-        .group_by(ScimUser.directory_id)
-    )
-    groups = db.execute(
-        select(ScimGroup.directory_id, func.count()).group_by(ScimGroup.directory_id)
-    )
-    out = {(d, "User"): int(n) for d, n in users}
-    out.update({(d, "Group"): int(n) for d, n in groups})
+def _actual(db: Session) -> dict[tuple[str, str], Shards]:
+    """The rows, counted per two-character id prefix in the database; the prefix names
+    the shard as the triggers compute it (``shard_of``)."""
+    out: dict[tuple[str, str], Shards] = {}
+    users = _by_prefix(db, ScimUser.id, ScimUser.directory_id, ScimUser.deleted_at.is_(None))
+    groups = _by_prefix(db, ScimGroup.id, ScimGroup.directory_id, true())
+    for resource, rows in (("User", users), ("Group", groups)):
+        for directory, prefix, n in rows:
+            shards = out.setdefault((directory, resource), {})
+            shard = shard_of(prefix)
+            shards[shard] = shards.get(shard, 0) + n
     return out
 
 
-def _rewrite(db: Session, drift: Drift, changes: int) -> None:
+def _by_prefix(
+    db: Session,
+    id_column: InstrumentedAttribute[str],
+    directory_column: InstrumentedAttribute[str],
+    live: ColumnElement[bool],
+) -> list[tuple[str, str, int]]:
+    prefix = func.substr(id_column, 1, 2, type_=String)
+    count = func.count(type_=Integer)
+    rows = db.execute(
+        select(directory_column, prefix, count).where(live).group_by(directory_column, prefix)
+    )
+    return [(directory, two, n) for directory, two, n in rows]
+
+
+def shard_of(resource_id: str) -> int:
+    """The counter shard of an id, as the triggers of migration 0016 compute it."""
+    two = resource_id[:2]
+    if len(two) == 2 and all(c in _HEX for c in two):
+        return int(two, 16)
+    return OTHER
+
+
+def _rewrite(db: Session, key: tuple[str, str], actual: Shards, changes: int) -> None:
+    """The directory's counters, one row per shard holding rows; the generation (the sum
+    of ``changes``) goes up by one, carried by the first row."""
+    directory_id, resource = key
     db.execute(
         delete(ScimLiveCount).where(
-            ScimLiveCount.directory_id == drift.directory_id,
-            ScimLiveCount.resource == drift.resource,
+            ScimLiveCount.directory_id == directory_id, ScimLiveCount.resource == resource
         )
     )
-    db.add(
+    shards = sorted(actual.items()) or [(0, 0)]
+    db.add_all(
         ScimLiveCount(
-            directory_id=drift.directory_id,
-            resource=drift.resource,
-            shard=0,
-            live=drift.actual,
-            changes=changes + 1,
+            directory_id=directory_id,
+            resource=resource,
+            shard=shard,
+            live=live,
+            changes=changes + 1 if i == 0 else 0,
         )
+        for i, (shard, live) in enumerate(shards)
     )
     db.flush()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from scim_server.db import make_engine
+from scim_server.storage import list_state
 from scim_server.storage import migrate
 from scim_server.storage.models import Base
+from scim_server.storage.models import ScimUser
 
 
 def test_upgrade_matches_the_models_and_downgrade_removes_everything(tmp_path):
@@ -81,3 +91,102 @@ def test_0008_backfills_the_profile_owner_and_frees_member_defaults(tmp_path):
     assert owners == {"u1": "o1", "u2": None, "u3": None}
     assert roles == {"c1": 0, "c2": 1}
     engine.dispose()
+
+
+def _add_user_at_0015(conn, n: int, scim_id: str) -> None:
+    """A create as a 0015 server writes it (the rows only: the triggers count it)."""
+    conn.exec_driver_sql(
+        "INSERT INTO users (id, email_verified, created_at) VALUES (%(u)s, false, '2026-01-01')",
+        {"u": f"u{n}"},
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO memberships (id, org_id, user_id, source, directory_state, "
+        "admin_override, link_state, access_epoch, created_at, updated_at) VALUES "
+        "(%(m)s, 'o1', %(u)s, 'scim', 'active', 'none', 'linked', 0, '2026-01-01', '2026-01-01')",
+        {"m": f"m{n}", "u": f"u{n}"},
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO scim_users (id, directory_id, membership_id, user_name, attributes, "
+        "version, created_at, updated_at) VALUES "
+        "(%(i)s, 'd1', %(m)s, %(n)s, '{}', 1, '2026-01-01', '2026-01-01')",
+        {"i": scim_id, "m": f"m{n}", "n": f"user{n}"},
+    )
+
+
+def _wait_for_lock_waiters(engine, at_least: int, done=lambda: False) -> None:
+    """Until ``at_least`` sessions wait on a lock (read outside any transaction: within
+    one, pg_stat_activity is a snapshot)."""
+    deadline = time.monotonic() + 5
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        while time.monotonic() < deadline and not done():
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).scalar()
+            if waiting >= at_least:
+                return
+            time.sleep(0.05)
+
+
+def test_0016_counts_a_create_that_races_the_upgrade_in_its_prefix_shard(database_url):
+    """PostgreSQL: ``db upgrade`` runs while the old version serves. A create committed
+    by an old server during the recount must end in the shard of its id prefix, or every
+    jump past it lands on the wrong page although the total is right."""
+    from alembic import command
+
+    from tests.live_server import throwaway_database
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's migration holds the write lock: no create can interleave")
+    with throwaway_database(database_url) as url:
+        config = migrate.alembic_config(url)
+        command.upgrade(config, "0015")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO organizations (id, name, active, exclusive_membership, created_at)"
+                " VALUES ('o1', 'A', true, false, '2026-01-01')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO directories (id, org_id, created_at) VALUES ('d1', 'o1', '2026-01-01')"
+            )
+            for n in range(40):  # half in the prefixes 00-0f, which the old shards reuse
+                scim_id = str(uuid.uuid4())
+                _add_user_at_0015(conn, n, "0" + scim_id[1:] if n % 2 else scim_id)
+        # Hold the migration at the groups (its users are then recounted, or locked).
+        holder = engine.connect()
+        holding = holder.begin()
+        holder.exec_driver_sql("LOCK TABLE scim_groups IN ACCESS EXCLUSIVE MODE")
+        migration = threading.Thread(target=command.upgrade, args=(config, "0016"))
+        migration.start()
+        _wait_for_lock_waiters(engine, 1)
+        racing_id = "f5" + str(uuid.uuid4())[2:-1] + "3"  # old shard 4, prefix shard 245
+
+        def old_server_create() -> None:
+            with engine.begin() as conn:
+                _add_user_at_0015(conn, 99, racing_id)
+
+        create = threading.Thread(target=old_server_create)
+        create.start()
+        _wait_for_lock_waiters(engine, 2, done=lambda: not create.is_alive())
+        holding.rollback()
+        holder.close()
+        migration.join(30)
+        create.join(30)
+        with Session(engine) as db:
+            assert db.scalar(text("SELECT version_num FROM alembic_version")) == "0016"
+            assert list_state.reconcile_counts(db, fix=False) == []
+            ordered = db.scalars(text("SELECT id FROM scim_users ORDER BY id")).all()
+            assert racing_id in ordered
+            for position, expected in enumerate(ordered):
+                jump = list_state.find_jump(db, "d1", "User", position)
+                assert jump is not None
+                landed = db.scalar(
+                    select(ScimUser.id)
+                    .where(ScimUser.id >= jump.lower)
+                    .order_by(ScimUser.id)
+                    .offset(jump.skip)
+                    .limit(1)
+                )
+                assert landed == expected, position
+        engine.dispose()

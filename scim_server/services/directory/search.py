@@ -10,6 +10,7 @@ size; the design, and why a bookmark never yields a wrong page, is in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from typing import cast
@@ -199,26 +200,34 @@ def _walk(
     page: Page,
 ) -> tuple[int, list[str]]:
     """The unfiltered list in id order: seek past the bookmark of this position, else
-    to the counters' shard that holds it, when the generation either was read at is still
+    to the counters' shard that holds it, whichever was read at a generation that is still
     current; else OFFSET. Then bookmark the next page."""
-    used: list_state.Bookmark | list_state.Jump | None = None
-    if page.offset > 0 and page.count > 0:
-        used = list_state.find_bookmark(
-            db, directory_id, resource, page.offset
-        ) or list_state.find_jump(db, directory_id, resource, page.offset)
-    total, generation, found = _totals_and_ids(
-        db, directory_id, resource, ids, id_column, page, used
-    )
-    if used is not None and used.generation != generation:
-        used = None  # the live set changed since: the seek could shift the page
+    for used in _placements(db, directory_id, resource, page):
         total, generation, found = _totals_and_ids(
-            db, directory_id, resource, ids, id_column, page, None
+            db, directory_id, resource, ids, id_column, page, used
         )
+        if used is None or used.generation == generation:
+            break  # else the live set changed since: the seek could shift the page
     if found and len(found) == page.count:
         after = list_state.Bookmark(page.offset + len(found), found[-1], generation)
         used_bookmark = used if isinstance(used, list_state.Bookmark) else None
         list_state.save_bookmark(db, directory_id, resource, used_bookmark, after)
     return total, found
+
+
+def _placements(
+    db: Session, directory_id: str, resource: str, page: Page
+) -> Iterator[list_state.Bookmark | list_state.Jump | None]:
+    """Ways to the page's first row, cheapest first, each read only if the one before it
+    turned out stale: the bookmark, the shards (a jump), then the plain OFFSET (None)."""
+    if page.offset > 0 and page.count > 0:
+        bookmark = list_state.find_bookmark(db, directory_id, resource, page.offset)
+        if bookmark is not None:
+            yield bookmark
+        jump = list_state.find_jump(db, directory_id, resource, page.offset)
+        if jump is not None:
+            yield jump
+    yield None
 
 
 def _totals_and_ids(

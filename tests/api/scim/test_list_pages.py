@@ -107,12 +107,96 @@ def test_reconcile_finds_and_fixes_planted_drift(db, scim, org):
     plant_drift(db, directory, 5)
     before = db.execute(select(list_state.totals(directory, "User"))).one()
     assert listed_total(scim, "/Users") == 8  # the unfiltered total is the counter's
-    assert list_state.reconcile_counts(db, fix=False) == [list_state.Drift(directory, "User", 8, 3)]
-    assert list_state.reconcile_counts(db, fix=True) == [list_state.Drift(directory, "User", 8, 3)]
+    drift = list_state.Drift(directory, "User", 8, 3, 1)
+    assert list_state.reconcile_counts(db, fix=False) == [drift]
+    assert list_state.reconcile_counts(db, fix=True) == [drift]
     assert list_state.reconcile_counts(db, fix=False) == []
     assert listed_total(scim, "/Users") == 3
     after = db.execute(select(list_state.totals(directory, "User"))).one()
     assert after.generation > before.generation  # old bookmarks are never used again
+
+
+def move_count(db, directory: str, resource: str) -> None:
+    """One row counted in the wrong shard: the directory's total stays right."""
+    lowest, highest = db.execute(
+        select(func.min(ScimLiveCount.shard), func.max(ScimLiveCount.shard)).where(
+            ScimLiveCount.directory_id == directory,
+            ScimLiveCount.resource == resource,
+            ScimLiveCount.live > 0,
+        )
+    ).one()
+    assert lowest != highest
+    for shard, by in ((lowest, -1), (highest, 1)):
+        db.execute(
+            update(ScimLiveCount)
+            .where(
+                ScimLiveCount.directory_id == directory,
+                ScimLiveCount.resource == resource,
+                ScimLiveCount.shard == shard,
+            )
+            .values(live=ScimLiveCount.live + by)
+        )
+
+
+def assert_jumps_match_offset(db, scim: Scim, directory: str) -> None:
+    total = live_user_count(db, directory)
+    for start in range(1, total + 1):
+        db.execute(text("DELETE FROM scim_page_bookmarks"))  # a jump, not a walk's next page
+        expected = offset_page(db, ScimUser, directory, start - 1, 1)
+        assert page_ids(scim, "/Users", start, 1)[1] == expected, start
+
+
+def test_reconcile_finds_a_count_in_the_wrong_shard_with_the_total_right(db, scim, org):
+    """Jumps trust each shard's count, so a misplaced one is drift although the directory's
+    total is exact; fixing it puts every jump back on the page OFFSET gives."""
+    directory = directory_of(db, org)
+    for _ in range(12):
+        scim.create_user()
+    move_count(db, directory, "User")
+    assert list_state.reconcile_counts(db, fix=True) == [
+        list_state.Drift(directory, "User", 12, 12, 2)
+    ]
+    assert list_state.reconcile_counts(db, fix=False) == []
+    assert_jumps_match_offset(db, scim, directory)
+
+
+def test_jumps_stay_right_through_creates_after_a_fix(db, scim, org):
+    """The fix rewrites every shard from its rows, so the creates that follow land beside
+    right counts (a fix that lumped the total into one shard misplaced every later jump)."""
+    directory = directory_of(db, org)
+    for _ in range(10):
+        scim.create_user()
+    plant_drift(db, directory, 2)
+    assert list_state.reconcile_counts(db, fix=True)
+    for _ in range(10):
+        scim.create_user()
+    assert list_state.reconcile_counts(db, fix=False) == []
+    assert_jumps_match_offset(db, scim, directory)
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "shard"),
+    [("00ab", 0), ("0f", 15), ("ff-1", 255), ("a", 256), ("AB12", 256), ("g0", 256), ("", 256)],
+)
+def test_shard_of_agrees_with_the_triggers(db, org, resource_id, shard):
+    """The shard the reconcile computes for an id is the one the trigger counts it in."""
+    assert list_state.shard_of(resource_id) == shard
+    directory = directory_of(db, org)
+    db.execute(
+        text(
+            "INSERT INTO scim_groups (id, directory_id, display_name, attributes, version, "
+            "created_at, updated_at) VALUES (:id, :d, :id, '{}', 1, :t, :t)"
+        ),
+        {"id": resource_id, "d": directory, "t": utcnow()},
+    )
+    counted = db.scalars(
+        select(ScimLiveCount.shard).where(
+            ScimLiveCount.directory_id == directory,
+            ScimLiveCount.resource == "Group",
+            ScimLiveCount.live > 0,
+        )
+    ).all()
+    assert counted == [shard]
 
 
 def test_filtered_lists_still_count_exactly(db, scim, org):
@@ -261,6 +345,18 @@ def test_a_jump_skips_only_the_rows_of_its_shard(db, scim, connection):
         scim.create_user()
     offsets = offsets_during(connection, lambda: page_ids(scim, "/Users", 50, 5))
     assert offsets and max(offsets) < 49
+
+
+def test_a_stale_bookmark_falls_back_to_the_jump(db, scim, connection):
+    """A change during a walk makes the next page's bookmark stale; the page is then
+    placed by the shards, not by an OFFSET over every row before it."""
+    for _ in range(60):
+        scim.create_user()
+    for start in (1, 11, 21, 31):
+        page_ids(scim, "/Users", start, 10)  # a walk: the bookmark of position 40
+    scim.create_user()  # the live set changed: that bookmark may shift the page
+    offsets = offsets_during(connection, lambda: page_ids(scim, "/Users", 41, 10))
+    assert offsets and max(offsets) < 40
 
 
 def test_an_id_outside_the_hex_shards_sends_jumps_back_to_offset(db, scim, org, connection):

@@ -11,7 +11,12 @@ are server-made uuid4s) counts in shard 256, and while a directory has one, jump
 back to the plain OFFSET.
 
 The counters are recounted under the new sharding and the page bookmarks dropped (their
-generations were sums over the old counters).
+generations were sums over the old counters). On PostgreSQL the users and groups are
+locked against writes first: an upgrade runs while the old version still serves, and an
+old server's create that committed between the recount and the new functions would be
+counted in a shard of the old sharding — the right total, the wrong shard, wrong jumps.
+In-flight writes finish before the lock is granted; later ones wait and then run the new
+functions. (SQLite needs nothing: the migration's transaction holds the write lock.)
 
 Revision ID: 0016
 Revises: 0015
@@ -158,6 +163,8 @@ def _migrate(make_shard: Callable[[str, str], str]) -> None:
     """Triggers (or trigger functions) and counters for a shard expression; ``$`` in it
     stands for the id column."""
     dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute("LOCK TABLE scim_users, scim_groups IN SHARE MODE")
     shard = make_shard(dialect, "$")
     functions = _postgresql(shard) if dialect == "postgresql" else _sqlite(shard)
     for statement in [*functions, *_recount(shard)]:
