@@ -29,6 +29,7 @@ from scim_server.services.organizations import orgs
 from scim_server.services.organizations import tokens
 from scim_server.storage import list_state
 from scim_server.storage import migrate
+from scim_server.storage import wal_checkpoints
 from scim_server.storage.duplicates import find_duplicates
 from scim_server.storage.models import Organization
 
@@ -88,7 +89,7 @@ def _migration_problem(url: str) -> str | None:
             f"no database at {file.resolve()} (SCIM_DATABASE_URL={url}); "
             "run `scim-server db upgrade` to create it"
         )
-    engine = make_engine(url)
+    engine = make_engine(url, checkpoint_thread=False)
     try:
         with engine.connect() as connection:
             at_head = migrate.is_at_head(connection)
@@ -360,5 +361,6 @@ def _serve(app: Flask, args: argparse.Namespace) -> int:
             sys.stdout.flush()
     from scim_server.server import run_gunicorn
 
+    wal_checkpoints.stop_all()  # this process becomes the arbiter: its workers checkpoint
     run_gunicorn(args.host, args.port, args.workers)
     return 0

@@ -68,8 +68,13 @@ def make_engine(
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
     sqlite_synchronous: str = "NORMAL",
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    checkpoint_thread: bool = True,
 ) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and write-serialising BEGIN IMMEDIATE.
+
+    ``checkpoint_thread``: a SQLite file's WAL is checkpointed by a background thread of
+    this process (storage/wal_checkpoints.py); a one-shot engine (a migration, a check)
+    passes False and leaves the log to the server's processes.
 
     Statement parameters (people's names and emails) are left out of logged errors unless
     ``echo`` asks for SQL debugging. Both backends wait at most ``lock_timeout`` seconds
@@ -97,7 +102,9 @@ def make_engine(
         engine,
         synchronous=sqlite_synchronous,
         lock_timeout=lock_timeout,
-        checkpoint_file=str(Path(in_file).resolve()) if in_file is not None else None,
+        checkpoint_file=(
+            str(Path(in_file).resolve()) if in_file is not None and checkpoint_thread else None
+        ),
     )
     return engine
 
@@ -158,9 +165,10 @@ def _configure_sqlite(
     Durability (``SCIM_SQLITE_SYNCHRONOUS``): with WAL, ``NORMAL`` (the default) syncs the
     log at checkpoints instead of at every commit. A crash of the process or of a worker
     loses nothing; a power loss or OS crash can lose the transactions committed since the
-    last checkpoint (about a second: ``checkpoint_file`` is checkpointed by a background
-    thread, storage/wal_checkpoints.py), but never corrupts the database (it opens
-    consistent, as of an earlier commit). ``FULL`` syncs at every commit and survives a
+    last checkpoint (usually about a second: ``checkpoint_file`` is checkpointed by a
+    background thread, storage/wal_checkpoints.py; longer while an old read transaction
+    stays open), but never corrupts the database (it opens consistent, as of an earlier
+    commit). ``FULL`` syncs at every commit and survives a
     power loss too, at roughly one disk flush per write request. Choose ``FULL`` where
     losing the last second of IdP writes on power loss is not acceptable (the IdP would
     resend them at its next sync).

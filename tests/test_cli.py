@@ -176,3 +176,21 @@ def test_config_check_passes_a_good_configuration(cli_db, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "0 problem(s), 0 warning(s)" in captured.err
+
+
+def test_serve_hands_gunicorn_a_process_without_checkpoint_threads(cli_db, monkeypatch, capsys):
+    """The bootstrap writes through an engine whose connections start a WAL checkpointer;
+    gunicorn forks every worker from this process, so none may still run at the fork."""
+    import threading
+
+    from scim_server import server
+
+    seen: list[list[str]] = []
+
+    def fake_gunicorn(host: str, port: int, workers: int) -> None:
+        seen.append([t.name for t in threading.enumerate() if t.name.startswith("wal-")])
+
+    monkeypatch.setattr(server, "run_gunicorn", fake_gunicorn)
+    assert main(["serve", "--bootstrap", "--port", "18999"]) == 0
+    assert "SCIM token" in capsys.readouterr().out
+    assert seen == [[]]

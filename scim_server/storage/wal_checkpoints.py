@@ -7,14 +7,25 @@ tens of milliseconds on a virtual disk, and every write request pays for it on a
 server, SQLite, 2 workers, one client): POST /Users 266, 264 and 298 /s with SQLite's own
 checkpoints, 338, 396 and 418 /s with none in the requests.
 
-So each process that opens the database runs one daemon thread that checkpoints every
-``INTERVAL_SECONDS`` on its own connection (``PASSIVE``: it never waits for, nor blocks,
-readers or the writer, and releases the GIL while it copies and syncs). The requests'
-connections keep an automatic checkpoint only as a backstop, at ``BACKSTOP_PAGES``, for a
-process whose thread has stopped. With ``synchronous=NORMAL`` a commit reaches the disk at
-the next checkpoint, so a power loss now loses at most about the last second of commits
-(with SQLite's own checkpoints, whatever was written since the last 1,000 pages: hours, on
-a quiet directory).
+So each process that serves from the database runs one daemon thread that checkpoints
+every ``INTERVAL_SECONDS`` on its own connection (``PASSIVE``: it never waits for, nor
+blocks, readers or the writer, and releases the GIL while it copies and syncs). The
+requests' connections keep an automatic checkpoint only as a backstop, at
+``BACKSTOP_PAGES``, for a process whose thread has stopped. With ``synchronous=NORMAL`` a
+commit reaches the disk at the next checkpoint that can copy it, so a power loss usually
+loses about the last second of commits — longer while a read transaction that began
+before them stays open, since a PASSIVE checkpoint copies nothing past what a reader
+still needs (with SQLite's own checkpoints: whatever was written since the last 1,000
+pages, hours on a quiet directory).
+
+**Forks.** Gunicorn forks its workers from the arbiter, and a host product may fork too.
+A fork copies SQLite's process-wide state (its mutexes, its table of file locks) as it
+is at that instant, but not the thread using it: a fork in the middle of a checkpoint
+leaves the child's SQLite hung or failing for good. So every checkpoint holds a lock
+that ``os.fork`` takes first (``os.register_at_fork``): a fork waits for the checkpoint
+in progress (about a millisecond) and never lands inside one. And the arbiter runs
+none: one-shot engines (the migrations ``serve`` runs there, ``config check``) start no
+thread, and ``serve`` stops the one its bootstrap started before gunicorn forks.
 """
 
 from __future__ import annotations
@@ -30,16 +41,20 @@ BACKSTOP_PAGES = 20_000  # 80 MiB of log at SQLite's 4 KiB pages
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _running
+_checkpointing = threading.Lock()  # held through each checkpoint; a fork waits for it
 _running: dict[tuple[int, str], Checkpointer] = {}
 
 
 class Checkpointer:
     """Checkpoints one database file, from a daemon thread of this process."""
 
-    def __init__(self, path: str, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, path: str, interval: float | None = None) -> None:
         self.path = path
-        self.interval = interval
+        self.interval = INTERVAL_SECONDS if interval is None else interval
+        # mode=rw: a file deleted meanwhile is not created again, empty, by the connect.
+        self._uri = Path(path).absolute().as_uri() + "?mode=rw"
+        self._key = (os.getpid(), path)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"wal-checkpoint {Path(path).name}", daemon=True
@@ -54,21 +69,27 @@ class Checkpointer:
 
     def run_once(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (busy, frames in the log, frames checkpointed)."""
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        finally:
-            conn.close()
+        with _checkpointing:
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None)
+            try:
+                busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            finally:
+                conn.close()
         return busy, frames, done
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            if not os.path.exists(self.path):  # a test's or a replaced database: done
-                return
-            try:
-                self.run_once()
-            except sqlite3.Error as error:  # the next round tries again; the backstop holds
-                log.warning("WAL checkpoint of %s failed: %s", self.path, error)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.run_once()
+                except sqlite3.Error as error:  # the next round tries again; the backstop holds
+                    if not os.path.exists(self.path):  # a test's or a replaced database
+                        return
+                    log.warning("WAL checkpoint of %s failed: %s", self.path, error)
+        finally:  # a later engine on this path starts a new one
+            with _lock:
+                if _running.get(self._key) is self:
+                    del _running[self._key]
 
 
 def ensure_running(path: str) -> None:
@@ -80,5 +101,27 @@ def ensure_running(path: str) -> None:
     with _lock:
         if key not in _running:
             checkpointer = Checkpointer(path)
-            checkpointer.start()
             _running[key] = checkpointer
+            checkpointer.start()
+
+
+def stop_all() -> None:
+    """Stop this process's checkpointers: for a process about to become a fork parent
+    only (gunicorn's arbiter), which serves nothing and needs none."""
+    with _lock:
+        mine = [c for (pid, _), c in _running.items() if pid == os.getpid()]
+    for checkpointer in mine:
+        checkpointer.stop()
+
+
+def _before_fork() -> None:
+    _lock.acquire()
+    _checkpointing.acquire()
+
+
+def _after_fork() -> None:
+    _checkpointing.release()
+    _lock.release()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)

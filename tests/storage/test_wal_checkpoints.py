@@ -9,6 +9,7 @@ round (or its thread) brings the rows in.
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -83,11 +84,79 @@ def test_an_in_memory_database_has_no_checkpointer(slow_thread):
     assert wal_checkpoints._running == {}
 
 
-def test_the_thread_ends_with_its_database(tmp_path):
+def test_the_interval_is_read_when_a_thread_starts(tmp_path, slow_thread):
+    engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
+    with engine.connect():
+        pass
+    assert [c.interval for c in wal_checkpoints._running.values()] == [3600.0]
+    engine.dispose()
+
+
+def test_a_thread_ends_with_its_database_and_a_new_one_starts_for_the_next(tmp_path, monkeypatch):
+    """A database deleted (a test's) or moved away ends its thread without creating an
+    empty file in its place; a database opened at that path later gets a thread again."""
+    monkeypatch.setattr(wal_checkpoints, "INTERVAL_SECONDS", 0.02)
+    monkeypatch.setattr(wal_checkpoints, "_running", {})
     path = tmp_path / "d.db"
-    sqlite3.connect(path).close()
-    checkpointer = wal_checkpoints.Checkpointer(str(path), interval=0.02)
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect():
+        pass
+    engine.dispose()
+    [first] = wal_checkpoints._running.values()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    first._thread.join(timeout=5)
+    assert not first._thread.is_alive()
+    assert not path.exists()
+    assert wal_checkpoints._running == {}
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect():
+        pass
+    [second] = wal_checkpoints._running.values()
+    assert second is not first and second._thread.is_alive()
+    second.stop()
+    engine.dispose()
+
+
+def test_one_shot_engines_start_no_thread(tmp_path, slow_thread):
+    """``serve`` migrates in the process that becomes gunicorn's arbiter, which forks
+    every worker: nothing of the migration's may keep running there."""
+    from scim_server.storage import migrate
+
+    migrate.upgrade(f"sqlite:///{tmp_path / 'm.db'}")
+    assert wal_checkpoints._running == {}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12: fork with threads running
+def test_a_fork_never_lands_inside_a_checkpoint(tmp_path):
+    """Forks while a checkpointer runs flat out: every child's SQLite works. A child
+    forked mid-checkpoint inherits SQLite's locks held by a thread it does not have, and
+    hangs (the alarm ends it) or fails."""
+    path = tmp_path / "f.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    checkpointer = wal_checkpoints.Checkpointer(str(path), interval=0.0005)
     checkpointer.start()
-    Path(path).unlink()
-    checkpointer._thread.join(timeout=5)
-    assert not checkpointer._thread.is_alive()
+    failed = []
+    try:
+        for _ in range(40):
+            pid = os.fork()
+            if pid == 0:  # the child: three fresh connections, each writes a row
+                signal.alarm(5)
+                try:
+                    for _ in range(3):
+                        child = sqlite3.connect(path, timeout=1)
+                        child.execute("INSERT INTO t VALUES (1)")
+                        child.commit()
+                        child.close()
+                except BaseException:
+                    os._exit(1)
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            if status != 0:
+                failed.append(status)
+    finally:
+        checkpointer.stop()
+    assert failed == []

@@ -18,7 +18,7 @@ def run() -> None:
     if connectable is not None:
         _migrate(connectable)
         return
-    engine = make_engine(url)
+    engine = make_engine(url, checkpoint_thread=False)  # runs in gunicorn's arbiter too
     with engine.connect() as connection:
         _migrate(connection)
     engine.dispose()
