@@ -181,16 +181,19 @@ def test_config_check_passes_a_good_configuration(cli_db, monkeypatch, capsys):
 def test_serve_hands_gunicorn_a_process_without_checkpoint_threads(cli_db, monkeypatch, capsys):
     """The bootstrap writes through an engine whose connections start a WAL checkpointer;
     gunicorn forks every worker from this process, so none may still run at the fork."""
-    import threading
+    import os
+    from pathlib import Path
 
     from scim_server import server
+    from scim_server.storage import wal_checkpoints
 
-    seen: list[list[str]] = []
+    key = (os.getpid(), str(Path(cli_db.removeprefix("sqlite:///")).resolve()))
+    seen: list[bool] = []
 
     def fake_gunicorn(host: str, port: int, workers: int) -> None:
-        seen.append([t.name for t in threading.enumerate() if t.name.startswith("wal-")])
+        seen.append(key in wal_checkpoints._running)
 
     monkeypatch.setattr(server, "run_gunicorn", fake_gunicorn)
     assert main(["serve", "--bootstrap", "--port", "18999"]) == 0
     assert "SCIM token" in capsys.readouterr().out
-    assert seen == [[]]
+    assert seen == [False]

@@ -39,6 +39,8 @@ def slow_thread(monkeypatch):
     """The background thread waits an hour, so only the test checkpoints."""
     monkeypatch.setattr(wal_checkpoints, "INTERVAL_SECONDS", 3600.0)
     monkeypatch.setattr(wal_checkpoints, "_running", {})
+    yield
+    wal_checkpoints.stop_all()  # the threads this test started
 
 
 def test_a_large_commit_leaves_the_checkpoint_to_the_checkpointer(tmp_path, slow_thread):
