@@ -5,16 +5,22 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Engine
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from scim_server.db import make_engine
+from scim_server.scim.listing import Page
+from scim_server.services.directory import search
 from scim_server.storage import list_state
 from scim_server.storage import migrate
 from scim_server.storage.models import Base
@@ -93,6 +99,40 @@ def test_0008_backfills_the_profile_owner_and_frees_member_defaults(tmp_path):
     engine.dispose()
 
 
+@contextmanager
+def _old_server_database(database_url: str, revision: str) -> Iterator[tuple[Any, Engine]]:
+    """PostgreSQL only (SQLite's migration holds the write lock, so no old server's write
+    can interleave): a throw-away database at ``revision`` with organisation o1 and its
+    directory d1; yields its alembic config and an engine."""
+    from alembic import command
+
+    from tests.live_server import throwaway_database
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's migration holds the write lock: no write can interleave")
+    with throwaway_database(database_url) as url:
+        config = migrate.alembic_config(url)
+        command.upgrade(config, revision)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            _add_org_at_0015(conn)
+        try:
+            yield config, engine
+        finally:
+            engine.dispose()
+
+
+def _add_org_at_0015(conn) -> None:
+    """Organisation o1 and its directory d1, as a 0014/0015 server writes them."""
+    conn.exec_driver_sql(
+        "INSERT INTO organizations (id, name, active, exclusive_membership, created_at)"
+        " VALUES ('o1', 'A', true, false, '2026-01-01')"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO directories (id, org_id, created_at) VALUES ('d1', 'o1', '2026-01-01')"
+    )
+
+
 def _add_user_at_0015(conn, n: int, scim_id: str) -> None:
     """A create as a 0015 server writes it (the rows only: the triggers count it)."""
     conn.exec_driver_sql(
@@ -134,22 +174,8 @@ def test_0016_counts_a_create_that_races_the_upgrade_in_its_prefix_shard(databas
     jump past it lands on the wrong page although the total is right."""
     from alembic import command
 
-    from tests.live_server import throwaway_database
-
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite's migration holds the write lock: no create can interleave")
-    with throwaway_database(database_url) as url:
-        config = migrate.alembic_config(url)
-        command.upgrade(config, "0015")
-        engine = make_engine(url)
+    with _old_server_database(database_url, "0015") as (config, engine):
         with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO organizations (id, name, active, exclusive_membership, created_at)"
-                " VALUES ('o1', 'A', true, false, '2026-01-01')"
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO directories (id, org_id, created_at) VALUES ('d1', 'o1', '2026-01-01')"
-            )
             for n in range(40):  # half in the prefixes 00-0f, which the old shards reuse
                 scim_id = str(uuid.uuid4())
                 _add_user_at_0015(conn, n, "0" + scim_id[1:] if n % 2 else scim_id)
@@ -189,4 +215,79 @@ def test_0016_counts_a_create_that_races_the_upgrade_in_its_prefix_shard(databas
                     .limit(1)
                 )
                 assert landed == expected, position
-        engine.dispose()
+
+
+def test_an_upgrade_of_several_revisions_does_not_deadlock_an_old_servers_patch(database_url):
+    """PostgreSQL: an upgrade from 0014 applies 0015 (an index on memberships) and 0016
+    (which locks scim_users) while an old server's PATCH updates scim_users, then
+    memberships. In one transaction the upgrade would hold the first while waiting for the
+    second, and the PATCH the other way round: a deadlock that aborts one of them."""
+    from alembic import command
+
+    with _old_server_database(database_url, "0014") as (config, engine):
+        with engine.begin() as conn:
+            _add_user_at_0015(conn, 1, "0a000000-0000-4000-8000-000000000001")
+        # An old server's PATCH active=false: bump the view's version, then the membership.
+        patch = engine.connect()
+        tx = patch.begin()
+        patch.exec_driver_sql("UPDATE scim_users SET version = version + 1")
+        outcome: list[object] = []
+
+        def upgrade() -> None:
+            try:
+                command.upgrade(config, "head")
+                outcome.append("ok")
+            except Exception as error:  # noqa: BLE001 - the outcome is asserted below
+                outcome.append(error)
+
+        migration = threading.Thread(target=upgrade)
+        migration.start()
+        _wait_for_lock_waiters(engine, 1)
+        patch_error = None
+        try:
+            patch.exec_driver_sql("UPDATE memberships SET directory_state = 'inactive'")
+            tx.commit()
+        except Exception as error:  # noqa: BLE001
+            patch_error = error
+            tx.rollback()
+        patch.close()
+        migration.join(30)
+        assert outcome == ["ok"] and patch_error is None
+
+
+def test_an_old_servers_bookmark_written_across_0016_is_never_trusted(database_url):
+    """PostgreSQL: an old server's GET read its page and generation before 0016 committed
+    and writes its bookmark after. The generations go on past their old values, so the
+    new server never meets that generation again and pages from the rows."""
+    from alembic import command
+
+    with _old_server_database(database_url, "0015") as (config, engine):
+        with engine.begin() as conn:
+            for n in range(10):
+                _add_user_at_0015(conn, n, str(uuid.uuid4()))
+            conn.exec_driver_sql(  # five deprovisioned: 15 changes, 5 live
+                "DELETE FROM scim_users WHERE id IN "
+                "(SELECT id FROM scim_users ORDER BY id DESC LIMIT 5)"
+            )
+        # An old server's GET /Users?startIndex=1&count=2, still in its transaction.
+        old = engine.connect()
+        tx = old.begin()
+        generation = old.exec_driver_sql("SELECT sum(changes) FROM scim_live_counts").scalar()
+        page = old.exec_driver_sql("SELECT id FROM scim_users ORDER BY id LIMIT 2").scalars().all()
+        command.upgrade(config, "0016")  # not blocked: the GET holds no write lock
+        old.exec_driver_sql(
+            "INSERT INTO scim_page_bookmarks VALUES ('d1', 'User', 'all', 2, %(a)s, %(g)s, now())",
+            {"a": page[-1], "g": generation},
+        )
+        tx.commit()
+        old.close()
+        with engine.begin() as conn:  # the new server: ten creates, generation 5 -> 15
+            for n in range(10, 20):
+                _add_user_at_0015(conn, n, str(uuid.uuid4()))
+        with Session(engine) as db:
+            ids = select(ScimUser.id).where(
+                ScimUser.directory_id == "d1", ScimUser.deleted_at.is_(None)
+            )
+            _, served = search._walk(db, "d1", "User", ids, ScimUser.id, Page(3, 2))
+            expected = db.scalars(ids.order_by(ScimUser.id).offset(2).limit(2)).all()
+            assert served == expected

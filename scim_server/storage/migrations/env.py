@@ -30,6 +30,10 @@ def _migrate(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        # One transaction per revision: an upgrade runs while the old version serves, and a
+        # revision that locks tables (0016) must not hold an earlier revision's locks too,
+        # or it waits on the old server in one order while that server waits in the other.
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -17,6 +17,9 @@ old server's create that committed between the recount and the new functions wou
 counted in a shard of the old sharding — the right total, the wrong shard, wrong jumps.
 In-flight writes finish before the lock is granted; later ones wait and then run the new
 functions. (SQLite needs nothing: the migration's transaction holds the write lock.)
+Each directory's generation (the sum of ``changes``) is carried forward past its old value,
+so a bookmark an old server writes after the recount, at an old generation, is never
+trusted again.
 
 Revision ID: 0016
 Revises: 0015
@@ -148,7 +151,14 @@ def _postgresql(shard: str) -> list[str]:
 
 
 def _recount(shard: str) -> list[str]:
-    statements = ["DELETE FROM scim_page_bookmarks", "DELETE FROM scim_live_counts"]
+    """Counters from the rows; each generation goes on from its old value, plus one, in
+    shard 0 (a zero ``live`` there places no position)."""
+    statements = [
+        "CREATE TEMPORARY TABLE scim_carried_generations AS SELECT directory_id, resource, "
+        "sum(changes) AS changes FROM scim_live_counts GROUP BY directory_id, resource",
+        "DELETE FROM scim_page_bookmarks",
+        "DELETE FROM scim_live_counts",
+    ]
     for table, resource, live in TABLES:
         by = shard.replace("$", "id")
         statements.append(
@@ -156,6 +166,12 @@ def _recount(shard: str) -> list[str]:
             f"SELECT directory_id, '{resource}', {by}, count(*), count(*) FROM {table} "
             f"WHERE {live} GROUP BY directory_id, {by}"
         )
+    statements += [
+        "INSERT INTO scim_live_counts AS c (directory_id, resource, shard, live, changes) "
+        "SELECT directory_id, resource, 0, 0, changes + 1 FROM scim_carried_generations "
+        f"WHERE true {_upsert('c.')}",
+        "DROP TABLE scim_carried_generations",
+    ]
     return statements
 
 
