@@ -282,13 +282,16 @@ def shard_of(resource_id: str) -> int:
 
 def _rewrite(db: Session, key: tuple[str, str], actual: Shards, changes: int) -> None:
     """The directory's counters, one row per shard holding rows; the generation (the sum
-    of ``changes``) goes up by one, carried by the first row."""
+    of ``changes``) goes up by one, carried by the first row. The drift may have lowered
+    the generation below a bookmark's (counter rows lost), and it would meet that value
+    again: the directory's bookmarks go too."""
     directory_id, resource = key
-    db.execute(
-        delete(ScimLiveCount).where(
-            ScimLiveCount.directory_id == directory_id, ScimLiveCount.resource == resource
+    for model in (ScimLiveCount, ScimPageBookmark):
+        db.execute(
+            delete(model)
+            .where(model.directory_id == directory_id, model.resource == resource)
+            .execution_options(synchronize_session=False)
         )
-    )
     shards = sorted(actual.items()) or [(0, 0)]
     db.add_all(
         ScimLiveCount(

@@ -199,6 +199,24 @@ def test_shard_of_agrees_with_the_triggers(db, org, resource_id, shard):
     assert counted == [shard]
 
 
+def test_a_bookmark_from_before_a_fix_is_not_trusted_again(db, scim, org):
+    """Lost counter rows lower the generation; after the fix it climbs back to a
+    bookmark's value, which must not make that bookmark usable again."""
+    directory = directory_of(db, org)
+    for _ in range(10):
+        scim.create_user()
+    page_ids(scim, "/Users", 1, 3)  # bookmarks position 3 at generation 10
+    db.execute(text("DELETE FROM scim_live_counts WHERE directory_id = :d"), {"d": directory})
+    db.commit()  # the drift: counters lost
+    assert list_state.reconcile_counts(db, fix=True)
+    db.commit()
+    for _ in range(9):
+        scim.create_user()  # generation 1 -> 10 again, nine rows more
+    expected = offset_page(db, ScimUser, directory, 3, 3)
+    served = page_ids(scim, "/Users", 4, 3)[1]
+    assert served == expected
+
+
 def test_filtered_lists_still_count_exactly(db, scim, org):
     for name in ("ann@example.com", "amy@example.com", "bob@example.com"):
         scim.create_user(name)
