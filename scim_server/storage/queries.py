@@ -188,8 +188,9 @@ def directory_active(db: Session, org_id: str) -> bool:
         return False
     # Sought from the managed memberships (ix_memberships_org_directory_state): walking the
     # live views for one that is managed read every JIT member of a JIT-only organisation.
-    # Not from ``removed`` ones: the removal tombstones the view (lifecycle row X1), and
-    # they pile up — a directory that deprovisioned thousands would be read through here.
+    # Not from ``removed`` ones: the removal tombstones the view (lifecycle row X1; an IdP
+    # migration's rollback revives only views of live memberships), and they pile up — a
+    # directory that deprovisioned thousands would be read through here.
     live_view = exists().where(
         ScimUser.membership_id == Membership.id,
         ScimUser.directory_id == directory.id,

@@ -703,7 +703,8 @@ def rollback(db: Session, org: Organization, *, pepper: str, by: AdminActor) -> 
 
 def _unlink(db: Session, migration: IdpMigration) -> None:
     """Candidate users go back to their own memberships, new members back to the candidate
-    organisation (their sessions here end), and the old users live again."""
+    organisation (their sessions here end), and the old users of live memberships live
+    again."""
     link = IdpMigrationLink
     linked = and_(link.migration_id == migration.id, link.kind == "user")
     shadow_of = (
@@ -741,6 +742,9 @@ def _unlink(db: Session, migration: IdpMigration) -> None:
         .where(
             ScimUser.directory_id == directory_of(db, migration.org_id).id,
             ScimUser.deleted_at == migration.cut_over_at,
+            # Not for a membership that ended meanwhile (the new IdP deleted the person, or
+            # an admin removed them): the old IdP then finds them gone and re-adds them.
+            ScimUser.membership_id.in_(select(Membership.id).where(Membership.ended_at.is_(None))),
         )
         .values(deleted_at=None)
         .execution_options(synchronize_session=False)

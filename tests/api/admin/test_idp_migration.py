@@ -414,3 +414,29 @@ def test_a_former_member_pushed_as_new_is_a_conflict_and_left_out(
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["outcome"]["left_out"] == 1
     assert admin.member(gone[PRODUCT]["userId"])["ended_at"] is not None  # not revived
+
+
+def test_rollback_does_not_revive_a_person_the_new_idp_deleted(
+    client, scim, admin, platform, org, db
+):
+    """The new IdP deleted carl during the window (row X1: the membership ended). The old
+    directory comes back without him, so it lists only people who are members, and the
+    directory's state agrees with what it lists (queries.directory_active)."""
+    from scim_server.storage import queries
+
+    verify_domain(platform, org.id, "delta.co")
+    old = okta_user(scim, "carl")
+    _, candidate = stage(admin, org.id)
+    new = entra_user(candidate, "carl")
+    assert cutover(platform, org.id).status_code == 200
+    assert candidate.delete(f"/Users/{new['id']}").status_code == 204
+    rolled = platform.call("POST", base(org.id, "/rollback"), {"confirm": True})
+    assert rolled.status_code == 200, rolled.get_json()
+    restored = Scim(client, rolled.get_json()["scim_token"]["token"])
+    assert restored.get(f"/Users/{old['id']}").status_code == 404
+    assert restored.get("/Users").get_json()["totalResults"] == 0
+    db.expire_all()
+    assert not queries.directory_active(db, org.id)
+    again = restored.create_user("carl@delta.co")  # the old IdP re-adds him (row P)
+    assert again["userName"] == "carl@delta.co"
+    assert queries.directory_active(db, org.id)
