@@ -361,6 +361,10 @@ def _serve(app: Flask, args: argparse.Namespace) -> int:
             sys.stdout.flush()
     from scim_server.server import run_gunicorn
 
-    wal_checkpoints.stop_all()  # this process becomes the arbiter: its workers checkpoint
+    # This process becomes the arbiter: nothing of SQLite's may be in use at its forks.
+    engine = app.extensions.get("scim_engine")
+    if engine is not None:
+        engine.dispose()
+    wal_checkpoints.stop_all()
     run_gunicorn(args.host, args.port, args.workers)
     return 0

@@ -197,3 +197,41 @@ def test_serve_hands_gunicorn_a_process_without_checkpoint_threads(cli_db, monke
     assert main(["serve", "--bootstrap", "--port", "18999"]) == 0
     assert "SCIM token" in capsys.readouterr().out
     assert seen == [False]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12: fork with threads running
+def test_serve_forks_workers_that_inherit_no_database_connection(tmp_path, monkeypatch, capsys):
+    """SQLite's state of a connection open across a fork is the parent's: the worker would
+    skip its own shared-memory lock. The bootstrap's connection is closed before the fork.
+    """
+    import os
+
+    from scim_server import server
+
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("SCIM_DATABASE_URL", f"sqlite:///{db}")
+    inherited: list[list[str]] = []
+
+    def fake_gunicorn(host: str, port: int, workers: int) -> None:
+        r, w = os.pipe()
+        pid = os.fork()  # as gunicorn's arbiter forks a worker
+        if pid == 0:
+            os.close(r)
+            mine = []
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    target = os.readlink(f"/proc/self/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith(str(db)):
+                    mine.append(target.removeprefix(str(tmp_path)))
+            os.write(w, "\n".join(mine).encode())
+            os._exit(0)
+        os.close(w)
+        inherited.append([s for s in os.read(r, 10000).decode().split("\n") if s])
+        os.waitpid(pid, 0)
+
+    monkeypatch.setattr(server, "run_gunicorn", fake_gunicorn)
+    assert main(["serve", "--bootstrap", "--port", "18998"]) == 0
+    capsys.readouterr()
+    assert inherited == [[]]

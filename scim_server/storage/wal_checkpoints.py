@@ -23,9 +23,11 @@ A fork copies SQLite's process-wide state (its mutexes, its table of file locks)
 is at that instant, but not the thread using it: a fork in the middle of a checkpoint
 leaves the child's SQLite hung or failing for good. So every checkpoint holds a lock
 that ``os.fork`` takes first (``os.register_at_fork``): a fork waits for the checkpoint
-in progress (about a millisecond) and never lands inside one. And the arbiter runs
-none: one-shot engines (the migrations ``serve`` runs there, ``config check``) start no
-thread, and ``serve`` stops the one its bootstrap started before gunicorn forks.
+in progress (a copy of the pages written since the last round, and a disk sync; a round
+that finds the database locked skips at once) and never lands inside one. The same holds
+for an open connection, so gunicorn's arbiter keeps neither: one-shot engines (the
+migrations ``serve`` runs there, ``config check``) start no thread, and ``serve`` stops
+the one its bootstrap started and closes its connections before gunicorn forks.
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ class Checkpointer:
 
     def run_once(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (busy, frames in the log, frames checkpointed)."""
-        with _checkpointing:
-            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None)
+        with _checkpointing:  # timeout 0: a round that cannot get in skips, never waits
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, timeout=0)
             try:
                 busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             finally:
@@ -83,26 +85,44 @@ class Checkpointer:
                 try:
                     self.run_once()
                 except sqlite3.Error as error:  # the next round tries again; the backstop holds
-                    if not os.path.exists(self.path):  # a test's or a replaced database
+                    if self._gone():
                         return
                     log.warning("WAL checkpoint of %s failed: %s", self.path, error)
-        finally:  # a later engine on this path starts a new one
+        finally:
             with _lock:
-                if _running.get(self._key) is self:
-                    del _running[self._key]
+                self._deregister()
+
+    def _gone(self) -> bool:
+        """Whether the file is gone (a test's database, or one moved away); if so the
+        checkpointer deregisters in the same critical section, so a connection that
+        re-creates the file meanwhile either finds this one still serving it or starts
+        its own."""
+        with _lock:
+            if os.path.exists(self.path):
+                return False
+            self._deregister()
+            return True
+
+    def _deregister(self) -> None:  # under _lock
+        if _running.get(self._key) is self:
+            del _running[self._key]
 
 
 def ensure_running(path: str) -> None:
     """Start this process's checkpointer for ``path`` unless it runs already (a forked
-    worker starts its own: threads do not survive a fork)."""
+    worker starts its own: threads do not survive a fork). Called for each new
+    connection, not each request."""
     key = (os.getpid(), path)
-    if key in _running:
-        return
     with _lock:
-        if key not in _running:
-            checkpointer = Checkpointer(path)
-            _running[key] = checkpointer
+        if key in _running:
+            return
+        checkpointer = Checkpointer(path)
+        _running[key] = checkpointer
+        try:
             checkpointer.start()
+        except BaseException:  # no thread (a thread limit): the next connection tries again
+            del _running[key]
+            raise
 
 
 def stop_all() -> None:

@@ -86,6 +86,18 @@ def test_an_in_memory_database_has_no_checkpointer(slow_thread):
     assert wal_checkpoints._running == {}
 
 
+def _checkpointer_of_a_deleted_database(path: Path) -> wal_checkpoints.Checkpointer:
+    """Open a database (its checkpointer starts), then delete its files."""
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect():
+        pass
+    engine.dispose()
+    [checkpointer] = wal_checkpoints._running.values()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return checkpointer
+
+
 def test_the_interval_is_read_when_a_thread_starts(tmp_path, slow_thread):
     engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
     with engine.connect():
@@ -100,13 +112,7 @@ def test_a_thread_ends_with_its_database_and_a_new_one_starts_for_the_next(tmp_p
     monkeypatch.setattr(wal_checkpoints, "INTERVAL_SECONDS", 0.02)
     monkeypatch.setattr(wal_checkpoints, "_running", {})
     path = tmp_path / "d.db"
-    engine = make_engine(f"sqlite:///{path}")
-    with engine.connect():
-        pass
-    engine.dispose()
-    [first] = wal_checkpoints._running.values()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    first = _checkpointer_of_a_deleted_database(path)
     first._thread.join(timeout=5)
     assert not first._thread.is_alive()
     assert not path.exists()
@@ -162,3 +168,62 @@ def test_a_fork_never_lands_inside_a_checkpoint(tmp_path):
     finally:
         checkpointer.stop()
     assert failed == []
+
+
+def test_a_database_reopened_while_its_checkpointer_leaves_gets_one(tmp_path, monkeypatch):
+    """The checkpointer of a deleted file is leaving (its round failed, the file is gone)
+    when a server re-creates the file and connects: one of them must checkpoint it."""
+    import threading
+    import types
+
+    monkeypatch.setattr(wal_checkpoints, "INTERVAL_SECONDS", 0.02)
+    monkeypatch.setattr(wal_checkpoints, "_running", {})
+    in_window, go = threading.Event(), threading.Event()
+
+    def exists(p):  # the leaving thread, held between its check and what follows it
+        answer = os.path.exists(p)
+        if not answer:
+            in_window.set()
+            go.wait(5)
+        return answer
+
+    shim = types.SimpleNamespace(getpid=os.getpid, path=types.SimpleNamespace(exists=exists))
+    monkeypatch.setattr(wal_checkpoints, "os", shim)
+    path = tmp_path / "r.db"
+    first = _checkpointer_of_a_deleted_database(path)
+    assert in_window.wait(5)
+    threading.Timer(0.3, go.set).start()
+    engine = make_engine(f"sqlite:///{path}")  # the database is back; a server connects
+    conn = engine.connect()
+    first._thread.join(5)
+    try:
+        assert [c._thread.is_alive() for c in wal_checkpoints._running.values()] == [True]
+    finally:
+        conn.close()
+        wal_checkpoints.stop_all()
+        engine.dispose()
+
+
+def test_a_thread_that_could_not_start_is_tried_again(tmp_path, monkeypatch):
+    """A thread limit refuses one start: that connect fails, the next one gets a
+    checkpointer, and stopping them all still works."""
+    monkeypatch.setattr(wal_checkpoints, "INTERVAL_SECONDS", 3600.0)
+    monkeypatch.setattr(wal_checkpoints, "_running", {})
+    calls = []
+
+    def start(self):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("can't start new thread")
+        self._thread.start()
+
+    monkeypatch.setattr(wal_checkpoints.Checkpointer, "start", start)
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(RuntimeError):
+        engine.connect()
+    with engine.connect():
+        pass
+    assert [c._thread.is_alive() for c in wal_checkpoints._running.values()] == [True]
+    wal_checkpoints.stop_all()
+    assert wal_checkpoints._running == {}
+    engine.dispose()
