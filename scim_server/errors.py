@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask
@@ -223,7 +224,13 @@ def route_template() -> str:
     """The matched route's pattern (``/scim/v2/Users/<scim_id>``, converters left out),
     never the ids in the URL: logs and metrics label requests by it."""
     rule = request.url_rule
-    return _CONVERTER.sub(r"<\1>", rule.rule) if rule is not None else "(no route)"
+    return _template_of(rule.rule) if rule is not None else "(no route)"
+
+
+@lru_cache(maxsize=512)
+def _template_of(rule: str) -> str:
+    """Per rule, once: the request log and the metrics label every request with it."""
+    return _CONVERTER.sub(r"<\1>", rule)
 
 
 def _log(status: int, scim_type: str | None, detail: str) -> None:

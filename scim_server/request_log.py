@@ -78,13 +78,14 @@ def _start() -> None:
 
 
 def _finish(response: Response) -> Response:
-    response.headers[HEADER] = current_request_id()
+    request_id = current_request_id()
+    response.headers[HEADER] = request_id
     started = g.get("request_started", time.perf_counter())
     duration_ms = int((time.perf_counter() - started) * 1000)
     scim_type, detail = _error_of(response)
     principal = scim_auth.current_user() if request.path.startswith("/scim/") else None
     g.request_summary = {
-        "request_id": current_request_id(),
+        "request_id": request_id,
         "org_id": g.get("org_id"),
         "token_id": principal.actor.id if principal is not None else None,
         "method": request.method,

@@ -9,16 +9,17 @@ function naming the IdP, the source and a sample; ``normalise_patch`` and
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
 from scim_server.scim.errors import ScimError
+from scim_server.scim.json_tree import copy_tree
 from scim_server.scim.patch import IGNORED_PATHLESS_KEYS
 from scim_server.scim.patch import find_key
 from scim_server.scim.patch import lookup
 from scim_server.scim.paths import Path
+from scim_server.scim.paths import is_bare_name
 from scim_server.scim.paths import parse_path
 from scim_server.scim.schema import ENTERPRISE_USER
 from scim_server.scim.schema import AttributeDef
@@ -42,7 +43,7 @@ def normalise_patch(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]
     Anything that is not recognisably a PatchOp is returned as a copy, for ``parse_patch``
     to reject with the right error.
     """
-    result = copy.deepcopy(body)
+    result = copy_tree(body)
     if not isinstance(result, dict):
         return result
     key = find_key(result, "Operations")
@@ -57,7 +58,7 @@ def normalise_patch(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]
 
 def normalise_resource(body: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
     """Rewrite a create (POST) or replace (PUT) body into the schema's shape and casing."""
-    result = copy.deepcopy(body)
+    result = copy_tree(body)
     if not isinstance(result, dict):
         return result
     for step in RESOURCE_STEPS:
@@ -565,14 +566,19 @@ def _coerce_pathless(value: Any, rtype: ResourceType) -> Any:
     for key, item in value.items():
         urn, rest = rtype.split_urn(key) if isinstance(key, str) else (None, "")
         if urn is not None and not rest and isinstance(item, dict):
-            result[key] = {k: _coerce_at(f"{urn}:{k}", v, rtype) for k, v in item.items()}
+            result[key] = {k: _coerce_at(k, v, rtype, urn) for k, v in item.items()}
         else:
-            result[key] = _coerce_at(key, item, rtype)
+            result[key] = _coerce_at(key, item, rtype, None)
     return result
 
 
-def _coerce_at(key: Any, value: Any, rtype: ResourceType) -> Any:
-    path = _resolve(key, rtype)
+def _coerce_at(key: Any, value: Any, rtype: ResourceType, urn: str | None) -> Any:
+    """``key`` as an attribute of the schema ``urn`` (core when None): a bare name is looked
+    up, anything else (``name.givenName``, ``emails[…]``) resolved as a path."""
+    if isinstance(key, str) and is_bare_name(key):
+        attr = rtype.attribute(key, urn)
+        return _coerce(attr, value) if attr else value
+    path = _resolve(f"{urn}:{key}" if urn else key, rtype)
     return _coerce(path.sub_attribute or path.attribute, value) if path else value
 
 

@@ -26,7 +26,6 @@ extension attributes under their schema URN. Decisions where the RFC leaves a ch
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from scim_server.scim.errors import MutabilityError
 from scim_server.scim.errors import NoTargetError
 from scim_server.scim.errors import TooManyError
 from scim_server.scim.errors import quoted
+from scim_server.scim.json_tree import copy_tree
 from scim_server.scim.paths import Path
 from scim_server.scim.paths import filter_equalities
 from scim_server.scim.paths import matches
@@ -277,7 +277,7 @@ def apply_patch(
     :raises InvalidPathError, InvalidValueError, MutabilityError, NoTargetError: on the first
         operation that fails (RFC 7644 §3.5.2: "the entire request MUST fail").
     """
-    result = copy.deepcopy(doc)
+    result = copy_tree(doc)
     for operation in ops:
         for path, value in _targets(operation, rtype):
             _apply_target(result, operation.op, path, value, rtype)

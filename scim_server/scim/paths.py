@@ -351,6 +351,13 @@ _OPERATORS: dict[str, Callable[[Any, Any, AttributeDef], bool]] = {
 
 _NAME = r"[A-Za-z$][A-Za-z0-9_$-]*"
 _PATH = re.compile(rf"(?P<attr>{_NAME})(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>{_NAME}))?", re.DOTALL)
+_BARE_NAME = re.compile(_NAME)
+
+
+def is_bare_name(text: str) -> bool:
+    """An attribute name alone (no URN, filter or sub-attribute): what ``parse_path`` makes
+    of it is ``rtype.attribute(text, urn)``, so callers walking a body's keys look it up."""
+    return _BARE_NAME.fullmatch(text) is not None
 
 
 def parse_path(text: str, rtype: ResourceType) -> Path:

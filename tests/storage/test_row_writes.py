@@ -4,6 +4,9 @@ the unit of work has nothing left to write for them (SQLite, and PostgreSQL with
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
@@ -12,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from scim_server.storage import row_writes
 from scim_server.storage.models import Organization
+from scim_server.storage.models import new_id
 from tests.conftest import make_org
 
 
@@ -97,3 +101,28 @@ def test_an_insert_that_inserts_nothing_leaves_the_object_out(db: Session) -> No
 
     assert row_writes.insert_now(db, again, on_conflict_do_nothing) is False
     assert again not in db
+
+
+def test_a_transient_row_is_readable_in_a_process_that_used_no_mapper_yet() -> None:
+    """``transient`` is the first ORM use of a fresh worker when a SCIM token authenticates
+    (its organisation): the mappers must be configured by it, not by an earlier query."""
+    script = (
+        "from scim_server.storage import row_writes\n"
+        "from scim_server.storage.models import Organization\n"
+        "org = row_writes.transient(Organization, id='o-1', name='Acme')\n"
+        "print(org.id, org.name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["o-1", "Acme"]
+
+
+def test_a_transient_row_goes_in_through_an_ordinary_flush_too(db: Session) -> None:
+    """Values set without attribute events are still what a flush inserts (the membership
+    of an existing person takes that path, ``transitions._insert_contended``)."""
+    org = row_writes.transient(Organization, id=new_id(), name="Flushed", seat_limit=3)
+    db.add(org)
+    db.flush()
+    assert _stored(db, org.id) == ("Flushed", 3, True)

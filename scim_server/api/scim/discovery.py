@@ -5,7 +5,6 @@ These endpoints need no token: they describe the server, not an organisation's d
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from flask import Blueprint
@@ -14,6 +13,7 @@ from flask import current_app
 
 from scim_server.api.scim import requests
 from scim_server.scim.errors import excerpt
+from scim_server.scim.json_tree import copy_tree
 from scim_server.scim.listing import Page
 from scim_server.scim.listing import list_response
 from scim_server.scim.listing import pagination_config
@@ -23,7 +23,7 @@ bp = Blueprint("discovery", __name__, url_prefix="/scim/v2")
 
 
 def _located(doc: dict[str, Any], path: str) -> dict[str, Any]:
-    out = copy.deepcopy(doc)
+    out = copy_tree(doc)
     out.setdefault("meta", {})["location"] = f"{requests.scim_base_url()}/{path}"
     return out
 

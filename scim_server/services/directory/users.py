@@ -178,7 +178,8 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
         membership.role_id, membership.scope, membership.source = role_id, None, "scim"
         transitions.apply(db, membership, tr, actor=ctx.actor, target=target)
     _flag_seats(db, ctx, tr)
-    row = ScimUser(
+    row = row_writes.transient(
+        ScimUser,
         id=scim_id,
         directory_id=ctx.directory_id,
         membership_id=membership.id,
@@ -419,7 +420,8 @@ def _new_person(
     The org's own IdP vouches for an address on a domain the org verified. ``ON CONFLICT
     DO NOTHING`` loses the race on the email's unique index without a savepoint.
     """
-    person = User(
+    person = row_writes.transient(
+        User,
         email=email,
         email_normalized=canonical_email(email) if email else None,
         email_verified=email is not None and verified,
@@ -476,7 +478,9 @@ def _claims(
         "email": key,
         "domain": domain_of(key) if key else None,
     }
-    found = {row.k: row for row in db.execute(stmt, params)}
+    # Core on the session's connection: nothing is pending this early in a create, and
+    # the ORM's execution of a plain select cost more Python than the statement.
+    found = {row.k: row for row in db.connection().execute(stmt, params)}
     facts = found.get("email")
     holder, owner = (facts.id, facts.user_name) if facts is not None else (None, None)
     live = found.get("live") or found.get("live_external")
@@ -567,8 +571,9 @@ def _raise_if_taken(
 
 def _write_values(db: Session, scim_user_id: str, attributes: dict[str, Any]) -> None:
     rows = value_rows(attributes)
-    if rows:
-        db.execute(_INSERT_VALUES, [{"scim_user_id": scim_user_id, **r} for r in rows])
+    if rows:  # after the view's own INSERT, which went out at once (``insert_unique``)
+        db.flush()
+        db.connection().execute(_INSERT_VALUES, [{"scim_user_id": scim_user_id, **r} for r in rows])
 
 
 # Core, built once: the ORM's bulk INSERT of plain dicts built the statement and its

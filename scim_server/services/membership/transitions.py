@@ -173,7 +173,8 @@ def create(
     """
     assert tr.event is not None
     after = tr.after
-    m = Membership(
+    m = row_writes.transient(
+        Membership,
         id=new_id(),  # known before the flush, for the event that names it
         org_id=org_id,
         user_id=user_id,

@@ -31,6 +31,7 @@ from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.errors import NotFound
 from scim_server.storage import queries
+from scim_server.storage import row_writes
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Directory
 from scim_server.storage.models import Membership
@@ -198,7 +199,7 @@ class ScimCredentials:
         its attributes; nothing writes through it (``seats.flag_if_over`` updates by id),
         so the reads that share these credentials for a second share it too."""
         if self._organization is None:
-            self._organization = Organization(**self.org_row)
+            self._organization = row_writes.transient(Organization, **self.org_row)
         return self._organization
 
 
