@@ -18,6 +18,7 @@ EXPECTED_SQLITE = {
     "busy_timeout": 10000,  # SCIM_LOCK_TIMEOUT_SECONDS (10 s), then a 503
     "mmap_size": 268435456,
     "cache_size": -16384,
+    "temp_store": 2,  # MEMORY: statement journals of trigger-counted tables stay off disk
     "foreign_keys": 1,
     # Checkpoints run in a background thread; a request's commit only past this backstop.
     "wal_autocheckpoint": 20000,
