@@ -13,7 +13,9 @@ this file.) One Okta/Entra-shaped workload is sent through HTTP to every target:
 * ``ceiling``: a bare Flask "hello" and a one-row SQLAlchemy lookup under the same gunicorn
   settings (scripts/bench_ceiling.py).
 
-Phases, each at concurrency 1 and 8 (one keep-alive connection per client thread): POST
+The SCIM targets are served at once and take turns (``bench_http.Turns``): every phase is
+timed in blocks, one target's block at a time, so a machine whose speed drifts slows them
+alike. Phases, each at concurrency 1 and 8 (one keep-alive connection per client thread): POST
 /Users, GET /Users?filter=userName eq, GET /Users/{id}, PATCH active false/true (Entra's
 shape), a list walk (startIndex pages of 100 over the whole directory), one-member
 add/remove on a large group, GET group with excludedAttributes=members. Every response is
@@ -31,19 +33,24 @@ the hand-written text around those blocks is kept.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+from bench_http import Turns
 from bench_report import million_block
 from bench_report import side_by_side_block
 from bench_report import workers_block
 from bench_report import write_block
+from bench_targets import Target
 from bench_targets import ours
 from bench_targets import peer
 from bench_targets import throwaway_postgres
+from bench_workload import BLOCKS
 from bench_workload import Directory
 from bench_workload import Result
 from bench_workload import Sizes
@@ -54,6 +61,42 @@ from bench_workload import seed_sqlite
 from bench_workload import workers_compare
 
 # --------------------------------------------------------------------------- main
+
+SERVED = {
+    "sqlite": "ours on SQLite (scim-server serve, 2 workers)",
+    "postgresql": "ours on PostgreSQL (scim-server serve --workers 4)",
+    "peer": "scim2-server",
+}
+
+
+def side_by_side(targets: dict[str, Target], sizes: Sizes) -> dict[str, Workload]:
+    """The workload against every target, all of them up at once and taking turns
+    (``bench_http.Turns``): one thread per target, one target busy at a time."""
+    if not targets:
+        return {}
+    turns = Turns(list(targets))
+    works = {name: Workload(t, sizes, Result(name), turns) for name, t in targets.items()}
+    print(
+        f"side by side, taking turns every {BLOCKS}th of a phase: "
+        + "; ".join(f"{name} = {SERVED[name]}" for name in targets),
+        flush=True,
+    )
+    failures: list[BaseException] = []
+
+    def drive(work: Workload) -> None:
+        try:
+            work.run()
+        except BaseException as exc:  # re-raised below, after every thread has ended
+            failures.append(exc)
+
+    threads = [threading.Thread(target=drive, args=(w,)) for w in works.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return works
 
 
 def main() -> int:
@@ -107,25 +150,25 @@ def main() -> int:
     workers: dict[str, Result] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
-        if "sqlite" in parts:
-            print("ours on SQLite (scim-server serve, 2 workers)", flush=True)
-            with ours(url, 2) as t:
-                work = Workload(t, sizes, Result("sqlite"))
-                results["sqlite"] = work.run()
-            directory = Directory(url, t.base, t.token or "", work.ids)
+        with contextlib.ExitStack() as servers:
+            targets: dict[str, Target] = {}
+            if "sqlite" in parts:
+                targets["sqlite"] = servers.enter_context(ours(url, 2))
+            if "postgresql" in parts:
+                pg_url = servers.enter_context(throwaway_postgres(args.database))
+                targets["postgresql"] = servers.enter_context(ours(pg_url, 4))
+            if "peer" in parts:
+                targets["peer"] = servers.enter_context(peer(args.peer))
+            works = side_by_side(targets, sizes)
+            results.update({name: work.result for name, work in works.items()})
+        if "sqlite" in works:
+            t = targets["sqlite"]
+            directory = Directory(url, t.base, t.token or "", works["sqlite"].ids)
         if "workers" in parts:
             # Served again after the side by side, so the worker classes see the same
             # directory; measured here, reported after the side by side.
             print("worker classes (SQLite)", flush=True)
             workers = workers_compare(sizes, directory or seed_sqlite(url, sizes))
-    if "postgresql" in parts:
-        print("ours on PostgreSQL (scim-server serve --workers 4)", flush=True)
-        with throwaway_postgres(args.database) as url, ours(url, 4) as t:
-            results["postgresql"] = Workload(t, sizes, Result("postgresql")).run()
-    if "peer" in parts:
-        print("scim2-server", flush=True)
-        with peer(args.peer) as t:
-            results["peer"] = Workload(t, sizes, Result("peer")).run()
     if "ceiling" in parts:
         print("ceiling (Flask hello, one-row SQLAlchemy lookup)", flush=True)
         results["ceiling"] = run_ceiling(sizes, 2)

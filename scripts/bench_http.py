@@ -71,11 +71,16 @@ class Client:
         except ValueError:
             return status, raw.decode(errors="replace")
 
-    def _exchange(self, request: bytes) -> tuple[int, bytes]:
+    def connect(self) -> None:
+        """Open the connection now (``call`` opens it on first use otherwise)."""
         if self.sock is None:
             self.sock = socket.create_connection(self.address, timeout=300)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.reader = self.sock.makefile("rb")
+
+    def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        self.connect()
+        assert self.sock is not None
         self.sock.sendall(request)
         status_line = self.reader.readline()
         if not status_line:
@@ -167,6 +172,10 @@ def run_tasks(
 
     def worker(index: int) -> None:
         client = Client(base, token)
+        # Connected before the clock starts: the figures are of keep-alive requests, and a
+        # server with a short listen backlog (the peer's wsgiref: 5) drops some of eight
+        # simultaneous connects, which the kernel retries a second later.
+        client.connect()
         barrier.wait()
         try:
             for position, task in enumerate(chunks[index]):
@@ -197,6 +206,72 @@ def run_tasks(
         raise errors[0]
     flat = [x for chunk in latencies for x in chunk]
     return Stats(len(flat), seconds, flat, cpu / max(1, len(flat)) * 1e6, bool(cut))
+
+
+def run_blocks(
+    base: str,
+    token: str | None,
+    tasks: list[Task],
+    concurrency: int,
+    budget_s: float,
+    blocks: int,
+    between: Callable[[], None],
+) -> Stats:
+    """``run_tasks`` over ``blocks`` slices of ``tasks`` (even lengths, so pairs stay
+    whole), calling ``between()`` after each: the figures are those of the slices together.
+    The time budget is shared out evenly; a slice cut by its share ends the run."""
+    size = 2 * math.ceil(len(tasks) / blocks / 2)
+    parts: list[Stats] = []
+    for start in range(0, len(tasks), size):
+        share = budget_s / blocks if budget_s else 0
+        parts.append(run_tasks(base, token, tasks[start : start + size], concurrency, share))
+        between()
+        if parts[-1].cut:
+            break
+    requests = sum(p.requests for p in parts)
+    return Stats(
+        requests,
+        sum(p.seconds for p in parts),
+        [x for p in parts for x in p.latencies_ms],
+        sum(p.client_cpu_us * p.requests for p in parts) / max(1, requests),
+        any(p.cut for p in parts),
+    )
+
+
+class Turns:
+    """One target at a time, in rotation: ``take`` waits for a target's turn and
+    ``pass_on`` hands it to the next one.
+
+    The side-by-side targets are all up at once, each driven by its own thread, and hand
+    the turn on after every timed block (and hold it through their untimed work), so only
+    one of them is ever busy and each phase of each target is measured within seconds of
+    the others'. Measured one target after another, minutes apart, a machine whose speed
+    drifts (a shared VM) moved the ratios by a third between two runs.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self._order = list(names)
+        self._turn = 0
+        self._changed = threading.Condition()
+
+    def take(self, name: str) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._order[self._turn] == name)
+
+    def pass_on(self, name: str) -> None:
+        with self._changed:
+            self._turn = (self._order.index(name) + 1) % len(self._order)
+            self._changed.notify_all()
+
+    def leave(self, name: str) -> None:
+        """``name`` is done (or failed): the rotation goes on without it."""
+        with self._changed:
+            index = self._order.index(name)
+            self._order.pop(index)
+            if self._turn > index:
+                self._turn -= 1
+            self._turn = self._turn % len(self._order) if self._order else 0
+            self._changed.notify_all()
 
 
 def line(stats: Stats | str) -> str:

@@ -19,9 +19,11 @@ from bench_http import USER_SCHEMA
 from bench_http import Client
 from bench_http import Stats
 from bench_http import Task
+from bench_http import Turns
 from bench_http import Wrong
 from bench_http import expect
 from bench_http import line
+from bench_http import run_blocks
 from bench_http import run_tasks
 from bench_targets import BIN
 from bench_targets import Target
@@ -99,13 +101,24 @@ PHASES = [
 ]
 
 
-class Workload:
-    """The same requests, in the same order, against one SCIM target."""
+# Timed blocks per phase and concurrency level when targets take turns (``Turns``).
+BLOCKS = 4
 
-    def __init__(self, target: Target, sizes: Sizes, result: Result) -> None:
+
+class Workload:
+    """The same requests, in the same order, against one SCIM target.
+
+    With ``turns``, every timed phase runs in ``BLOCKS`` blocks and the turn passes to the
+    next target after each, so the targets of one run are measured side by side in time.
+    """
+
+    def __init__(
+        self, target: Target, sizes: Sizes, result: Result, turns: Turns | None = None
+    ) -> None:
         self.t = target
         self.sizes = sizes
         self.result = result
+        self.turns = turns
         self.ids: dict[int, str] = {}
         self.rng = random.Random(20_000)
         self.client = Client(target.base, target.token)
@@ -120,19 +133,30 @@ class Workload:
         check: Callable[[Stats], str | None] | None = None,
     ) -> None:
         """Time ``tasks_for(level)`` at each concurrency level; ``check`` runs untimed after."""
+        name = self.result.target
         for level in LEVELS:
             try:
                 tasks = tasks_for(level)
-                stats = run_tasks(self.t.base, self.t.token, tasks, level, self.sizes.budget_s)
+                blocks = BLOCKS if self.turns else 1
+                budget = self.sizes.budget_s
+                stats = run_blocks(
+                    self.t.base, self.t.token, tasks, level, budget, blocks, self.hand_on
+                )
                 problem = check(stats) if check else None
                 if problem:
                     raise Wrong(problem)
             except Wrong as exc:
                 self.result.stats[(phase, level)] = f"WRONG: {exc}"
-                print(f"  {phase} C={level}: WRONG: {exc}", file=sys.stderr, flush=True)
+                print(f"  {name}: {phase} C={level}: WRONG: {exc}", file=sys.stderr, flush=True)
                 continue
             self.result.stats[(phase, level)] = stats
-            print(f"  {phase} C={level}: {line(stats)}", flush=True)
+            print(f"  {name}: {phase} C={level}: {line(stats)}", flush=True)
+
+    def hand_on(self) -> None:
+        """After a timed block: the next target's turn, then ours again."""
+        if self.turns is not None:
+            self.turns.pass_on(self.result.target)
+            self.turns.take(self.result.target)
 
     # ---- POST, then the rest of the directory through the same endpoint
     def post(self, n: int) -> Task:
@@ -360,6 +384,17 @@ class Workload:
         run_tasks(self.t.base, self.t.token, [task] * 32, 8)
 
     def run(self) -> Result:
+        """Every phase in order; with ``turns``, inside this target's turns."""
+        name = self.result.target
+        if self.turns is not None:
+            self.turns.take(name)
+        try:
+            return self._phases()
+        finally:
+            if self.turns is not None:
+                self.turns.leave(name)
+
+    def _phases(self) -> Result:
         self.warm()
         for step in (
             self.phase_post,
