@@ -10,8 +10,10 @@ this file.) One Okta/Entra-shaped workload is sent through HTTP to every target:
 * ``sqlite``: ``scim-server serve`` on SQLite, as ``make run`` serves (2 workers);
 * ``postgresql``: ``scim-server serve --workers 4`` on PostgreSQL;
 * ``peer``: ``scim2-server`` (PyPI, in memory, one process), pinned in scripts/bench.sh;
-* ``ceiling``: a bare Flask "hello" and a one-row SQLAlchemy lookup under the same gunicorn
-  settings (scripts/bench_ceiling.py).
+* ``ceiling``: a bare Flask "hello", a one-row SQLAlchemy lookup and insert, and a SCIM
+  create's rows in raw Core, under the same gunicorn settings (scripts/bench_ceiling.py):
+  on SQLite with 2 workers, and with ``--database`` also on PostgreSQL with 4 workers, so
+  each of our stores is set against what its own stack can answer at most.
 
 The SCIM targets are served at once and take turns (``bench_http.Turns``): every phase is
 timed in blocks, one target's block at a time, so a machine whose speed drifts slows them
@@ -170,8 +172,12 @@ def main() -> int:
             print("worker classes (SQLite)", flush=True)
             workers = workers_compare(sizes, directory or seed_sqlite(url, sizes))
     if "ceiling" in parts:
-        print("ceiling (Flask hello, one-row SQLAlchemy lookup)", flush=True)
+        print("ceiling on SQLite, 2 workers (Flask hello, one-row SQLAlchemy)", flush=True)
         results["ceiling"] = run_ceiling(sizes, 2)
+        if args.database:
+            print("ceiling on PostgreSQL, 4 workers", flush=True)
+            with throwaway_postgres(args.database) as pg_rows:
+                results["ceiling-pg"] = run_ceiling(sizes, 4, pg_rows)
     if results:
         block = side_by_side_block(
             results, sizes, command, (load_before, f"{os.getloadavg()[0]:.1f}")

@@ -232,13 +232,19 @@ def seed(database_url: str, rows: int) -> None:
                     for n in range(rows)
                 ],
             )
+            if conn.dialect.name == "postgresql":  # ids were given: move the sequence past them
+                conn.execute(
+                    text("SELECT setval(pg_get_serial_sequence('rows', 'id'), :n)"), {"n": rows}
+                )
     engine.dispose()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database", required=True, help="a SQLAlchemy URL (a SQLite file)")
+    parser.add_argument(
+        "--database", required=True, help="a SQLAlchemy URL: a SQLite file or a PostgreSQL database"
+    )
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -246,9 +252,10 @@ def main() -> int:
 
     from scim_server import server
 
-    app = make_app(args.database)
-    # Same options as `scim-server serve`; only the application differs.
-    server._Gunicorn.load = lambda self: app  # type: ignore[method-assign]
+    # Same options as `scim-server serve`; only the application differs. Each worker builds
+    # its own after the fork, as ours does: a pooled connection opened in the arbiter and
+    # inherited by every worker would be one socket shared by all of them.
+    server._Gunicorn.load = lambda self: make_app(args.database)  # type: ignore[method-assign]
     server.run_gunicorn("127.0.0.1", args.port, args.workers)
     return 0
 

@@ -141,7 +141,8 @@ def peer(executable: str) -> Iterator[Target]:
 
 
 @contextmanager
-def ceiling(rows: int, workers: int) -> Iterator[Target]:
+def ceiling(rows: int, workers: int, database: str | None = None) -> Iterator[Target]:
+    """scripts/bench_ceiling.py on ``database`` (a PostgreSQL database), or a SQLite file."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
@@ -150,7 +151,7 @@ def ceiling(rows: int, workers: int) -> Iterator[Target]:
             "--port",
             str(port),
             "--database",
-            f"sqlite:///{tmp}/rows.db",
+            database or f"sqlite:///{tmp}/rows.db",
             "--rows",
             str(rows),
             "--workers",

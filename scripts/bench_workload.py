@@ -415,9 +415,10 @@ class Workload:
         return self.result
 
 
-def run_ceiling(sizes: Sizes, workers: int) -> Result:
+def run_ceiling(sizes: Sizes, workers: int, database: str | None = None) -> Result:
+    """The ceiling's endpoints at every level, on ``database`` or a SQLite file."""
     result = Result("ceiling")
-    with ceiling(sizes.users, workers) as target:
+    with ceiling(sizes.users, workers, database) as target:
         rng = random.Random(1)
 
         def hello(client: Client) -> None:
