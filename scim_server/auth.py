@@ -14,6 +14,7 @@ bounded and one per app (so per worker); each request builds its own transient
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,22 +22,25 @@ from dataclasses import dataclass
 from flask import Response
 from flask import current_app
 from flask import g
-from flask import request
 from flask_httpauth import HTTPTokenAuth
+from sqlalchemy.exc import DBAPIError
 
 from scim_server import secrets
 from scim_server.config import retired_peppers
 from scim_server.db import get_session
+from scim_server.db import is_read_request
+from scim_server.db import is_unavailable
+from scim_server.db import write_apart
 from scim_server.errors import scim_error_response
 from scim_server.request_ids import current_request_id
 from scim_server.services.audit import Actor
 from scim_server.services.organizations.tokens import ScimCredentials
 from scim_server.services.organizations.tokens import find_scim_credentials
+from scim_server.services.organizations.tokens import last_use_is_stale
 from scim_server.services.organizations.tokens import touch_last_used
 from scim_server.storage.models import Organization
 
 READ_CREDENTIALS_SECONDS = 1.0
-_READ_METHODS = frozenset({"GET", "HEAD"})
 _CACHE_LIMIT = 10_000
 _CACHE_KEY = "scim_read_credentials"
 
@@ -50,6 +54,7 @@ class Principal:
     actor: Actor
 
 
+log = logging.getLogger(__name__)
 scim_auth = HTTPTokenAuth(scheme="Bearer")
 
 
@@ -63,14 +68,29 @@ def _verify_scim_token(secret: str) -> Principal | None:
         return None
     org = found.organization()
     g.org_id = org.id
-    touch_last_used(get_session(), found)
+    _record_use(found)
     request_id = current_request_id()
     return Principal(org, found.directory_id, Actor("scim", found.token_id, request_id))
 
 
+def _record_use(found: ScimCredentials) -> None:
+    """``last_used_at``, at most once a minute. A read writes it in a transaction of its own
+    (db.py, ``write_apart``); should that wait out the lock timeout behind a long write, the
+    read is still answered and a later request records the use."""
+    if not last_use_is_stale(found):
+        return
+    try:
+        with write_apart() as db:
+            touch_last_used(db, found)
+    except DBAPIError as error:
+        if not (is_read_request() and is_unavailable(error)):
+            raise
+        log.info("token last use not recorded: the database is busy")
+
+
 def _credentials(secret: str, pepper: str, retired: Sequence[str]) -> ScimCredentials | None:
     """The token's credentials: fresh for writes, at most a second old for reads."""
-    if request.method not in _READ_METHODS:
+    if not is_read_request():
         return find_scim_credentials(get_session(), secret, pepper=pepper, retired=retired)
     cache: dict[str, tuple[float, ScimCredentials]] = current_app.extensions.setdefault(
         _CACHE_KEY, {}

@@ -16,6 +16,8 @@ from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import g
+from flask import has_request_context
+from flask import request
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
@@ -56,6 +58,14 @@ _TRANSIENT_SQLITE = ("database is locked", "database is busy", "unable to open d
 # SDK, a CLI job) without waiting. PostgreSQL sees at most workers × (pool + overflow) sessions:
 # 4 workers → 24, well inside the default max_connections of 100.
 DEFAULT_POOL_SIZE = 4
+# Requests that only read. On SQLite their transaction is a deferred BEGIN: a snapshot that
+# takes no lock, so a read neither waits for a writer nor holds one up (every other
+# transaction is BEGIN IMMEDIATE, below). Such a snapshot must not write once it has
+# read: SQLite refuses to turn a snapshot older than the last commit into a write. What a
+# read request records (a token's last use, a provisioning-log entry) is therefore written
+# apart, in a short transaction of its own (``write_apart``).
+READ_METHODS = frozenset({"GET", "HEAD"})
+_SQLITE_BEGIN = "scim_sqlite_begin"  # an execution option: "IMMEDIATE" (default) or "DEFERRED"
 DEFAULT_MAX_OVERFLOW = 2
 SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 
@@ -204,7 +214,9 @@ def _configure_sqlite(
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(
+            f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}"
+        )
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -224,7 +236,11 @@ def init_app(app: Flask) -> None:
             lock_timeout=app.config["LOCK_TIMEOUT_SECONDS"],
         )
         factory = sessionmaker(bind=engine, expire_on_commit=False)
+        reads = engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})
+        app.extensions["scim_read_sessionmaker"] = sessionmaker(bind=reads, expire_on_commit=False)
         app.extensions["scim_engine"] = engine
+    else:  # the caller's sessions (a test's, joining its transaction) serve reads too
+        app.extensions["scim_read_sessionmaker"] = factory
     app.extensions["scim_sessionmaker"] = factory
     app.after_request(_finish_request)
     app.teardown_request(_close_session)
@@ -248,11 +264,29 @@ def end_operation(*, succeeded: bool) -> None:
 
 
 def get_session() -> Session:
-    """The request's session, opened on first use."""
+    """The request's session, opened on first use: a snapshot for a read request."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["scim_sessionmaker"]()
+        reads = "scim_read_sessionmaker" if is_read_request() else "scim_sessionmaker"
+        g.db_session = current_app.extensions[reads]()
     session: Session = g.db_session
     return session
+
+
+def is_read_request() -> bool:
+    """Is this request's session a read snapshot that must not write (``READ_METHODS``)?"""
+    return has_request_context() and request.method in READ_METHODS
+
+
+@contextmanager
+def write_apart() -> Iterator[Session]:
+    """Where the current request writes something that need not share its fate: a session
+    of its own for a read request (whose snapshot must not write), the request's own
+    session otherwise (whose write lock is already held: a second writer would wait on it)."""
+    if not is_read_request():
+        yield get_session()
+        return
+    with session_scope(current_app.extensions["scim_sessionmaker"]) as session:
+        yield session
 
 
 def _finish_request(response: Response) -> Response:

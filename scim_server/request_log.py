@@ -34,6 +34,7 @@ from flask import request
 from scim_server.auth import scim_auth
 from scim_server.config import ConfigError
 from scim_server.db import get_session
+from scim_server.db import is_read_request
 from scim_server.db import session_scope
 from scim_server.errors import route_template
 from scim_server.log_format import configure_logging
@@ -107,7 +108,8 @@ def _log_scim_request(response: Response, org_id: str, summary: dict[str, Any]) 
     if status < 400 and is_read and not current_app.config["PROVISIONING_LOG_READS"]:
         return
     entry = _entry(response, org_id, summary)
-    if status < 400 and "db_session" in g:
+    # A read's snapshot must not write (db.py, READ_METHODS): its entry is written apart.
+    if status < 400 and "db_session" in g and not is_read_request():
         provisioning_log.record(get_session(), entry)
     else:
         g.pending_log_entry = entry

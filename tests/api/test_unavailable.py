@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from sqlalchemy import exc as sa_exc
@@ -25,6 +26,7 @@ from tests.conftest import PEPPER
 from tests.conftest import PLATFORM_KEY
 from tests.conftest import make_org
 from tests.live_server import throwaway_database
+from tests.scim_client import PATCH_OP
 from tests.scim_client import USER
 from tests.scim_client import assert_api_error
 from tests.scim_client import assert_scim_error
@@ -151,4 +153,93 @@ def test_a_lock_timeout_is_503_and_writes_nothing(live_url):
         _release(held)
     again = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
     assert again.status_code == 201, again.get_json()  # nothing half written by the 503
+    app.extensions["scim_engine"].dispose()
+
+
+def _hold_row_write(url: str, scim_id: str):
+    """Another connection midway through a write of that user's row, until released: on
+    SQLite that holds the one write lock, on PostgreSQL the row's lock."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(make_url(url).database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE scim_users SET display_name = 'uncommitted' WHERE id = ?", (scim_id,))
+        return conn
+    engine = make_engine(url)
+    conn = engine.connect()
+    conn.execute(
+        text("UPDATE scim_users SET display_name = 'uncommitted' WHERE id = :id"), {"id": scim_id}
+    )
+    return conn, engine
+
+
+def test_reads_are_answered_while_a_writer_holds_the_lock(live_url):
+    app, org = _app_and_org(live_url)
+    client = app.test_client()
+    created = client.post(
+        "/scim/v2/Users", json={**_user(), "displayName": "Committed"}, headers=org.headers
+    )
+    assert created.status_code == 201, created.get_json()
+    scim_id = created.get_json()["id"]
+    held = _hold_row_write(live_url, scim_id)
+    try:
+        started = time.monotonic()
+        one = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+        found = client.get(
+            "/scim/v2/Users",
+            query_string={"filter": 'userName eq "locked@example.com"'},
+            headers=org.headers,
+        )
+        read_seconds = time.monotonic() - started
+        # The lock is really held: a write of the same user waits it out.
+        patch = client.patch(
+            f"/scim/v2/Users/{scim_id}",
+            json={
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            },
+            headers=org.headers,
+        )
+    finally:
+        _release(held)
+    assert one.status_code == 200, one.get_json()
+    assert one.get_json()["displayName"] == "Committed"  # not the writer's uncommitted value
+    assert found.get_json()["totalResults"] == 1
+    assert read_seconds < 0.3  # neither read waited for the lock (its timeout is 0.3 s)
+    assert_scim_error(patch, 503)
+    app.extensions["scim_engine"].dispose()
+
+
+def _hold_token_rows(url: str):
+    """Another connection holding what recording a token's use needs: SQLite's one write
+    lock, or the tokens' row locks on PostgreSQL (reads of them still go through)."""
+    if url.startswith("sqlite"):
+        return _hold_write_lock(url)
+    engine = make_engine(url)
+    conn = engine.connect()
+    conn.execute(text("SELECT id FROM api_tokens FOR UPDATE")).all()
+    return conn, engine
+
+
+def test_a_read_that_cannot_record_the_tokens_use_is_still_answered(live_url):
+    app, org = _app_and_org(live_url)
+    client = app.test_client()
+    created = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
+    scim_id = created.get_json()["id"]
+    engine = make_engine(live_url)
+    long_ago = datetime(2020, 1, 1)
+    with engine.begin() as conn:  # the token's use is due to be recorded again
+        conn.execute(text("UPDATE api_tokens SET last_used_at = :t"), {"t": long_ago})
+    held = _hold_token_rows(live_url)
+    try:
+        read = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+    finally:
+        _release(held)
+    assert read.status_code == 200, read.get_json()
+    app.extensions.pop("scim_read_credentials", None)  # this worker's one-second copy
+    again = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+    assert again.status_code == 200
+    with engine.connect() as conn:
+        used = conn.scalar(text("SELECT max(last_used_at) FROM api_tokens"))
+    engine.dispose()
+    assert used is not None and str(used) > "2020-01-02"  # recorded once the lock was free
     app.extensions["scim_engine"].dispose()

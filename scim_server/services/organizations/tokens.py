@@ -102,24 +102,31 @@ def revoke_org_token(
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 
 
+def last_use_is_stale(credentials: ScimCredentials) -> bool:
+    """Is the token's recorded last use older than ``LAST_USED_GRANULARITY``?"""
+    last = credentials.last_used_at
+    return last is None or last < utcnow() - LAST_USED_GRANULARITY
+
+
 def touch_last_used(db: Session, credentials: ScimCredentials) -> None:
     """Record that a token authenticated, at most once a minute per token.
 
-    The loaded value decides whether to write at all, so most requests cost nothing; the
-    conditional UPDATE decides among workers racing on the same token, so one of them
-    writes and the others match no row. Either way the credentials learn the new time, so
-    a copy a worker keeps for its reads (``scim_server/auth.py``) skips the statement for
-    the next minute instead of repeating it.
+    The loaded value decides whether to write at all (``last_use_is_stale``), so most
+    requests cost nothing; the conditional UPDATE decides among workers racing on the same
+    token, so one of them writes and the others match no row. Either way the credentials
+    learn the new time, so a copy a worker keeps for its reads (``scim_server/auth.py``)
+    skips the statement for the next minute instead of repeating it.
     """
-    now = utcnow()
-    cutoff = now - LAST_USED_GRANULARITY
-    if credentials.last_used_at is not None and credentials.last_used_at >= cutoff:
+    if not last_use_is_stale(credentials):
         return
+    now = utcnow()
     db.execute(
         update(ApiToken)
         .where(
             ApiToken.id == credentials.token_id,
-            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < cutoff),
+            or_(
+                ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_GRANULARITY
+            ),
         )
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
