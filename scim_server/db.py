@@ -7,6 +7,8 @@ Services may ``flush()``; only this module commits.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -212,11 +214,43 @@ def _configure_sqlite(
         if checkpoint_file is not None:
             wal_checkpoints.ensure_running(checkpoint_file)
 
+    busy_ms = int(lock_timeout * 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(
-            f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, 'IMMEDIATE')}"
-        )
+        mode = conn.get_execution_options().get(_SQLITE_BEGIN, "IMMEDIATE")
+        if mode != "IMMEDIATE":
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        _begin_immediate(conn, lock_timeout, busy_ms)
+
+
+def _begin_immediate(conn: Any, lock_timeout: float, busy_ms: int) -> None:
+    """Take the write lock, waking within a fraction of a millisecond of its release.
+
+    SQLite's own wait (busy_timeout) sleeps 1, 2, 5, 10, 15, 20, 25… ms between tries, so a
+    worker waiting behind another's two-millisecond write sleeps past the release, and the
+    worker that just committed, trying again at once, usually wins: under load one worker
+    starves while the other runs. Here the lock is tried with no wait, then again after
+    0.1 ms, growing to at most 1 ms, until ``lock_timeout``; the statements after it keep
+    the busy timeout."""
+    raw = conn.connection.dbapi_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + lock_timeout
+        pause = 0.0001
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not str(error).startswith(_TRANSIENT_SQLITE[:2]):
+                    break  # not the lock: the last try below reports it
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.001)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try: fails as SQLAlchemy's error
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={busy_ms}")
 
 
 def _unicode_lower(value: Any) -> Any:

@@ -8,6 +8,7 @@ engine, so the locks are real ones between two connections.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -242,4 +243,27 @@ def test_a_read_that_cannot_record_the_tokens_use_is_still_answered(live_url):
         used = conn.scalar(text("SELECT max(last_used_at) FROM api_tokens"))
     engine.dispose()
     assert used is not None and str(used) > "2020-01-02"  # recorded once the lock was free
+    app.extensions["scim_engine"].dispose()
+
+
+def test_a_write_waits_for_the_lock_and_goes_ahead_once_it_is_free(live_url):
+    app, org = _app_and_org(live_url)  # SCIM_LOCK_TIMEOUT_SECONDS=0.3
+    client = app.test_client()
+    held = _hold_write_lock(live_url)
+    answers: list = []
+    writer = threading.Thread(
+        target=lambda: answers.append(
+            client.post("/scim/v2/Users", json=_user("waited@example.com"), headers=org.headers)
+        )
+    )
+    writer.start()
+    time.sleep(0.15)
+    waiting = writer.is_alive()  # still waiting for the lock
+    _release(held)
+    writer.join(5)
+    assert waiting
+    assert answers and answers[0].status_code == 201, answers and answers[0].get_json()
+    if live_url.startswith("sqlite"):  # the wait left the connection's own timeout as it was
+        with app.extensions["scim_engine"].connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
     app.extensions["scim_engine"].dispose()
