@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from scim_server import create_app
+from scim_server.db import IDLE_PING_SECONDS
 from scim_server.db import is_unavailable
 from scim_server.db import make_engine
 from scim_server.storage import migrate
@@ -266,4 +267,54 @@ def test_a_write_waits_for_the_lock_and_goes_ahead_once_it_is_free(live_url):
     if live_url.startswith("sqlite"):  # the wait left the connection's own timeout as it was
         with app.extensions["scim_engine"].connect() as conn:
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 300
+    app.extensions["scim_engine"].dispose()
+
+
+def _ends_other_sessions(url: str) -> None:
+    """End every other session on this database, as a restart or a firewall would."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    engine.dispose()
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(live_url):
+    if live_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL: a pooled connection to a server")
+    app, org = _app_and_org(live_url)
+    client = app.test_client()
+    created = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
+    scim_id = created.get_json()["id"]
+    _ends_other_sessions(live_url)
+    time.sleep(IDLE_PING_SECONDS + 0.1)  # the pooled connection is idle, and dead
+    read = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+    assert read.status_code == 200, read.get_json()
+    app.extensions["scim_engine"].dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged_before_each_request(live_url):
+    if live_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL: a pooled connection to a server")
+    app, org = _app_and_org(live_url)
+    client = app.test_client()
+    created = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
+    scim_id = created.get_json()["id"]
+    dialect = app.extensions["scim_engine"].dialect
+    pings: list[object] = []
+    real_ping = dialect.do_ping
+    dialect.do_ping = lambda conn: pings.append(conn) or real_ping(conn)
+    try:
+        for _ in range(5):
+            client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+        assert pings == []  # a round trip per request saved
+        time.sleep(IDLE_PING_SECONDS + 0.1)
+        client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+        assert len(pings) == 1  # idle: checked once before use
+    finally:
+        del dialect.do_ping
     app.extensions["scim_engine"].dispose()
