@@ -283,13 +283,17 @@ def _ends_other_sessions(url: str) -> None:
     engine.dispose()
 
 
-def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(live_url):
+def _postgres_app_with_a_user(live_url: str):
     if live_url.startswith("sqlite"):
         pytest.skip("PostgreSQL: a pooled connection to a server")
     app, org = _app_and_org(live_url)
     client = app.test_client()
     created = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
-    scim_id = created.get_json()["id"]
+    return app, client, org, created.get_json()["id"]
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(live_url):
+    app, client, org, scim_id = _postgres_app_with_a_user(live_url)
     _ends_other_sessions(live_url)
     time.sleep(IDLE_PING_SECONDS + 0.1)  # the pooled connection is idle, and dead
     read = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
@@ -298,12 +302,7 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(live_url):
 
 
 def test_a_connection_in_steady_use_is_not_pinged_before_each_request(live_url):
-    if live_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL: a pooled connection to a server")
-    app, org = _app_and_org(live_url)
-    client = app.test_client()
-    created = client.post("/scim/v2/Users", json=_user(), headers=org.headers)
-    scim_id = created.get_json()["id"]
+    app, client, org, scim_id = _postgres_app_with_a_user(live_url)
     dialect = app.extensions["scim_engine"].dialect
     pings: list[object] = []
     real_ping = dialect.do_ping
