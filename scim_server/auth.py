@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from flask import Response
 from flask import current_app
 from flask import g
+from flask import request
 from flask_httpauth import HTTPTokenAuth
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DBAPIError
 
 from scim_server import secrets
 from scim_server.config import retired_peppers
+from scim_server.db import READ_METHODS
 from scim_server.db import get_session
-from scim_server.db import is_read_request
+from scim_server.db import is_snapshot_request
 from scim_server.db import is_unavailable
 from scim_server.db import write_apart
 from scim_server.errors import scim_error_response
@@ -74,23 +77,24 @@ def _verify_scim_token(secret: str) -> Principal | None:
 
 
 def _record_use(found: ScimCredentials) -> None:
-    """``last_used_at``, at most once a minute. A read writes it in a transaction of its own
-    (db.py, ``write_apart``); should that wait out the lock timeout behind a long write, the
-    read is still answered and a later request records the use."""
+    """``last_used_at``, at most once a minute. A snapshot read writes it in a transaction
+    of its own (db.py, ``write_apart``); should that wait out the lock timeout behind a long
+    write, or find no free pool connection, the read is still answered and a later request
+    records the use."""
     if not last_use_is_stale(found):
         return
     try:
         with write_apart() as db:
             touch_last_used(db, found)
-    except DBAPIError as error:
-        if not (is_read_request() and is_unavailable(error)):
+    except (DBAPIError, sa_exc.TimeoutError) as error:
+        if not (is_snapshot_request() and is_unavailable(error)):
             raise
         log.info("token last use not recorded: the database is busy")
 
 
 def _credentials(secret: str, pepper: str, retired: Sequence[str]) -> ScimCredentials | None:
     """The token's credentials: fresh for writes, at most a second old for reads."""
-    if not is_read_request():
+    if request.method not in READ_METHODS:
         return find_scim_credentials(get_session(), secret, pepper=pepper, retired=retired)
     cache: dict[str, tuple[float, ScimCredentials]] = current_app.extensions.setdefault(
         _CACHE_KEY, {}

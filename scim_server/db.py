@@ -11,8 +11,10 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 
 from flask import Flask
 from flask import Response
@@ -29,6 +31,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 from scim_server.storage import wal_checkpoints
+
+_View = TypeVar("_View")
 
 # How long a statement waits for a lock before giving up (SCIM_LOCK_TIMEOUT_SECONDS): the
 # request then answers 503 with Retry-After instead of hanging until the client gives up.
@@ -60,16 +64,18 @@ _TRANSIENT_SQLITE = ("database is locked", "database is busy", "unable to open d
 # SDK, a CLI job) without waiting. PostgreSQL sees at most workers × (pool + overflow) sessions:
 # 4 workers → 24, well inside the default max_connections of 100.
 DEFAULT_POOL_SIZE = 4
-# Requests that only read. On SQLite their transaction is a deferred BEGIN: a snapshot that
-# takes no lock, so a read neither waits for a writer nor holds one up (every other
-# transaction is BEGIN IMMEDIATE, below). Such a snapshot must not write once it has
-# read: SQLite refuses to turn a snapshot older than the last commit into a write. What a
-# read request records (a token's last use, a provisioning-log entry) is therefore written
-# apart, in a short transaction of its own (``write_apart``).
-READ_METHODS = frozenset({"GET", "HEAD"})
-_SQLITE_BEGIN = "scim_sqlite_begin"  # an execution option: "IMMEDIATE" (default) or "DEFERRED"
 DEFAULT_MAX_OVERFLOW = 2
 SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
+# Requests that only read (a read's credentials may come from the worker's cache: auth.py).
+READ_METHODS = frozenset({"GET", "HEAD"})
+# A view marked ``@snapshot_read`` reads and writes nothing else: on SQLite its GET or HEAD
+# runs in a deferred BEGIN, a WAL snapshot that takes no lock, so it neither waits for a
+# writer nor holds one up (every other transaction is BEGIN IMMEDIATE, below). A snapshot
+# must not write once it has read (SQLite refuses to turn a snapshot older than the last
+# commit into a write), so what such a request records (a token's last use, a
+# provisioning-log entry) goes through ``write_apart``. Views are marked one by one, not
+# every GET: some GETs write (a list page's bookmark, a console session's last-seen time).
+_SQLITE_BEGIN = "scim_sqlite_begin"  # an execution option: "IMMEDIATE" (default) or "DEFERRED"
 # A pooled PostgreSQL connection idle for longer than this is checked (one round trip)
 # before a request uses it; see ``_ping_when_idle``.
 IDLE_PING_SECONDS = 1.0
@@ -178,8 +184,8 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 # Every connection's pragmas, each with its trade-off. (``synchronous`` and ``busy_timeout``
-# are added per engine: a writer waits up to SCIM_LOCK_TIMEOUT_SECONDS for the lock, then the
-# request is a 503; with BEGIN IMMEDIATE (below) every write transaction queues there.)
+# are added per engine: a statement waits up to SCIM_LOCK_TIMEOUT_SECONDS for a lock, then the
+# request is a 503; a write transaction's BEGIN IMMEDIATE waits in ``_begin_immediate``.)
 SQLITE_PRAGMAS = (
     # Readers never block the writer nor each other; one writer at a time. Persistent.
     "PRAGMA journal_mode=WAL",
@@ -213,9 +219,10 @@ def _configure_sqlite(
     """Make SQLite behave like one serialised writer with many readers.
 
     SQLite ignores ``SELECT … FOR UPDATE``; ``BEGIN IMMEDIATE`` takes the write lock at
-    the start of every transaction, so two PATCHes of one user serialise instead of one
-    silently overwriting the other. ``case_sensitive_like`` makes LIKE honour
-    ``caseExact`` the way PostgreSQL does; case-insensitive matches lower() both sides.
+    the start of every transaction but a ``snapshot_read`` view's, so two PATCHes of one
+    user serialise instead of one silently overwriting the other. ``case_sensitive_like``
+    makes LIKE honour ``caseExact`` the way PostgreSQL does; case-insensitive matches
+    lower() both sides.
 
     Durability (``SCIM_SQLITE_SYNCHRONOUS``): with WAL, ``NORMAL`` (the default) syncs the
     log at checkpoints instead of at every commit. A crash of the process or of a worker
@@ -279,14 +286,15 @@ def _begin_immediate(conn: Any, lock_timeout: float, busy_ms: int) -> None:
             try:
                 raw.execute("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as error:
+            except sqlite3.Error as error:
                 if not str(error).startswith(_TRANSIENT_SQLITE[:2]):
-                    break  # not the lock: the last try below reports it
+                    break  # not the lock: the last try below reports it as SQLAlchemy's error
             time.sleep(pause)
             pause = min(pause * 1.5, 0.001)
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try: fails as SQLAlchemy's error
     finally:
-        raw.execute(f"PRAGMA busy_timeout={busy_ms}")
+        with suppress(sqlite3.Error):  # a broken connection: its own error is the one to see
+            raw.execute(f"PRAGMA busy_timeout={busy_ms}")
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -334,29 +342,12 @@ def end_operation(*, succeeded: bool) -> None:
 
 
 def get_session() -> Session:
-    """The request's session, opened on first use: a snapshot for a read request."""
+    """The request's session, opened on first use: a snapshot for a ``snapshot_read`` view."""
     if "db_session" not in g:
-        reads = "scim_read_sessionmaker" if is_read_request() else "scim_sessionmaker"
+        reads = "scim_read_sessionmaker" if is_snapshot_request() else "scim_sessionmaker"
         g.db_session = current_app.extensions[reads]()
     session: Session = g.db_session
     return session
-
-
-def is_read_request() -> bool:
-    """Is this request's session a read snapshot that must not write (``READ_METHODS``)?"""
-    return has_request_context() and request.method in READ_METHODS
-
-
-@contextmanager
-def write_apart() -> Iterator[Session]:
-    """Where the current request writes something that need not share its fate: a session
-    of its own for a read request (whose snapshot must not write), the request's own
-    session otherwise (whose write lock is already held: a second writer would wait on it)."""
-    if not is_read_request():
-        yield get_session()
-        return
-    with session_scope(current_app.extensions["scim_sessionmaker"]) as session:
-        yield session
 
 
 def _finish_request(response: Response) -> Response:
@@ -378,6 +369,43 @@ def _close_session(_exc: BaseException | None) -> None:
     if session is not None:
         session.rollback()
         session.close()
+
+
+def snapshot_read(view: _View) -> _View:
+    """Mark a view whose GET and HEAD only read: its session is a snapshot (above)."""
+    view.snapshot_read = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_snapshot_request() -> bool:
+    """Is this request's session a read snapshot that must not write (``snapshot_read``)?"""
+    if not has_request_context() or request.method not in READ_METHODS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "snapshot_read", False)
+
+
+@contextmanager
+def write_apart() -> Iterator[Session]:
+    """Where the current request records something that need not share its fate: a
+    transaction of its own for a snapshot (which must not write), the request's own
+    session otherwise (whose write lock is already held: a second writer would wait on it)."""
+    if not is_snapshot_request():
+        yield get_session()
+        return
+    with separate_transaction() as session:
+        yield session
+
+
+@contextmanager
+def separate_transaction() -> Iterator[Session]:
+    """A short write transaction beside the request's, committed on its own."""
+    g.separate_transaction = True
+    try:
+        with session_scope(current_app.extensions["scim_sessionmaker"]) as session:
+            yield session
+    finally:
+        g.pop("separate_transaction", None)
 
 
 @contextmanager

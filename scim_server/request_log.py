@@ -33,9 +33,10 @@ from flask import request
 
 from scim_server.auth import scim_auth
 from scim_server.config import ConfigError
+from scim_server.db import READ_METHODS
 from scim_server.db import get_session
-from scim_server.db import is_read_request
-from scim_server.db import session_scope
+from scim_server.db import is_snapshot_request
+from scim_server.db import separate_transaction
 from scim_server.errors import route_template
 from scim_server.log_format import configure_logging
 from scim_server.request_ids import HEADER
@@ -104,12 +105,12 @@ def _finish(response: Response) -> Response:
 def _log_scim_request(response: Response, org_id: str, summary: dict[str, Any]) -> None:
     """Record the entry now (a success, in the request's transaction) or at teardown."""
     status = response.status_code
-    is_read = request.method == "GET" or request.path.endswith("/.search")
+    is_read = request.method in READ_METHODS or request.path.endswith("/.search")
     if status < 400 and is_read and not current_app.config["PROVISIONING_LOG_READS"]:
         return
     entry = _entry(response, org_id, summary)
-    # A read's snapshot must not write (db.py, READ_METHODS): its entry is written apart.
-    if status < 400 and "db_session" in g and not is_read_request():
+    # A snapshot must not write (db.py, ``snapshot_read``): its entry is written apart.
+    if status < 400 and "db_session" in g and not is_snapshot_request():
         provisioning_log.record(get_session(), entry)
     else:
         g.pending_log_entry = entry
@@ -209,7 +210,7 @@ def _write_apart(entry: dict[str, Any]) -> None:
         log.warning("provisioning log entry not written: request session still open")
         return
     try:
-        with session_scope(current_app.extensions["scim_sessionmaker"]) as db:
+        with separate_transaction() as db:
             provisioning_log.record(db, entry)
     except Exception:  # the response is already made; the log line still says what failed
         log.exception("provisioning log entry not written")

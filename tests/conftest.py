@@ -11,12 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from flask import g
+from flask import request
 from hypothesis import settings
 from sqlalchemy import Engine
+from sqlalchemy import event
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from scim_server import create_app
+from scim_server.db import is_snapshot_request
 from scim_server.db import make_engine
 from scim_server.services.audit import Actor
 from scim_server.services.organizations import orgs
@@ -60,13 +64,34 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# What a read snapshot may run (db.py, ``snapshot_read``): anything else would ask SQLite to
+# turn the snapshot into a write, which it refuses once another connection has committed.
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[object]:
+    """The test's connection, in a transaction rolled back at the end. Every test's sessions
+    join it, so the snapshot reads' rule is checked here: a request served in a snapshot
+    may write only through ``db.write_apart`` (its own transaction)."""
     conn = engine.connect()
     outer = conn.begin()
+    snapshot_writes: list[str] = []
+
+    def guard(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if (
+            is_snapshot_request()
+            and not g.get("separate_transaction")
+            and not statement.lstrip().upper().startswith(_READS)
+        ):
+            snapshot_writes.append(f"{request.method} {request.path}: {statement[:120]}")
+
+    event.listen(conn, "before_cursor_execute", guard)
     yield conn
+    event.remove(conn, "before_cursor_execute", guard)
     outer.rollback()
     conn.close()
+    assert not snapshot_writes, f"a snapshot read wrote outside write_apart: {snapshot_writes}"
 
 
 @pytest.fixture

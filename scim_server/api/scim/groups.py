@@ -12,6 +12,7 @@ from flask import request
 from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
+from scim_server.db import snapshot_read
 from scim_server.scim import compat
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_GROUP
@@ -72,6 +73,7 @@ def create_group() -> Response:
 
 
 @bp.get("/<resource_id:group_id>")
+@snapshot_read
 def get_group(group_id: str) -> Response:
     ctx = requests.context()
     group = groups.get_group(get_session(), ctx, group_id)

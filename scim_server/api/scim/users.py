@@ -9,6 +9,7 @@ from flask import request
 from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
+from scim_server.db import snapshot_read
 from scim_server.scim import compat
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_USER
@@ -71,6 +72,7 @@ def create_user() -> Response:
 
 
 @bp.get("/<resource_id:scim_id>")
+@snapshot_read
 def get_user(scim_id: str) -> Response:
     ctx = requests.context()
     rtype = ctx.registry.user
