@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextlib import suppress
@@ -74,7 +75,8 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 # must not write once it has read (SQLite refuses to turn a snapshot older than the last
 # commit into a write), so what such a request records (a token's last use, a
 # provisioning-log entry) goes through ``write_apart``. Views are marked one by one, not
-# every GET: some GETs write (a list page's bookmark, a console session's last-seen time).
+# every GET: some GETs write (an unfiltered list page's bookmark, a console session's
+# last-seen time); ``snapshot_read_if`` marks a view that only reads for some requests.
 _SQLITE_BEGIN = "scim_sqlite_begin"  # an execution option: "IMMEDIATE" (default) or "DEFERRED"
 # A pooled PostgreSQL connection idle for longer than this is checked (one round trip)
 # before a request uses it; see ``_ping_when_idle``.
@@ -377,12 +379,24 @@ def snapshot_read(view: _View) -> _View:
     return view
 
 
+def snapshot_read_if(reads_only: Callable[[], bool]) -> Callable[[_View], _View]:
+    """Mark a view whose GET and HEAD only read when ``reads_only()`` says so for the
+    request (asked before the view runs: authentication may open the session)."""
+
+    def mark(view: _View) -> _View:
+        view.snapshot_read = reads_only  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
 def is_snapshot_request() -> bool:
     """Is this request's session a read snapshot that must not write (``snapshot_read``)?"""
     if not has_request_context() or request.method not in READ_METHODS:
         return False
     view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "snapshot_read", False)
+    rule = getattr(view, "snapshot_read", None)
+    return rule is True or (rule is not None and bool(rule()))
 
 
 @contextmanager

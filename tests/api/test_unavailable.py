@@ -176,7 +176,7 @@ def _hold_row_write(url: str, scim_id: str):
     return conn, engine
 
 
-def test_reads_by_id_are_answered_while_a_writer_holds_the_lock(live_url):
+def test_reads_are_answered_while_a_writer_holds_the_lock(live_url):
     app, org = _app_and_org(live_url)
     client = app.test_client()
     created = client.post(
@@ -196,6 +196,12 @@ def test_reads_by_id_are_answered_while_a_writer_holds_the_lock(live_url):
         one = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
         head = client.head(f"/scim/v2/Users/{scim_id}", headers=org.headers)
         members = client.get(f"/scim/v2/Groups/{group_id}", headers=org.headers)
+        found = client.get(
+            "/scim/v2/Users",
+            query_string={"filter": 'userName eq "locked@example.com"'},
+            headers=org.headers,
+        )
+        cursor = client.get("/scim/v2/Groups", query_string={"cursor": ""}, headers=org.headers)
         read_seconds = time.monotonic() - started
         # The lock is really held: a write of the same user waits it out.
         patch = client.patch(
@@ -212,6 +218,9 @@ def test_reads_by_id_are_answered_while_a_writer_holds_the_lock(live_url):
     assert one.get_json()["displayName"] == "Committed"  # not the writer's uncommitted value
     assert head.status_code == 200
     assert [m["value"] for m in members.get_json()["members"]] == [scim_id]
+    assert found.get_json()["totalResults"] == 1
+    assert cursor.status_code == 200, cursor.get_json()
+    assert [g["id"] for g in cursor.get_json()["Resources"]] == [group_id]
     assert read_seconds < 0.3  # no read waited for the lock (its timeout is 0.3 s)
     assert_scim_error(patch, 503)
     app.extensions["scim_engine"].dispose()

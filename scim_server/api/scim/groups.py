@@ -13,6 +13,7 @@ from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.db import snapshot_read
+from scim_server.db import snapshot_read_if
 from scim_server.scim import compat
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_GROUP
@@ -57,6 +58,7 @@ def validated_body(ctx: ScimContext, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("")
+@snapshot_read_if(requests.list_reads_only)
 def list_groups() -> Response:
     return requests.list_resources("Group", search.search_groups, from_body=False)
 

@@ -206,6 +206,13 @@ def not_modified(version: str) -> bool:
     return "*" in tags or version in tags
 
 
+def list_reads_only() -> bool:
+    """Does this GET list only read? A filtered page and a cursor page do; an unfiltered
+    ``startIndex`` page saves the bookmark the next page seeks from (services/directory/
+    search.py), so it is no snapshot (db.py, ``snapshot_read``)."""
+    return bool(request.args.get("filter")) or "cursor" in request.args
+
+
 def list_resources(
     resource_type: str,
     search: Callable[[Session, ScimContext, Query], tuple[int, list[dict[str, Any]]]],

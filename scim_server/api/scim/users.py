@@ -10,6 +10,7 @@ from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
 from scim_server.db import snapshot_read
+from scim_server.db import snapshot_read_if
 from scim_server.scim import compat
 from scim_server.scim.projection import project
 from scim_server.scim.schema import CORE_USER
@@ -55,6 +56,7 @@ def validated_body(ctx: ScimContext, raw: dict[str, object]) -> dict[str, object
 
 
 @bp.get("")
+@snapshot_read_if(requests.list_reads_only)
 def list_users() -> Response:
     return requests.list_resources("User", search.search_users, from_body=False)
 
