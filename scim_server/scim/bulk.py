@@ -253,28 +253,33 @@ def cycle_error(operation: BulkOperation, stuck: list[BulkOperation]) -> ScimErr
     )
 
 
+#: Deeper data than this is refused before it is walked. The HTTP guard already refuses
+#: bodies nested past 32 levels; this bound keeps the walk itself from ever reaching the
+#: interpreter's recursion limit, where a garbage collection can fail in odd places.
+MAX_DATA_DEPTH = 64
+
+
 def resolve(value: Any, ids: Mapping[str, str | None]) -> Any:
     """``value`` with every ``bulkId:<id>`` string replaced by the created resource's id.
 
     :raises InvalidValueError: a reference to a ``bulkId`` no POST in the request carries.
     :raises ConflictingReferenceError: a reference to a POST that failed (``ids`` maps it to
         None).
-    :raises InvalidSyntaxError: data nested too deeply to walk (never a RecursionError).
+    :raises InvalidSyntaxError: data nested deeper than MAX_DATA_DEPTH levels.
     """
-    try:
-        return _resolve(value, ids)
-    except RecursionError:
-        raise InvalidSyntaxError("The operation's data nests too deeply.") from None
+    return _resolve(value, ids, 0)
 
 
-def _resolve(value: Any, ids: Mapping[str, str | None]) -> Any:
+def _resolve(value: Any, ids: Mapping[str, str | None], depth: int) -> Any:
     if isinstance(value, str) and value.startswith(REFERENCE_PREFIX):
         return _resolved_id(value[len(REFERENCE_PREFIX) :], ids)
+    if not isinstance(value, dict | list):
+        return value
+    if depth >= MAX_DATA_DEPTH:
+        raise InvalidSyntaxError(f"The operation's data nests deeper than {MAX_DATA_DEPTH} levels.")
     if isinstance(value, dict):
-        return {key: _resolve(item, ids) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolve(item, ids) for item in value]
-    return value
+        return {key: _resolve(item, ids, depth + 1) for key, item in value.items()}
+    return [_resolve(item, ids, depth + 1) for item in value]
 
 
 def _resolved_id(bulk_id: str, ids: Mapping[str, str | None]) -> str:

@@ -90,5 +90,5 @@ def test_resolving_deeply_nested_data_is_a_400_not_a_recursion_error():
     deep: object = "bulkId:u"
     for _ in range(5000):
         deep = [deep]
-    with pytest.raises(InvalidSyntaxError, match="nests too deeply"):
+    with pytest.raises(InvalidSyntaxError, match="nests deeper than"):
         resolve(deep, {"u": "id-1"})
