@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,36 @@ from scim_server.scim.validation import ResourceValidator
 from scim_server.services.signin.domains import DnsPythonResolver
 
 
+class ScimFlask(Flask):
+    """Flask, asking once per function whether it is a coroutine.
+
+    Flask passes every hook and view through ``ensure_sync`` on every call, and the answer
+    (``inspect.iscoroutinefunction``) costs more than a dictionary lookup: a request runs
+    about a dozen hooks. They are the app's own, registered at start-up; a function made
+    per request (``after_this_request``) would only fill the cache to its bound.
+    """
+
+    MAX_CACHED = 512
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            synced = self._synced.get(func)
+        except TypeError:  # an unhashable callable object: asked every time
+            return super().ensure_sync(func)
+        if synced is None:
+            synced = super().ensure_sync(func)
+            if len(self._synced) < self.MAX_CACHED:
+                self._synced[func] = synced
+        return synced
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the WSGI app: config, database, schemas, errors and blueprints."""
-    app = Flask("scim_server")
+    app = ScimFlask("scim_server")
     config.load(app, test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     schema_dir = app.config["SCHEMA_DIR"]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 
 from flask import Flask
 from flask import Response
@@ -66,10 +68,18 @@ def _start_timer() -> None:
 def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     route = route_template() if request.url_rule is not None else UNMATCHED
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    count, latency = _series(route, request.method, response.status_code)
+    count.inc()
     if started is not None:
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        latency.observe(time.perf_counter() - started)
     return response
+
+
+@lru_cache(maxsize=1024)
+def _series(route: str, method: str, status: int) -> tuple[Any, Any]:
+    """The two series of a (route, method, status), looked up once: ``labels()`` checks
+    and locks on every call. Bounded like the series themselves, by the routes."""
+    return REQUESTS.labels(route, method, str(status)), LATENCY.labels(route, method)
 
 
 def exposition(members: MemberCounts) -> Response:
