@@ -28,6 +28,8 @@ from scim_server.storage.models import ScimUser
 from scim_server.storage.models import ScimUserValue
 from scim_server.storage.models import SiteAssignment
 from scim_server.storage.models import User
+from scim_server.storage.scim_reads import GROUPS_OF_THE_ROW
+from scim_server.storage.scim_reads import pairs_by_name
 
 # Built once (every SCIM request on one user runs it): composing the expression per call
 # costs more Python than the indexed lookup itself.
@@ -42,6 +44,9 @@ _LIVE_SCIM_USER = (
     )
 )
 _LIVE_SCIM_USER_FOR_UPDATE = _LIVE_SCIM_USER.with_for_update(of=[ScimUser, Membership])
+_LIVE_SCIM_USER_WITH_GROUPS_FOR_UPDATE = _LIVE_SCIM_USER.add_columns(
+    GROUPS_OF_THE_ROW
+).with_for_update(of=[ScimUser, Membership])
 
 
 def live_scim_user(
@@ -51,6 +56,16 @@ def live_scim_user(
     stmt = _LIVE_SCIM_USER_FOR_UPDATE if for_update else _LIVE_SCIM_USER
     row = db.execute(stmt, {"scim_id": scim_id, "directory_id": directory_id}).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def live_scim_user_with_groups(
+    db: Session, directory_id: str, scim_id: str
+) -> tuple[ScimUser, Membership, User, list[tuple[str, str | None]]] | None:
+    """``live_scim_user`` locked, with the user's groups as sorted (id, name) pairs: a
+    write's answer shows them, and they are read in the same statement."""
+    params = {"scim_id": scim_id, "directory_id": directory_id}
+    row = db.execute(_LIVE_SCIM_USER_WITH_GROUPS_FOR_UPDATE, params).first()
+    return None if row is None else (row[0], row[1], row[2], pairs_by_name(row[3]))
 
 
 def live_scim_id(db: Session, membership_id: str) -> str | None:

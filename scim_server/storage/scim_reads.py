@@ -1,7 +1,8 @@
 """Core reads behind GET /Users/{id} and list pages: plain rows, statements built once.
 
-The two reads every IdP lookup ends in — a live user with what its representation needs,
-and the groups of a page of users — run as prebuilt statements over table columns. No
+The read every IdP lookup ends in — a live user, or a page of users, with what the
+representation needs, groups included — runs as one prebuilt statement over table columns
+(the groups of a write's answer are a second, ``groups_of_users``). No
 entity is built and no statement composed per call: at IdP lookup volume the ORM's per-row
 and per-statement Python cost was most of a GET's time (docs/benchmark.md). Writes keep
 the ORM (``queries.live_scim_user``), which they need for the unit of work. The reads
@@ -13,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy import Row
 from sqlalchemy import bindparam
 from sqlalchemy import select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import Membership
@@ -52,12 +56,51 @@ _USER_DOCUMENT = select(
         _PEOPLE, _PEOPLE.c.id == _MEMBERSHIPS.c.user_id
     )
 )
-_ONE_LIVE_USER = _USER_DOCUMENT.where(
+
+
+class _IdNamePairs(FunctionElement[Any]):
+    """``[[id, name], …]`` as one JSON array, aggregated over the rows of a subquery."""
+
+    type = JSON()
+    name = "id_name_pairs"
+    inherit_cache = True
+
+
+@compiles(_IdNamePairs, "sqlite")
+def _pairs_sqlite(element: _IdNamePairs, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_IdNamePairs, "postgresql")
+def _pairs_postgresql(element: _IdNamePairs, compiler: Any, **kw: Any) -> str:
+    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))"
+
+
+# The user's groups as one column of the user's own row (``scim_users``), so a GET or a
+# page of users is one statement, and a PATCH's locking read also reads its answer's
+# groups: a second statement costs more Python than the index seeks it runs. Driven by
+# the member's rows, as a separate query would be; the directory is checked on the groups
+# found. Unordered here: ``pairs_by_name`` orders them.
+GROUPS_OF_THE_ROW = (
+    select(_IdNamePairs(_GROUPS.c.id, _GROUPS.c.display_name))
+    .select_from(_GROUP_MEMBERS.join(_GROUPS, _GROUPS.c.id == _GROUP_MEMBERS.c.group_id))
+    .where(
+        _GROUP_MEMBERS.c.member_id == _USERS.c.id,
+        not_seekable(_GROUPS.c.directory_id) == _USERS.c.directory_id,
+    )
+    .scalar_subquery()
+    .label("group_pairs")
+)
+_ONE_LIVE = (
     _USERS.c.id == bindparam("scim_id"),
     _USERS.c.directory_id == bindparam("directory_id"),
     _USERS.c.deleted_at.is_(None),
 )
-_USERS_BY_ID = _USER_DOCUMENT.where(_USERS.c.id.in_(bindparam("ids", expanding=True)))
+_ONE_LIVE_USER = _USER_DOCUMENT.where(*_ONE_LIVE)
+_ONE_LIVE_USER_WITH_GROUPS = _USER_DOCUMENT.add_columns(GROUPS_OF_THE_ROW).where(*_ONE_LIVE)
+_BY_IDS = _USERS.c.id.in_(bindparam("ids", expanding=True))
+_USERS_BY_ID = _USER_DOCUMENT.where(_BY_IDS)
+_USERS_BY_ID_WITH_GROUPS = _USER_DOCUMENT.add_columns(GROUPS_OF_THE_ROW).where(_BY_IDS)
 
 
 def _groups_of(members: Any) -> Any:
@@ -75,15 +118,35 @@ _GROUPS_OF_USERS = _groups_of(_GROUP_MEMBERS.c.member_id.in_(bindparam("ids", ex
 _GROUPS_OF_USER = _groups_of(_GROUP_MEMBERS.c.member_id == bindparam("id"))
 
 
-def live_user_document(db: Session, directory_id: str, scim_id: str) -> Row[Any] | None:
-    """The live SCIM user's row for its representation; tombstones are not found."""
+def live_user_document(
+    db: Session, directory_id: str, scim_id: str, *, with_groups: bool = False
+) -> Row[Any] | None:
+    """The live SCIM user's row for its representation; tombstones are not found.
+    ``with_groups``: the row also holds ``group_pairs`` (``group_pairs()`` reads it)."""
     params = {"scim_id": scim_id, "directory_id": directory_id}
-    return db.connection().execute(_ONE_LIVE_USER, params).first()
+    statement = _ONE_LIVE_USER_WITH_GROUPS if with_groups else _ONE_LIVE_USER
+    return db.connection().execute(statement, params).first()
 
 
-def user_documents(db: Session, scim_ids: Sequence[str]) -> list[Row[Any]]:
-    """The rows of a page of users whose ids the caller already scoped to a directory."""
-    return list(db.connection().execute(_USERS_BY_ID, {"ids": list(scim_ids)}))
+def user_documents(
+    db: Session, scim_ids: Sequence[str], *, with_groups: bool = False
+) -> list[Row[Any]]:
+    """The rows of a page of users (ids the caller already scoped to a directory);
+    ``with_groups`` as for ``live_user_document``."""
+    statement = _USERS_BY_ID_WITH_GROUPS if with_groups else _USERS_BY_ID
+    return list(db.connection().execute(statement, {"ids": list(scim_ids)}))
+
+
+def group_pairs(row: Row[Any]) -> list[tuple[str, str | None]]:
+    """(group id, display name) of each group of a row read ``with_groups``, by name then
+    id: the same order on SQLite and PostgreSQL whatever the database's collation."""
+    return pairs_by_name(row.group_pairs)
+
+
+def pairs_by_name(pairs: list[list[Any]] | None) -> list[tuple[str, str | None]]:
+    """The value of a ``GROUPS_OF_THE_ROW`` column as sorted (group id, name) pairs."""
+    pairs = pairs or []  # PostgreSQL's json_agg of no rows is NULL
+    return sorted(((group_id, name) for group_id, name in pairs), key=lambda p: (p[1] or "", p[0]))
 
 
 def groups_of_users(db: Session, directory_id: str, scim_ids: Sequence[str]) -> list[Row[Any]]:

@@ -24,16 +24,18 @@ bp.before_request(require_scim_token)
 
 
 def _render(ctx: ScimContext, view: UserView, status: int = 200, *, new: bool = False) -> Response:
-    """``new``: created by this request, so in no group yet (no query for its groups)."""
+    """``new``: created by this request, so in no group yet (no query for its groups).
+    A view read with its groups (a PATCH's, a PUT's) needs no query either."""
     rtype = ctx.registry.user
     projection = requests.projection_from(
         rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
     )
-    groups = (
-        users.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
-        if projection.wants(rtype, "groups") and not new
-        else None
-    )
+    groups = None
+    if projection.wants(rtype, "groups") and not new:
+        if view.group_pairs is not None:
+            groups = users.group_refs(ctx, view.group_pairs)
+        else:
+            groups = users.user_groups(get_session(), ctx, [view.row.id]).get(view.row.id)
     doc = view.to_scim(ctx, groups)
     return requests.scim_response(
         project(doc, rtype, projection),

@@ -71,15 +71,16 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
 def load_users(
     db: Session, ctx: ScimContext, page: list[str], projection: Projection
 ) -> list[dict[str, Any]]:
-    """The SCIM documents of a page of user ids, in that order, in two queries at most."""
+    """The SCIM documents of a page of user ids, in that order, in one query (groups included)."""
     if not page:
         return []
     rtype = ctx.registry.user
-    rows = {row.id: row for row in scim_reads.user_documents(db, page)}
+    with_groups = projection.wants(rtype, "groups")
+    rows = {row.id: row for row in scim_reads.user_documents(db, page, with_groups=with_groups)}
     found = [rows[i] for i in page if i in rows]
     groups = (
-        users.user_groups(db, ctx, [row.id for row in found])
-        if projection.wants(rtype, "groups")
+        {row.id: users.group_refs(ctx, scim_reads.group_pairs(row)) for row in found}
+        if with_groups
         else {}
     )
     return [

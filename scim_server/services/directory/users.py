@@ -85,6 +85,8 @@ class UserView:
     membership: Membership
     user_disabled: bool = False
     person: User | None = None  # loaded with the row, for profile sync (docs/lifecycle.md §9)
+    # (group id, display name), by name, when read with the row (a PATCH or PUT answer's).
+    group_pairs: list[tuple[str, str | None]] | None = None
 
     def to_scim(
         self, ctx: ScimContext, groups: list[dict[str, Any]] | None = None
@@ -101,11 +103,11 @@ class UserView:
 
 def read_user(db: Session, ctx: ScimContext, scim_id: str, *, with_groups: bool) -> dict[str, Any]:
     """GET /Users/{id}: the whole document from Core rows (``storage/scim_reads.py``),
-    two statements with its groups, one without."""
-    row = scim_reads.live_user_document(db, ctx.directory_id, scim_id)
+    one statement, its groups included (a JSON aggregate in the same row)."""
+    row = scim_reads.live_user_document(db, ctx.directory_id, scim_id, with_groups=with_groups)
     if row is None:
         raise NotFound(f"No User with id {excerpt(scim_id)}.")
-    groups = user_groups(db, ctx, [scim_id]).get(scim_id) if with_groups else None
+    groups = group_refs(ctx, scim_reads.group_pairs(row)) if with_groups else None
     return user_to_scim(
         cast(UserColumns, row),
         cast(MembershipColumns, row),
@@ -124,16 +126,21 @@ def user_groups(
     if not user_ids:
         return out
     for row in scim_reads.groups_of_users(db, ctx.directory_id, user_ids):
-        member_id, group_id, name = row.member_id, row.id, row.display_name
-        out[member_id].append(
-            {
-                "value": group_id,
-                "$ref": ctx.location("Groups", group_id),
-                "display": name,
-                "type": "direct",
-            }
-        )
+        out[row.member_id].extend(group_refs(ctx, [(row.id, row.display_name)]))
     return out
+
+
+def group_refs(ctx: ScimContext, pairs: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """The readOnly ``groups`` values for (group id, display name) pairs."""
+    return [
+        {
+            "value": group_id,
+            "$ref": ctx.location("Groups", group_id),
+            "display": name,
+            "type": "direct",
+        }
+        for group_id, name in pairs
+    ]
 
 
 def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = False) -> UserView:
@@ -142,6 +149,16 @@ def get_user(db: Session, ctx: ScimContext, scim_id: str, *, for_update: bool = 
         raise NotFound(f"No User with id {excerpt(scim_id)}.")
     row, membership, user = found
     return UserView(row, membership, user.disabled_at is not None, user)
+
+
+def _get_user_to_answer(db: Session, ctx: ScimContext, scim_id: str) -> UserView:
+    """``get_user`` locked, with its groups: a user PATCH or PUT answers the whole user,
+    and a user's own write never changes its groups (``groups`` is readOnly)."""
+    found = queries.live_scim_user_with_groups(db, ctx.directory_id, scim_id)
+    if found is None:
+        raise NotFound(f"No User with id {excerpt(scim_id)}.")
+    row, membership, user, pairs = found
+    return UserView(row, membership, user.disabled_at is not None, user, pairs)
 
 
 def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
@@ -197,7 +214,7 @@ def replace_user(
     db: Session, ctx: ScimContext, scim_id: str, doc: dict[str, Any], *, if_match: str | None = None
 ) -> UserView:
     """PUT /Users/{id}. A body without ``active`` never changes access (row U6)."""
-    view = get_user(db, ctx, scim_id, for_update=True)
+    view = _get_user_to_answer(db, ctx, scim_id)
     check_if_match(view.row.version, if_match)
     _store(db, ctx, view, doc)
     return view
@@ -212,7 +229,7 @@ def patch_user(
     if_match: str | None = None,
 ) -> UserView:
     """PATCH /Users/{id}: apply to the current document, then store it like a PUT."""
-    view = get_user(db, ctx, scim_id, for_update=True)
+    view = _get_user_to_answer(db, ctx, scim_id)
     check_if_match(view.row.version, if_match)
     _refuse_clearing_active(ops)
     active = _only_active(ops)

@@ -34,6 +34,39 @@ def test_create_with_members_and_read_back(scim):
     ]
 
 
+def test_a_users_groups_are_by_name_in_a_get_and_in_a_list_page(scim):
+    """GET and list pages read a user's groups with the user's row (one statement):
+    each user gets their own, by displayName, and a user in none shows none."""
+    alice, bob, carol = (scim.create_user()["id"] for _ in range(3))
+    zeta = scim.create_group("Zeta", members=[alice])
+    alpha = scim.create_group("alpha", members=[alice, bob])
+    beta = scim.create_group("Beta", members=[alice])
+    by_name = [beta["id"], zeta["id"], alpha["id"]]  # code point order: upper case first
+    got = scim.get(f"/Users/{alice}").get_json()
+    assert [g["value"] for g in got["groups"]] == by_name
+    assert [g["display"] for g in got["groups"]] == ["Beta", "Zeta", "alpha"]
+    page = scim.get("/Users", query_string={"filter": "userName pr", "count": 10}).get_json()
+    groups = {u["id"]: [g["value"] for g in u.get("groups", [])] for u in page["Resources"]}
+    assert groups == {alice: by_name, bob: [alpha["id"]], carol: []}
+    assert "groups" not in scim.get(f"/Users/{carol}").get_json()
+    trimmed = scim.get(f"/Users/{alice}", query_string={"excludedAttributes": "groups"})
+    assert "groups" not in trimmed.get_json()
+    # A PATCH's and a PUT's answer read the groups with the locked row.
+    patched = scim.patch(f"/Users/{alice}", [{"op": "replace", "path": "active", "value": False}])
+    assert [g["value"] for g in patched.get_json()["groups"]] == by_name
+    put = dict(got, active=True)
+    put.pop("groups")
+    replaced = scim.put(f"/Users/{alice}", put)
+    assert replaced.status_code == 200, replaced.get_json()
+    assert [g["display"] for g in replaced.get_json()["groups"]] == ["Beta", "Zeta", "alpha"]
+    assert (
+        "groups"
+        not in scim.patch(
+            f"/Users/{carol}", [{"op": "replace", "path": "title", "value": "x"}]
+        ).get_json()
+    )
+
+
 def test_excluded_members_are_not_returned(scim):
     alice = scim.create_user()["id"]
     group = scim.create_group("Quiet", members=[alice])
