@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from typing import TypeAlias
 
@@ -116,9 +117,43 @@ def parse_filter_ast(text: str) -> Any:
     RFC 7644 §3.4.2.2: a filter that does not follow Figure 1 is 400 ``invalidFilter``. The
     lexer raises ValueError, the parser SCIMParserError, sly and the library's own actions
     other types (IndexError, TypeError, …): every one of them becomes InvalidFilterError.
+
+    An IdP sends the same few filter shapes with different values (``userName eq "…"``), and
+    parsing costs more than the SQL lookup the filter turns into. So a filter is parsed once
+    per *shape*, its string literals numbered (``userName eq "0"``), and the tree of that
+    shape is filled with this filter's values. String literals are whole tokens that no
+    other token can contain, so the shape parses exactly as the filter does.
     """
     if not isinstance(text, str):
         raise InvalidFilterError("A filter must be a string.")
+    literals = _STRING_LITERAL.findall(text)
+    try:
+        values = [QuotedString(json.loads(literal)) for literal in literals]
+    except ValueError:  # an escape JSON refuses: the lexer's error says where
+        return _parsed(text)
+    numbered = iter(range(len(values)))
+    shape = _STRING_LITERAL.sub(lambda _match: f'"{next(numbered)}"', text)
+    if len(shape) > _MAX_SHAPE_CHARS:
+        return _parsed(text)
+    try:
+        tree = _parsed_shape(shape)
+    except InvalidFilterError:
+        return _parsed(text)  # the same failure, described with the filter's own text
+    return _filled(tree, values)
+
+
+# The COMP_VALUE token of FilterLexer below: the one token that may hold a double quote.
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+# Longer shapes (a 100-term OR of ids) are parsed each time rather than kept.
+_MAX_SHAPE_CHARS = 2_000
+
+
+@lru_cache(maxsize=256)
+def _parsed_shape(shape: str) -> Any:
+    return _parsed(shape)
+
+
+def _parsed(text: str) -> Any:
     try:
         result = FilterParser().parse(FilterLexer().tokenize(text))
     except Exception as exc:  # any failure of the third-party grammar is the client's filter
@@ -130,6 +165,26 @@ def parse_filter_ast(text: str) -> Any:
             f"Filter {quoted(text)} nests deeper than {MAX_FILTER_DEPTH} levels."
         )
     return result
+
+
+def _filled(node: Any, values: list[QuotedString]) -> Any:
+    """A copy of a shape's tree with literal number ``i`` replaced by ``values[i]``; the
+    shared tree is never changed (its unchanged leaves are shared, and nothing mutates an
+    AST). Recursion is bounded by MAX_FILTER_DEPTH, checked when the shape was parsed."""
+    if isinstance(node, ast.CompValue):
+        value = node.value
+        return ast.CompValue(values[int(value)]) if isinstance(value, QuotedString) else node
+    if isinstance(node, ast.Filter):
+        namespace = node.namespace and _filled(node.namespace, values)
+        return ast.Filter(_filled(node.expr, values), node.negated, namespace)
+    if isinstance(node, ast.LogExpr):
+        return ast.LogExpr(node.op, _filled(node.expr1, values), _filled(node.expr2, values))
+    if isinstance(node, ast.AttrExpr):
+        comp = node.comp_value and _filled(node.comp_value, values)
+        return ast.AttrExpr(node.value, _filled(node.attr_path, values), comp)
+    if isinstance(node, ast.AttrPath) and isinstance(node.attr_name, ast.AST):
+        return ast.AttrPath(_filled(node.attr_name, values), node.sub_attr, node.uri)
+    return node
 
 
 def _invalid(text: str) -> str:

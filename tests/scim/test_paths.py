@@ -11,6 +11,7 @@ from scim2_filter_parser import ast
 
 from scim_server.scim.errors import InvalidFilterError
 from scim_server.scim.errors import InvalidPathError
+from scim_server.scim.errors import quoted
 from scim_server.scim.paths import FilterLexer
 from scim_server.scim.paths import FilterParser
 from scim_server.scim.paths import Path
@@ -308,6 +309,57 @@ def test_parse_filter_ast_on_token_soup_returns_a_filter_or_invalid_filter(token
     except InvalidFilterError:
         return
     assert isinstance(result, ast.Filter)
+
+
+def _dump(node: Any) -> Any:
+    """A tree as nested tuples, string literals told apart from bare words."""
+    if isinstance(node, ast.AST):
+        return (type(node).__name__, *(_dump(getattr(node, f)) for f in node._fields))
+    if isinstance(node, QuotedString):
+        return ("quoted", str(node))
+    return node
+
+
+def _direct(text: str) -> Any:
+    """The filter parsed as it is, with no shape shared with any other filter."""
+    result = FilterParser().parse(FilterLexer().tokenize(text))
+    assert isinstance(result, ast.Filter)
+    return result
+
+
+_LITERALS = st.sampled_from(['"work"', '"0"', '"1"', '""', '"a\\"b"', '"\\u00e9"', '"x]y"'])
+
+
+@given(st.lists(st.one_of(_TOKENS, _LITERALS), max_size=12))
+def test_a_filter_parses_to_its_own_tree_whatever_shape_it_shares(tokens):
+    """Filters are parsed once per shape (literals numbered) and filled with their own
+    values: every filter's tree is the one the grammar gives it directly, a literal that
+    reads as a number ("0") included, and one filter's values never reach another's."""
+    text = " ".join(tokens)
+    try:
+        result = parse_filter_ast(text)
+    except InvalidFilterError as error:
+        with pytest.raises(Exception):  # noqa: B017 - the grammar's own failure, any type
+            _direct(text)
+        assert quoted(text) in str(error)  # described with the filter's own text
+        return
+    assert _dump(result) == _dump(_direct(text))
+
+
+def test_two_filters_of_one_shape_keep_their_own_values():
+    first = parse_filter_ast('userName eq "alice" or emails[type eq "work"].value co "x"')
+    second = parse_filter_ast('userName eq "bob" or emails[type eq "home"].value co "y"')
+    assert _dump(first) == _dump(
+        _direct('userName eq "alice" or emails[type eq "work"].value co "x"')
+    )
+    assert _dump(second) == _dump(
+        _direct('userName eq "bob" or emails[type eq "home"].value co "y"')
+    )
+
+
+def test_an_escape_json_refuses_is_an_invalid_filter():
+    with pytest.raises(InvalidFilterError, match="Invalid filter"):
+        parse_filter_ast('userName eq "a\\qb"')
 
 
 # -- matches ----------------------------------------------------------------------
