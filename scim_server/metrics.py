@@ -9,7 +9,8 @@ multiprocess mode) and the worker that answers ``/metrics`` adds up all the file
 process) the samples live in this process's default registry.
 
 Labels are the route *template* (``/scim/v2/Users/<resource_id>``, never the id), the
-method and the status, so the number of series is bounded by the routes, not the users.
+method (HTTP's own methods; any other is ``OTHER``) and the status, so the number of series
+is bounded by the routes, not by the users or by what a client sends.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set by scim_server/server.py
 # A request that matched no route (a 404 for an unknown path) is counted under this label,
 # so scanners probing random paths cannot create one series per path.
 UNMATCHED = "<unmatched>"
+# The method label takes the methods HTTP defines; any other token a client sends (an
+# unauthenticated ``XYZ1 /``, ``XYZ2 /`` …) is counted as OTHER, not as a series of its own.
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+OTHER_METHOD = "OTHER"
 
 REQUESTS = Counter(
     "scim_http_requests_total",
@@ -68,7 +75,8 @@ def _start_timer() -> None:
 def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     route = route_template() if request.url_rule is not None else UNMATCHED
-    count, latency = _series(route, request.method, response.status_code)
+    method = request.method if request.method in KNOWN_METHODS else OTHER_METHOD
+    count, latency = _series(route, method, response.status_code)
     count.inc()
     if started is not None:
         latency.observe(time.perf_counter() - started)
@@ -78,7 +86,7 @@ def _observe(response: Response) -> Response:
 @lru_cache(maxsize=1024)
 def _series(route: str, method: str, status: int) -> tuple[Any, Any]:
     """The two series of a (route, method, status), looked up once: ``labels()`` checks
-    and locks on every call. Bounded like the series themselves, by the routes."""
+    and locks on every call. Bounded like the series themselves: routes, methods, statuses."""
     return REQUESTS.labels(route, method, str(status)), LATENCY.labels(route, method)
 
 

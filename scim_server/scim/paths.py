@@ -144,8 +144,10 @@ def parse_filter_ast(text: str) -> Any:
 
 # The COMP_VALUE token of FilterLexer below: the one token that may hold a double quote.
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
-# Longer shapes (a 100-term OR of ids) are parsed each time rather than kept.
-_MAX_SHAPE_CHARS = 2_000
+# Longer shapes (a 100-term OR of ids) are parsed each time rather than kept: an IdP's
+# lookup shape is a few dozen characters, and a kept 2,000-character shape holds about
+# 128 KB of tree, so 256 of them, which any token could send, would hold 30 MB a worker.
+_MAX_SHAPE_CHARS = 300
 
 
 @lru_cache(maxsize=256)

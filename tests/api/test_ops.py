@@ -123,6 +123,20 @@ def test_metrics_count_requests_by_route_template_method_and_status(client, scim
     assert user_id not in after and "no-such-id" not in after and "/no/such" not in after
 
 
+def test_metrics_count_an_unknown_method_as_other_not_as_a_series_of_its_own(client):
+    before = _metrics(client)
+    for n in range(3):
+        client.open("/no/such/path", method=f"XYZ{n}")
+    after = _metrics(client)
+    grown = _sample(
+        after, "scim_http_requests_total", route="<unmatched>", method="OTHER", status="404"
+    ) - _sample(
+        before, "scim_http_requests_total", route="<unmatched>", method="OTHER", status="404"
+    )
+    assert grown == 3
+    assert "XYZ" not in after
+
+
 def test_metrics_business_gauges_follow_the_database(client, scim):
     before = _metrics(client)
     for name in ("g1@example.com", "g2@example.com"):

@@ -357,6 +357,22 @@ def test_two_filters_of_one_shape_keep_their_own_values():
     )
 
 
+def test_only_short_shapes_are_kept():
+    """A kept shape holds its whole tree: long ones (which any token could send by the
+    hundred) are parsed each time instead, so the cache stays small."""
+    from scim_server.scim.paths import _parsed_shape
+
+    long_filter = " or ".join(f'nosuch{n} eq "{n}"' for n in range(40))
+    before = _parsed_shape.cache_info()
+    assert isinstance(parse_filter_ast(long_filter), ast.Filter)
+    after = _parsed_shape.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)
+    parse_filter_ast('nosuchshort eq "x"')
+    assert _parsed_shape.cache_info().misses + _parsed_shape.cache_info().hits > (
+        after.misses + after.hits
+    )
+
+
 def test_an_escape_json_refuses_is_an_invalid_filter():
     with pytest.raises(InvalidFilterError, match="Invalid filter"):
         parse_filter_ast('userName eq "a\\qb"')
