@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 
+from scim_server.storage import prepared
 from scim_server.storage.models import ApiToken
 from scim_server.storage.models import Event
 from scim_server.storage.models import GroupMapping
@@ -200,7 +201,8 @@ def record(
     target_type, target_id, membership_id, subject_user_id = _describe(subject)
     if membership is not None:
         membership_id, subject_user_id = membership.id, membership.user_id
-    db.connection().execute(
+    prepared.execute(
+        db,
         _INSERT_EVENT,
         {
             "org_id": org_id,

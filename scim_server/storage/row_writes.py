@@ -12,6 +12,7 @@ their order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from typing import TypeVar
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+
+from scim_server.storage import prepared
 
 _T = TypeVar("_T")
 _ROW_ID = "row_id_"  # bind names must differ from column names (SQLAlchemy reserves those)
@@ -51,7 +54,8 @@ def update_now(db: Session, obj: Any, values: dict[str, Any]) -> None:
     statement = _update_by_key(mapper, pk.key, tuple(sorted(values)))
     params = {f"v_{key}": value for key, value in values.items()}
     params[_ROW_ID] = state.identity[0]
-    db.execute(statement, params)
+    db.flush()  # what is pending goes first, as the session's own execute would autoflush
+    prepared.execute(db, statement, params)
     for key, value in values.items():
         set_committed_value(obj, key, value)
 
@@ -78,6 +82,29 @@ def transient(cls: type[_T], **values: Any) -> _T:
     """
     obj: _T = _manager_of(cast(Any, cls)).new_instance()
     obj.__dict__.update(values)
+    return obj
+
+
+def loaded(db: Session, cls: type[_T], row: Mapping[str, Any]) -> _T:
+    """The session's ``cls`` for a row read with Core (values by column name), as an ORM
+    load of it would give: the object the session already holds for that key (its
+    unloaded attributes filled from the row), else a new one attached as loaded.
+
+    Building it costs a fraction of the ORM's loading of an entity from a result (per-row
+    loader setup, identity lookup, state bookkeeping); the object behaves the same after.
+    """
+    mapper = cast(Mapper[Any], inspect(cls))
+    values = {key: row[column.name] for key, column, _ in _columns_of(mapper)}
+    (pk,) = mapper.primary_key
+    held = db.identity_map.get(mapper.identity_key_from_primary_key((row[pk.name],)))
+    if held is not None:
+        state = inspect(held)
+        for key in state.unloaded & values.keys():
+            set_committed_value(held, key, values[key])
+        return cast(_T, held)
+    obj = transient(cls, **values)
+    make_transient_to_detached(obj)
+    db.add(obj)
     return obj
 
 
@@ -120,10 +147,9 @@ def insert_now(db: Session, obj: Any, statement: Executable | None = None) -> bo
         values[column.name] = value
     # Core on the session's connection, after anything pending (as autoflush would).
     db.flush()
-    connection = db.connection()
     if statement is None:
-        connection.execute(_insert_of(mapper), values)  # inserts its row or raises
-    elif connection.execute(statement, values).first() is None:
+        prepared.execute(db, _insert_of(mapper), values)  # inserts its row or raises
+    elif prepared.first(db, statement, values) is None:
         return False
     make_transient_to_detached(obj)
     db.add(obj)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from scim_server.storage import prepared
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import Membership
 from scim_server.storage.models import ScimGroup
@@ -120,12 +121,13 @@ _GROUPS_OF_USER = _groups_of(_GROUP_MEMBERS.c.member_id == bindparam("id"))
 
 def live_user_document(
     db: Session, directory_id: str, scim_id: str, *, with_groups: bool = False
-) -> Row[Any] | None:
-    """The live SCIM user's row for its representation; tombstones are not found.
+) -> Any | None:
+    """The live SCIM user's row for its representation (its columns by key, as a Core
+    row's); tombstones are not found.
     ``with_groups``: the row also holds ``group_pairs`` (``group_pairs()`` reads it)."""
     params = {"scim_id": scim_id, "directory_id": directory_id}
     statement = _ONE_LIVE_USER_WITH_GROUPS if with_groups else _ONE_LIVE_USER
-    return db.connection().execute(statement, params).first()
+    return prepared.first(db, statement, params)
 
 
 def user_documents(

@@ -126,3 +126,40 @@ def test_a_transient_row_goes_in_through_an_ordinary_flush_too(db: Session) -> N
     db.add(org)
     db.flush()
     assert _stored(db, org.id) == ("Flushed", 3, True)
+
+
+def _core_row(db: Session, org_id: str) -> dict:
+    table = Organization.__table__
+    row = db.connection().execute(select(table).where(table.c.id == org_id)).one()
+    return {c.name: row._mapping[c] for c in table.c}
+
+
+def test_a_row_read_with_core_becomes_a_clean_loaded_object(db: Session) -> None:
+    org_id = make_org(db, "Loaded").id
+    row = _core_row(db, org_id)
+    db.expunge_all()
+
+    org = row_writes.loaded(db, Organization, row)
+
+    assert org is db.get(Organization, org_id)  # in the identity map: no second load
+    assert org in db and org not in db.dirty and org not in db.new
+    assert (org.name, org.active, org.created_at) == ("Loaded", True, row["created_at"])
+    assert _updates_during(db, db.flush) == []
+    org.seat_limit = 4  # an ordinary change after it is tracked and flushed
+    db.flush()
+    assert _stored(db, org_id) == ("Loaded", 4, True)
+
+
+def test_the_object_the_session_holds_is_kept_with_its_changes(db: Session) -> None:
+    """As an ORM load without ``populate_existing``: the session's object wins, and only
+    what it has not loaded comes from the row."""
+    org = db.get_one(Organization, make_org(db, "Held").id)
+    row = _core_row(db, org.id)
+    org.name = "Changed, not flushed"
+    db.expire(org, ["seat_limit"])
+
+    found = row_writes.loaded(db, Organization, {**row, "name": "Stale", "seat_limit": 9})
+
+    assert found is org
+    assert org.name == "Changed, not flushed"
+    assert org.seat_limit == 9  # was unloaded: filled from the row, no statement

@@ -62,6 +62,7 @@ from scim_server.services.membership import transitions
 from scim_server.services.membership.lifecycle import AccessFacts
 from scim_server.services.membership.lifecycle import Refused
 from scim_server.services.membership.lifecycle import Trigger
+from scim_server.storage import prepared
 from scim_server.storage import queries
 from scim_server.storage import row_writes
 from scim_server.storage import scim_reads
@@ -495,9 +496,9 @@ def _claims(
         "email": key,
         "domain": domain_of(key) if key else None,
     }
-    # Core on the session's connection: nothing is pending this early in a create, and
-    # the ORM's execution of a plain select cost more Python than the statement.
-    found = {row.k: row for row in db.connection().execute(stmt, params)}
+    # Straight to the driver on the session's connection (``prepared``): nothing is
+    # pending this early in a create, and the ORM's execution cost more than the statement.
+    found = {row.k: row for row in prepared.rows(db, stmt, params)}
     facts = found.get("email")
     holder, owner = (facts.id, facts.user_name) if facts is not None else (None, None)
     live = found.get("live") or found.get("live_external")
@@ -590,7 +591,7 @@ def _write_values(db: Session, scim_user_id: str, attributes: dict[str, Any]) ->
     rows = value_rows(attributes)
     if rows:  # after the view's own INSERT, which went out at once (``insert_unique``)
         db.flush()
-        db.connection().execute(_INSERT_VALUES, [{"scim_user_id": scim_user_id, **r} for r in rows])
+        prepared.execute(db, _INSERT_VALUES, [{"scim_user_id": scim_user_id, **r} for r in rows])
 
 
 # Core, built once: the ORM's bulk INSERT of plain dicts built the statement and its

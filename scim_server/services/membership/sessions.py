@@ -20,6 +20,7 @@ from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.membership.access import effective
 from scim_server.services.membership.grants import OWNER
+from scim_server.storage import prepared
 from scim_server.storage import queries
 from scim_server.storage.models import Membership
 from scim_server.storage.models import Organization
@@ -49,7 +50,9 @@ def revoke_live_sessions(db: Session, membership: Membership, *, reason: str, ac
     membership's ``access_epoch`` in the same UPDATE as its new state, so a session minted
     before the loss never validates again, even if the member is later reactivated.
     """
-    result = db.execute(
+    db.flush()  # as the session's own execute would autoflush
+    count = prepared.execute(
+        db,
         _REVOKE_LIVE_SESSIONS,
         {
             "person": membership.user_id,
@@ -58,7 +61,6 @@ def revoke_live_sessions(db: Session, membership: Membership, *, reason: str, ac
             "reason": reason,
         },
     )
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
         after = {"revoked": count}
         event = EventType.SESSION_REVOKED

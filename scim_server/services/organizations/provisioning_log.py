@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from scim_server.services.errors import ErrorCode
 from scim_server.services.errors import NotFound
 from scim_server.services.errors import ProvisioningError
+from scim_server.storage import prepared
 from scim_server.storage.models import Event
 from scim_server.storage.models import Organization
 from scim_server.storage.models import ProvisioningLogEntry
@@ -108,7 +109,7 @@ def record(db: Session, entry: dict[str, Any]) -> None:
     A Core INSERT on the session's connection, not an ORM object: no identity map, no
     unit-of-work flush, no id read back, because nothing in the request needs the row again.
     """
-    db.connection().execute(_INSERT, entry)
+    prepared.execute(db, _INSERT, entry)
 
 
 def search(

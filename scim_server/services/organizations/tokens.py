@@ -30,6 +30,7 @@ from scim_server.services.audit import EventType
 from scim_server.services.audit import record
 from scim_server.services.directory import scim_ids
 from scim_server.services.errors import NotFound
+from scim_server.storage import prepared
 from scim_server.storage import queries
 from scim_server.storage import row_writes
 from scim_server.storage.models import ApiToken
@@ -165,7 +166,7 @@ def find_token(
 # every SCIM request, so composing the statement or building entities per call would cost
 # more Python than the indexed lookup itself.
 _ORGS = Organization.__table__
-_SCIM_CREDENTIALS = (
+_SCIM_TOKENS = (
     select(
         ApiToken.__table__.c.id.label("token_id"),
         ApiToken.__table__.c.token_hash,
@@ -178,11 +179,13 @@ _SCIM_CREDENTIALS = (
             Directory.__table__, Directory.__table__.c.org_id == ApiToken.__table__.c.org_id
         )
     )
-    .where(
-        ApiToken.__table__.c.token_hash.in_(bindparam("token_hashes", expanding=True)),
-        ApiToken.__table__.c.kind == "scim",
-        ApiToken.__table__.c.revoked_at.is_(None),
-    )
+    .where(ApiToken.__table__.c.kind == "scim", ApiToken.__table__.c.revoked_at.is_(None))
+)
+# One digest (no retired pepper, the usual case) is an equality: an expanding IN is
+# rendered anew at every execution, and cannot go straight to the driver (``prepared``).
+_SCIM_CREDENTIALS_ONE = _SCIM_TOKENS.where(ApiToken.__table__.c.token_hash == bindparam("digest"))
+_SCIM_CREDENTIALS_ANY = _SCIM_TOKENS.where(
+    ApiToken.__table__.c.token_hash.in_(bindparam("digests", expanding=True))
 )
 
 
@@ -217,15 +220,18 @@ def find_scim_credentials(
     statement: authentication runs on every SCIM request, so its round trips are the floor
     of every statement budget. ``retired`` peppers still open the tokens they hashed."""
     wanted = secrets.digests(secret, pepper, retired)
-    # On the session's connection: a Core read of table columns needs no ORM execution
-    # (nothing is pending this early in a request, so nothing to autoflush either).
-    row = db.connection().execute(_SCIM_CREDENTIALS, {"token_hashes": wanted}).first()
+    # Straight to the driver on the session's connection (``prepared``): nothing is
+    # pending this early in a request, so nothing to autoflush either.
+    if len(wanted) == 1:
+        row = prepared.first(db, _SCIM_CREDENTIALS_ONE, {"digest": wanted[0]})
+    else:
+        row = prepared.first(db, _SCIM_CREDENTIALS_ANY, {"digests": wanted})
     if row is None or not secrets.matches_any(row.token_hash, wanted):
         return None
     if row.directory_id is None:
         raise LookupError(f"organization {row.id} has no directory row")
-    mapping = row._mapping
-    org_row = {column.name: mapping[column] for column in _ORGS.c}
+    values = row._asdict()
+    org_row = {column.name: values[column.key] for column in _ORGS.c}
     return ScimCredentials(row.token_id, org_row, row.directory_id, row.token_last_used_at)
 
 
