@@ -154,7 +154,13 @@ def _run(connection: Connection, plan: _Plan, rows: list[Params]) -> Any:
 def _plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
     """The compiled form of a statement, or None if it needs Core at execution."""
     element = cast(ClauseElement, statement)
-    compiled = cast(SQLCompiler, element.compile(dialect=dialect, column_keys=list(keys)))
+    # As for an executemany: no implicit RETURNING of a generated key (PostgreSQL's
+    # compiler adds one to a single-row INSERT for ``inserted_primary_key``, which the
+    # callers never read).
+    compiled = cast(
+        SQLCompiler,
+        element.compile(dialect=dialect, column_keys=list(keys), for_executemany=True),
+    )
     processors = compiled._bind_processors
     if (
         compiled.insert_prefetch
