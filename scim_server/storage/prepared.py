@@ -14,14 +14,16 @@ driver. ``execute``, ``first`` and ``rows`` keep what matters of it and drop the
   serialised), and every returned value through its result processor, exactly as Core
   would convert them; a returned row is a named tuple of the statement's column keys;
 * ``before_cursor_execute`` / ``after_cursor_execute`` listeners see each statement (the
-  statement budget test and the suite's snapshot guard listen there);
+  statement budget test and the suite's snapshot guard listen there), with no execution
+  context (None: there is none);
 * a driver error goes through SQLAlchemy's own handling (``IntegrityError``,
   ``OperationalError``…, a dropped connection invalidated), so callers catch what they
   caught before.
 
 A statement that needs more of Core (Python-side defaults evaluated at execution,
 expanding ``IN`` parameters, a result type converted according to the driver's type
-code) is sent through Core instead, so the choice never changes what is written or read.
+code), or a connection that echoes statements or carries execution options, is sent
+through Core instead, so the choice never changes what is written or read.
 Only prebuilt statements may be passed: the compiled plans are cached by statement
 identity.
 """
@@ -87,7 +89,7 @@ def execute(db: Session, statement: Executable, params: Params | Sequence[Params
     execution on ``db.connection()``, nothing pending in the session is flushed first."""
     connection = db.connection()
     rows = [params] if isinstance(params, Mapping) else list(params)
-    plan = _plan(statement, connection.dialect, tuple(rows[0]))
+    plan = _usable_plan(connection, statement, rows[0])
     if plan is None:
         result = connection.execute(statement, rows if len(rows) > 1 else rows[0])
         return int(getattr(result, "rowcount", 0) or 0)
@@ -102,51 +104,64 @@ def first(db: Session, statement: Executable, params: Params) -> Any | None:
     """The first row of a query or of a ``RETURNING`` statement, read as Core would (its
     columns by key: ``row.id``), or None; run on the session's connection as ``execute``."""
     connection = db.connection()
-    plan = _plan(statement, connection.dialect, tuple(params))
+    plan = _usable_plan(connection, statement, params)
     if plan is None or plan.row_type is None:
         return connection.execute(statement, params).first()
     cursor = _run(connection, plan, [params])
-    try:
-        found = cursor.fetchone()
-    finally:
-        cursor.close()
-    return None if found is None else plan.row(found)
+    found = _fetch(connection, plan, cursor, many=False)
+    return None if not found else plan.row(found[0])
 
 
 def rows(db: Session, statement: Executable, params: Params) -> list[Any]:
     """Every row of a query, read as ``first`` reads one."""
     connection = db.connection()
-    plan = _plan(statement, connection.dialect, tuple(params))
+    plan = _usable_plan(connection, statement, params)
     if plan is None or plan.row_type is None:
         return list(connection.execute(statement, params))
     cursor = _run(connection, plan, [params])
+    return [plan.row(found) for found in _fetch(connection, plan, cursor, many=True)]
+
+
+def _usable_plan(connection: Connection, statement: Executable, params: Params) -> _Plan | None:
+    """The statement's plan, unless this connection asks for what only Core does: echoing
+    statements to the log (``ECHO_SQL``) or execution options."""
+    if connection._echo or connection.get_execution_options():
+        return None
+    return _plan(statement, connection.dialect, tuple(params))
+
+
+def _fetch(connection: Connection, plan: _Plan, cursor: Any, *, many: bool) -> list[Any]:
+    """The first row (``many=False``) or every row; a driver error while stepping through
+    them (SQLite runs the query as rows are fetched) is handled as Core would."""
     try:
-        return [plan.row(found) for found in cursor.fetchall()]
-    finally:
-        cursor.close()
+        found = cursor.fetchall() if many else cursor.fetchmany(1)
+    except BaseException as error:
+        connection._handle_dbapi_exception(error, plan.sql, None, cursor, None)
+    cursor.close()
+    return list(found)
 
 
 def _run(connection: Connection, plan: _Plan, rows: list[Params]) -> Any:
-    """The driver's cursor after executing ``plan``; SQLAlchemy's error handling on failure."""
+    """The driver's cursor after executing ``plan``, as Core's own execution would leave it:
+    cursor listeners called in turn (one that returns a rewritten statement is obeyed), and
+    any error, from binding a value to the driver's, handled by SQLAlchemy (wrapped as
+    ``IntegrityError``, ``OperationalError``…, a dropped connection invalidated, the cursor
+    closed)."""
+    dbapi_connection = connection.connection  # an invalidated connection raises here, as in Core
     many = len(rows) > 1
-    parameters: Any = [plan.bind(row) for row in rows] if many else plan.bind(rows[0])
-    cursor = None
+    sql, parameters, cursor = plan.sql, None, None
     try:
-        cursor = connection.connection.cursor()
-        connection.dispatch.before_cursor_execute(
-            connection, cursor, plan.sql, parameters, None, many
-        )
+        parameters = [plan.bind(row) for row in rows] if many else plan.bind(rows[0])
+        cursor = dbapi_connection.cursor()
+        for before in connection.dispatch.before_cursor_execute:
+            sql, parameters = before(connection, cursor, sql, parameters, None, many)
         if many:
-            cursor.executemany(plan.sql, parameters)
+            cursor.executemany(sql, parameters)
         else:
-            cursor.execute(plan.sql, parameters)
-        connection.dispatch.after_cursor_execute(
-            connection, cursor, plan.sql, parameters, None, many
-        )
-    except Exception as error:  # what Core's own execution turns into its exceptions
-        if cursor is not None:
-            cursor.close()
-        connection._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
+            cursor.execute(sql, parameters)
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None, many)
+    except BaseException as error:  # what Core's own execution turns into its exceptions
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
     return cursor
 
 
@@ -163,7 +178,8 @@ def _plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Pl
     )
     processors = compiled._bind_processors
     if (
-        compiled.insert_prefetch
+        statement.get_execution_options()  # e.g. synchronize_session: an ORM option
+        or compiled.insert_prefetch
         or compiled.update_prefetch
         or compiled.post_compile_params
         or compiled.literal_execute_params

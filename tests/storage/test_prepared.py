@@ -39,8 +39,10 @@ def _event(org_id: str, reason: str) -> dict[str, Any]:
 
 
 def _stored(db: Session, reason: str) -> tuple[Any, ...]:
-    """The row's columns as the driver returns them, with no type conversion on the way."""
-    columns = ", ".join(f'"{c.name}"' for c in _EVENTS.c if c.name != "id")
+    """The row's columns as the driver returns them, with no type conversion on the way,
+    and whether each JSON column is SQL NULL (psycopg reads JSON ``null`` as None too)."""
+    names = [f'"{c.name}"' for c in _EVENTS.c if c.name != "id"]
+    columns = ", ".join([*names, '"before" IS NULL', '"after" IS NULL'])
     rows = db.connection().exec_driver_sql(
         f"SELECT {columns} FROM events WHERE reason = '{reason}'"
     )
@@ -63,11 +65,31 @@ def test_a_prepared_insert_stores_what_core_stores(db: Session) -> None:
     assert (loaded.before, loaded.at) == (driver["before"], driver["at"])
 
 
+def _listened(db: Session, action) -> list[tuple[str, Any, Any, bool]]:
+    """(statement, parameters, execution context, executemany) of each statement run."""
+    seen: list[tuple[str, Any, Any, bool]] = []
+
+    def before(conn, cursor, statement, parameters, context, many):  # noqa: ANN001
+        seen.append((statement, parameters, context, many))
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", before)
+    try:
+        action()
+    finally:
+        event.remove(connection, "before_cursor_execute", before)
+    return seen
+
+
 def test_several_rows_go_as_one_executemany(db: Session) -> None:
     org_id = make_org(db).id
+    rows = [_event(org_id, "one"), _event(org_id, "two")]
 
-    prepared.execute(db, _INSERT_EVENT, [_event(org_id, "one"), _event(org_id, "two")])
+    seen = _listened(db, lambda: prepared.execute(db, _INSERT_EVENT, rows))
 
+    (statement, parameters, context, many), *_ = seen
+    assert (statement.startswith("INSERT INTO events"), context, many) == (True, None, True)
+    assert len(parameters) == 2
     reasons = db.scalars(select(Event.reason).where(Event.reason.in_(["one", "two"])))
     assert sorted(reasons) == ["one", "two"]
 
@@ -76,26 +98,26 @@ def test_a_constraint_violation_is_sqlalchemys_integrity_error(db: Session) -> N
     org = db.get_one(Organization, make_org(db).id)
     row = {c.name: getattr(org, c.key) for c in Organization.__mapper__.columns}
     statement = insert(Organization.__table__)
+    assert prepared._plan(statement, db.connection().dialect, tuple(row)) is not None
 
     with pytest.raises(exc.IntegrityError), db.begin_nested():
         prepared.execute(db, statement, row)  # the same primary key again
 
 
+def test_a_value_the_column_type_cannot_bind_fails_as_in_core(db: Session) -> None:
+    row = _event(make_org(db).id, "unbindable") | {"before": {"not json": object()}}
+
+    with pytest.raises(exc.StatementError, match="not JSON serializable"):
+        prepared.execute(db, _INSERT_EVENT, row)
+
+
 def test_cursor_listeners_see_the_statement_and_its_parameters(db: Session) -> None:
     org_id = make_org(db).id
-    seen: list[tuple[str, Any]] = []
 
-    def before(conn, cursor, statement, parameters, context, many):  # noqa: ANN001
-        seen.append((statement, parameters))
+    seen = _listened(db, lambda: prepared.execute(db, _INSERT_EVENT, _event(org_id, "listened")))
 
-    connection = db.connection()
-    event.listen(connection, "before_cursor_execute", before)
-    try:
-        prepared.execute(db, _INSERT_EVENT, _event(org_id, "listened"))
-    finally:
-        event.remove(connection, "before_cursor_execute", before)
-
-    (statement, parameters), *_ = seen
+    (statement, parameters, context, many), *_ = seen
+    assert (context, many) == (None, False)  # the driver path: no Core execution context
     assert statement.startswith("INSERT INTO events")
     values = parameters.values() if isinstance(parameters, dict) else parameters
     assert "listened" in values

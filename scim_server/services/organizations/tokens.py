@@ -166,6 +166,7 @@ def find_token(
 # every SCIM request, so composing the statement or building entities per call would cost
 # more Python than the indexed lookup itself.
 _ORGS = Organization.__table__
+_ORG_COLUMNS = tuple(column.name for column in _ORGS.c)
 _SCIM_TOKENS = (
     select(
         ApiToken.__table__.c.id.label("token_id"),
@@ -230,8 +231,9 @@ def find_scim_credentials(
         return None
     if row.directory_id is None:
         raise LookupError(f"organization {row.id} has no directory row")
-    values = row._asdict()
-    org_row = {column.name: values[column.key] for column in _ORGS.c}
+    # The organisation's columns are the row's last, in table order: by position, so that
+    # a column named like one of the labels before them could never be read in its place.
+    org_row = dict(zip(_ORG_COLUMNS, row[-len(_ORG_COLUMNS) :], strict=True))
     return ScimCredentials(row.token_id, org_row, row.directory_id, row.token_last_used_at)
 
 
