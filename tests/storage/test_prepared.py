@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import exc
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from scim_server.storage import prepared
 from scim_server.storage.models import Event
 from scim_server.storage.models import Organization
 from tests.conftest import make_org
+from tests.sql_statements import executions_during
 
 _EVENTS = Event.__table__
 _INSERT_EVENT = insert(_EVENTS)  # built once, as the statements ``prepared`` takes are
@@ -65,27 +65,11 @@ def test_a_prepared_insert_stores_what_core_stores(db: Session) -> None:
     assert (loaded.before, loaded.at) == (driver["before"], driver["at"])
 
 
-def _listened(db: Session, action) -> list[tuple[str, Any, Any, bool]]:
-    """(statement, parameters, execution context, executemany) of each statement run."""
-    seen: list[tuple[str, Any, Any, bool]] = []
-
-    def before(conn, cursor, statement, parameters, context, many):  # noqa: ANN001
-        seen.append((statement, parameters, context, many))
-
-    connection = db.connection()
-    event.listen(connection, "before_cursor_execute", before)
-    try:
-        action()
-    finally:
-        event.remove(connection, "before_cursor_execute", before)
-    return seen
-
-
 def test_several_rows_go_as_one_executemany(db: Session) -> None:
     org_id = make_org(db).id
     rows = [_event(org_id, "one"), _event(org_id, "two")]
 
-    seen = _listened(db, lambda: prepared.execute(db, _INSERT_EVENT, rows))
+    seen = executions_during(db.connection(), lambda: prepared.execute(db, _INSERT_EVENT, rows))
 
     (statement, parameters, context, many), *_ = seen
     assert (statement.startswith("INSERT INTO events"), context, many) == (True, None, True)
@@ -114,7 +98,9 @@ def test_a_value_the_column_type_cannot_bind_fails_as_in_core(db: Session) -> No
 def test_cursor_listeners_see_the_statement_and_its_parameters(db: Session) -> None:
     org_id = make_org(db).id
 
-    seen = _listened(db, lambda: prepared.execute(db, _INSERT_EVENT, _event(org_id, "listened")))
+    seen = executions_during(
+        db.connection(), lambda: prepared.execute(db, _INSERT_EVENT, _event(org_id, "listened"))
+    )
 
     (statement, parameters, context, many), *_ = seen
     assert (context, many) == (None, False)  # the driver path: no Core execution context
@@ -141,23 +127,23 @@ def test_every_statement_of_a_create_a_deprovisioning_and_a_get_goes_to_the_driv
     """Core gives a listener its execution context; ``prepared`` has none. Authentication,
     the claims read, every row written, the locking read of a PATCH and a GET's one
     statement go the short way (the test's own savepoints excepted)."""
-    through_core: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, many):  # noqa: ANN001
-        if context is not None and not statement.startswith(("SAVEPOINT", "RELEASE")):
-            through_core.append(statement[:60])
-
     off = [{"op": "replace", "path": "active", "value": False}]
     # Once per process, outside what is checked: the token's first use (then at most once
     # a minute, in a transaction of its own) and the built-in roles' ids (memoised).
     warm = scim.create_user("warm@example.com")
     assert scim.patch(f"/Users/{warm['id']}", off).status_code == 200
-    event.listen(connection, "before_cursor_execute", before)
-    try:
+
+    def create_deprovision_read() -> None:
         created = scim.create_user("prepared@example.com")  # with an email: an index row
         assert scim.patch(f"/Users/{created['id']}", off).status_code == 200
         assert scim.get(f"/Users/{created['id']}").get_json()["active"] is False
-    finally:
-        event.remove(connection, "before_cursor_execute", before)
 
+    seen = executions_during(connection, create_deprovision_read)
+
+    through_core = [
+        e.statement[:60]
+        for e in seen
+        if e.context is not None and not e.statement.startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(seen) > 10  # the listener saw the requests' statements
     assert through_core == []
