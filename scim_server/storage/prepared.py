@@ -22,8 +22,8 @@ driver. ``execute``, ``first`` and ``rows`` keep what matters of it and drop the
 
 A statement that needs more of Core (Python-side defaults evaluated at execution,
 expanding ``IN`` parameters, a result type converted according to the driver's type
-code), or a connection that echoes statements or carries execution options, is sent
-through Core instead, so the choice never changes what is written or read.
+code), or a connection that echoes statements or streams results, is sent through
+Core instead, so the choice never changes what is written or read.
 Only prebuilt statements may be passed: the compiled plans are cached by statement
 identity.
 """
@@ -122,10 +122,17 @@ def rows(db: Session, statement: Executable, params: Params) -> list[Any]:
     return [plan.row(found) for found in _fetch(connection, plan, cursor, many=True)]
 
 
+# Connection options that change how Core runs a statement or reads its rows. Others (the
+# snapshot reads' own BEGIN mode, ``db.py``; an isolation level, applied at BEGIN) do not.
+_CORE_OPTIONS = frozenset(
+    {"schema_translate_map", "stream_results", "yield_per", "max_row_buffer", "no_parameters"}
+)
+
+
 def _usable_plan(connection: Connection, statement: Executable, params: Params) -> _Plan | None:
     """The statement's plan, unless this connection asks for what only Core does: echoing
-    statements to the log (``ECHO_SQL``) or execution options."""
-    if connection._echo or connection.get_execution_options():
+    statements to the log (``ECHO_SQL``) or an option in ``_CORE_OPTIONS``."""
+    if connection._echo or not _CORE_OPTIONS.isdisjoint(connection.get_execution_options()):
         return None
     return _plan(statement, connection.dialect, tuple(params))
 

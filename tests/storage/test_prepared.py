@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scim_server import db as db_module
 from scim_server.storage import prepared
 from scim_server.storage.models import Event
 from scim_server.storage.models import Organization
@@ -147,3 +148,16 @@ def test_every_statement_of_a_create_a_deprovisioning_and_a_get_goes_to_the_driv
     ]
     assert len(seen) > 10  # the listener saw the requests' statements
     assert through_core == []
+
+
+def test_a_snapshot_reads_connection_keeps_the_driver_path(engine) -> None:
+    """The snapshot reads' engine carries its own BEGIN mode as an execution option
+    (``db.snapshot_read``); it changes nothing about a statement, so GETs go the short
+    way. Streaming results does change how rows are read: that goes through Core."""
+    keys = tuple(_event("org", "keys"))
+    snapshot = engine.execution_options(**{db_module._SQLITE_BEGIN: "DEFERRED"})
+    with snapshot.connect() as connection:
+        assert prepared._usable_plan(connection, _INSERT_EVENT, keys) is not None
+    with engine.connect() as connection:
+        streaming = connection.execution_options(stream_results=True)
+        assert prepared._usable_plan(streaming, _INSERT_EVENT, keys) is None
