@@ -23,6 +23,7 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
+from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
@@ -327,6 +328,7 @@ def init_app(app: Flask) -> None:
             bind=reads, expire_on_commit=False, info={_SNAPSHOT: True}
         )
         app.extensions["scim_engine"] = engine
+        app.extensions["scim_read_engine"] = reads
     else:  # the caller's sessions (a test's, joining its transaction) serve reads too
         app.extensions["scim_read_sessionmaker"] = factory
     app.extensions["scim_sessionmaker"] = factory
@@ -360,7 +362,37 @@ def get_session() -> Session:
     return session
 
 
+def snapshot_connection() -> Connection:
+    """A ``snapshot_read`` view's connection, for a view whose reads are all Core
+    statements (GET /Users/{id}: one statement, ``storage/prepared.py``): the same
+    deferred snapshot its session would begin, without the session. Opening and closing an
+    ORM session and its transaction costs about 50 µs of Python, more than that indexed
+    read (docs/benchmark.md). If the request has opened its session already (its token's
+    credentials read on a cache miss), or the app runs on the caller's sessions (a test's,
+    joining its transaction), the session's connection serves: one snapshot per request."""
+    engine: Engine | None = current_app.extensions.get("scim_read_engine")
+    if engine is None or "db_session" in g or not is_snapshot_request():
+        return get_session().connection()
+    connection: Connection | None = g.get("db_snapshot_connection")
+    if connection is None:
+        connection = engine.connect()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        g.db_snapshot_connection = connection
+    return connection
+
+
+def _close_snapshot_connection() -> None:
+    connection: Connection | None = g.pop("db_snapshot_connection", None)
+    if connection is not None:
+        connection.close()  # ends the snapshot (a rollback); back to the pool
+
+
 def _finish_request(response: Response) -> Response:
+    _close_snapshot_connection()
     session: Session | None = g.pop("db_session", None)
     if session is None:
         return response
@@ -380,6 +412,7 @@ def _finish_request(response: Response) -> Response:
 
 
 def _close_session(_exc: BaseException | None) -> None:
+    _close_snapshot_connection()
     session: Session | None = g.pop("db_session", None)
     if session is not None:
         session.rollback()

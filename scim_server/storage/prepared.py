@@ -83,11 +83,20 @@ class _Plan:
         )
 
 
-def execute(db: Session, statement: Executable, params: Params | Sequence[Params]) -> int:
+# Where a statement runs: a session's connection (its transaction, as ``db.connection()``
+# gives it), or a connection a request holds without a session (``db.snapshot_connection``).
+Runner = Session | Connection
+
+
+def _connection(db: Runner) -> Connection:
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def execute(db: Runner, statement: Executable, params: Params | Sequence[Params]) -> int:
     """Run ``statement`` with one row of parameters (or several, as an executemany) on the
     session's connection, in its transaction; the number of rows it changed. Like a Core
     execution on ``db.connection()``, nothing pending in the session is flushed first."""
-    connection = db.connection()
+    connection = _connection(db)
     rows = [params] if isinstance(params, Mapping) else list(params)
     plan = _usable_plan(connection, statement, rows[0])
     if plan is None:
@@ -100,10 +109,10 @@ def execute(db: Session, statement: Executable, params: Params | Sequence[Params
         cursor.close()
 
 
-def first(db: Session, statement: Executable, params: Params) -> Any | None:
+def first(db: Runner, statement: Executable, params: Params) -> Any | None:
     """The first row of a query or of a ``RETURNING`` statement, read as Core would (its
     columns by key: ``row.id``), or None; run on the session's connection as ``execute``."""
-    connection = db.connection()
+    connection = _connection(db)
     plan = _usable_plan(connection, statement, params)
     if plan is None or plan.row_type is None:
         return connection.execute(statement, params).first()
@@ -112,9 +121,9 @@ def first(db: Session, statement: Executable, params: Params) -> Any | None:
     return None if not found else plan.row(found[0])
 
 
-def rows(db: Session, statement: Executable, params: Params) -> list[Any]:
+def rows(db: Runner, statement: Executable, params: Params) -> list[Any]:
     """Every row of a query, read as ``first`` reads one."""
-    connection = db.connection()
+    connection = _connection(db)
     plan = _usable_plan(connection, statement, params)
     if plan is None or plan.row_type is None:
         return list(connection.execute(statement, params))

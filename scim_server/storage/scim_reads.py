@@ -120,7 +120,7 @@ _GROUPS_OF_USER = _groups_of(_GROUP_MEMBERS.c.member_id == bindparam("id"))
 
 
 def live_user_document(
-    db: Session, directory_id: str, scim_id: str, *, with_groups: bool = False
+    db: prepared.Runner, directory_id: str, scim_id: str, *, with_groups: bool = False
 ) -> Any | None:
     """The live SCIM user's row for its representation (its columns by key, as a Core
     row's); tombstones are not found.

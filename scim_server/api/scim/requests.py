@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from flask import Response
@@ -11,6 +12,7 @@ from flask import current_app
 from flask import request
 from sqlalchemy.orm import Session
 from werkzeug.routing import BaseConverter
+from werkzeug.sansio.utils import get_current_url
 
 from scim_server.api.scim import paging
 from scim_server.auth import current_principal
@@ -44,8 +46,19 @@ def registry() -> SchemaRegistry:
 
 
 def scim_base_url() -> str:
-    configured = current_app.config["BASE_URL"]
-    return (configured or request.host_url).rstrip("/") + "/scim/v2"
+    configured: str | None = current_app.config["BASE_URL"]
+    if configured:
+        return configured.rstrip("/") + "/scim/v2"
+    return _base_url(request.scheme, request.host)
+
+
+@lru_cache(maxsize=64)
+def _base_url(scheme: str, host: str) -> str:
+    """What ``request.host_url`` gives, remembered: werkzeug rebuilds it through IRI
+    decoding at every request (about 3% of a GET), and the requests of a deployment name
+    a handful of hosts. ``request.host`` is still checked against ``trusted_hosts`` at
+    every request, before it keys this cache."""
+    return get_current_url(scheme, host).rstrip("/") + "/scim/v2"
 
 
 def context() -> ScimContext:

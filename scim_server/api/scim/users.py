@@ -9,6 +9,7 @@ from flask import request
 from scim_server.api.scim import requests
 from scim_server.auth import require_scim_token
 from scim_server.db import get_session
+from scim_server.db import snapshot_connection
 from scim_server.db import snapshot_read
 from scim_server.db import snapshot_read_if
 from scim_server.scim import compat
@@ -84,7 +85,7 @@ def get_user(scim_id: str) -> Response:
         rtype, request.args.get("attributes"), request.args.get("excludedAttributes")
     )
     doc = users.read_user(
-        get_session(), ctx, scim_id, with_groups=projection.wants(rtype, "groups")
+        snapshot_connection(), ctx, scim_id, with_groups=projection.wants(rtype, "groups")
     )
     version = doc["meta"]["version"]
     if requests.not_modified(version):

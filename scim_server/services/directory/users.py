@@ -102,7 +102,9 @@ class UserView:
         )
 
 
-def read_user(db: Session, ctx: ScimContext, scim_id: str, *, with_groups: bool) -> dict[str, Any]:
+def read_user(
+    db: prepared.Runner, ctx: ScimContext, scim_id: str, *, with_groups: bool
+) -> dict[str, Any]:
     """GET /Users/{id}: the whole document from Core rows (``storage/scim_reads.py``),
     one statement, its groups included (a JSON aggregate in the same row)."""
     row = scim_reads.live_user_document(db, ctx.directory_id, scim_id, with_groups=with_groups)
