@@ -6,7 +6,9 @@ in none, ``request`` only when asked for, ``default`` unless excluded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from scim_server.scim.schema import ResourceType
@@ -20,6 +22,11 @@ class Projection:
 
     attributes: frozenset[tuple[str, str, str | None]] | None = None
     excluded: frozenset[tuple[str, str, str | None]] = frozenset()
+
+    @property
+    def is_default(self) -> bool:
+        """Names no attribute: ``returned`` alone decides."""
+        return self.attributes is None and not self.excluded
 
     def wants(self, rtype: ResourceType, name: str, schema: str | None = None) -> bool:
         """Whether a top-level attribute will appear, so callers can skip loading it."""
@@ -64,6 +71,7 @@ def _names(rtype: ResourceType, text: str) -> frozenset[tuple[str, str, str | No
 
 def project(doc: dict[str, Any], rtype: ResourceType, projection: Projection) -> dict[str, Any]:
     """Return ``doc`` cut to what the request asked for."""
+    keep = _by_default(rtype) if projection.is_default else partial(_keep, rtype, projection)
     out: dict[str, Any] = {}
     for key, value in doc.items():
         if key in _ALWAYS_KEYS:
@@ -73,21 +81,36 @@ def project(doc: dict[str, Any], rtype: ResourceType, projection: Projection) ->
         if schema is not None and schema.id != rtype.core.id:
             kept = {}
             for name, inner in value.items():
-                piece = _keep(rtype, projection, name, inner, schema.id)
+                piece = keep(name, inner, schema.id)
                 if piece is not None:
                     kept[name] = piece
             if kept:
                 out[key] = kept
             continue
-        piece = _keep(rtype, projection, key, value, None)
+        piece = keep(key, value, None)
         if piece is not None:
             out[key] = piece
     return out
 
 
+_UNASKED = ("never", "request")
+
+
+def _by_default(rtype: ResourceType) -> Callable[[str, Any, str | None], Any]:
+    """What a request naming no attributes keeps (most requests): all but what is returned
+    ``never`` or only on ``request``, which depends on the name alone, so it is looked up
+    once per name (``ResourceType.returned``) rather than weighed against the projection."""
+
+    def keep(name: str, value: Any, urn: str | None) -> Any:
+        return None if rtype.returned(name, urn) in _UNASKED else value
+
+    return keep
+
+
 def _keep(
     rtype: ResourceType, projection: Projection, name: str, value: Any, urn: str | None
 ) -> Any:
+    """The value as the projection leaves it, or None if it drops the attribute."""
     attr = rtype.attribute(name, urn)
     if attr is None:
         return value

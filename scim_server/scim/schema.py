@@ -39,6 +39,8 @@ NFC_ATTRIBUTES = frozenset(
     {(CORE_USER, "userName"), (CORE_USER, "emails.value"), (CORE_GROUP, "displayName")}
 )
 _SCHEMA_FILES = ("User.json", "Group.json", "EnterpriseUser.json", "ScimServerUser.json")
+# Spellings of attribute names whose ``returned`` a resource type remembers.
+_RETURNED_NAMES = 1024
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,22 @@ class ResourceType:
             ext = self.schema(urn)
             return ext.attribute(name) if ext else None
         return self._common.get(name.lower()) or self.core.attribute(name)
+
+    def returned(self, name: str, urn: str | None = None) -> str | None:
+        """The ``returned`` of a top-level attribute (None for an unknown name), looked up
+        once per spelling: every response is cut by it, attribute by attribute."""
+        key = (name, urn)
+        if key in self._returned:
+            return self._returned[key]
+        attr = self.attribute(name, urn)
+        found = attr.returned if attr is not None else None
+        if len(self._returned) < _RETURNED_NAMES:  # names come from documents: bounded
+            self._returned[key] = found
+        return found
+
+    @cached_property
+    def _returned(self) -> dict[tuple[str, str | None], str | None]:
+        return {}
 
     def split_urn(self, path: str) -> tuple[str | None, str]:
         """Split ``urn:…:User:name.givenName`` into (schema URN, ``name.givenName``).
