@@ -392,23 +392,29 @@ def _close_snapshot_connection() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    _close_snapshot_connection()
+    try:
+        _close_snapshot_connection()
+    finally:
+        _end_session(response.status_code)
+    return response
+
+
+def _end_session(status: int) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is None:
-        return response
+        return
     if session.info.get(_SNAPSHOT):
         # It wrote nothing, so ending it is all a commit would do: close() alone ends it
         # with one rollback, where commit() then close() runs twice the Python.
         session.close()
-        return response
+        return
     try:
-        if response.status_code < 400 or g.pop("commit_despite_error", False):
+        if status < 400 or g.pop("commit_despite_error", False):
             session.commit()
         else:
             session.rollback()
     finally:
         session.close()
-    return response
 
 
 def _close_session(_exc: BaseException | None) -> None:

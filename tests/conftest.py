@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -69,14 +70,11 @@ def is_postgres(engine: Engine) -> bool:
 _READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[object]:
-    """The test's connection, in a transaction rolled back at the end. Every test's sessions
-    join it, so the snapshot reads' rule is checked here: a request served in a snapshot
-    may write only through ``db.write_apart`` (its own transaction)."""
-    conn = engine.connect()
-    outer = conn.begin()
-    snapshot_writes: list[str] = []
+@contextmanager
+def snapshot_writes_on(target: object) -> Iterator[list[str]]:
+    """Every statement other than a read that a snapshot request runs on ``target`` (a
+    connection or an engine) outside ``write_apart``, while the block runs."""
+    found: list[str] = []
 
     def guard(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
         if (
@@ -84,11 +82,24 @@ def connection(engine: Engine) -> Iterator[object]:
             and not g.get("separate_transaction")
             and not statement.lstrip().upper().startswith(_READS)
         ):
-            snapshot_writes.append(f"{request.method} {request.path}: {statement[:120]}")
+            found.append(f"{request.method} {request.path}: {statement[:120]}")
 
-    event.listen(conn, "before_cursor_execute", guard)
-    yield conn
-    event.remove(conn, "before_cursor_execute", guard)
+    event.listen(target, "before_cursor_execute", guard)
+    try:
+        yield found
+    finally:
+        event.remove(target, "before_cursor_execute", guard)
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[object]:
+    """The test's connection, in a transaction rolled back at the end. Every test's sessions
+    join it, so the snapshot reads' rule is checked here: a request served in a snapshot
+    may write only through ``db.write_apart`` (its own transaction)."""
+    conn = engine.connect()
+    outer = conn.begin()
+    with snapshot_writes_on(conn) as snapshot_writes:
+        yield conn
     outer.rollback()
     conn.close()
     assert not snapshot_writes, f"a snapshot read wrote outside write_apart: {snapshot_writes}"

@@ -9,12 +9,14 @@ kind (SQLite, or PostgreSQL with SCIM_TEST_DATABASE_URL).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from scim_server import create_app
@@ -24,14 +26,20 @@ from scim_server.storage import migrate
 from tests.conftest import PEPPER
 from tests.conftest import PLATFORM_KEY
 from tests.conftest import make_org
+from tests.conftest import snapshot_writes_on
 from tests.live_server import throwaway_database
 from tests.scim_client import USER
 from tests.scim_client import assert_scim_error
 
+# A read that waited for a writer's lock would take this long, then answer 503.
+LOCK_TIMEOUT = 1.0
+
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[tuple[Any, Any]]:
-    """(app on its own engine, org) over a migrated throw-away database."""
+    """(app on its own engine, org) over a migrated throw-away database. As the suite's
+    own connection does, the engine fails any write a snapshot request runs outside
+    ``write_apart``."""
     spec = "sqlite" if database_url.startswith("sqlite") else database_url
     with throwaway_database(spec) as url:
         migrate.upgrade(url)
@@ -40,18 +48,29 @@ def served(database_url: str) -> Iterator[tuple[Any, Any]]:
             org = make_org(db, "Snapshots")
         engine.dispose()
         app = create_app(
-            {"DATABASE_URL": url, "TOKEN_PEPPER": PEPPER, "PLATFORM_KEY": PLATFORM_KEY}
+            {
+                "DATABASE_URL": url,
+                "TOKEN_PEPPER": PEPPER,
+                "PLATFORM_KEY": PLATFORM_KEY,
+                "LOCK_TIMEOUT_SECONDS": LOCK_TIMEOUT,
+            }
         )
-        yield app, org
+        with snapshot_writes_on(app.extensions["scim_engine"]) as snapshot_writes:
+            yield app, org
         app.extensions["scim_engine"].dispose()
+        assert not snapshot_writes, snapshot_writes
 
 
 def _created(app: Any, org: Any, name: str) -> str:
-    response = app.test_client().post(
+    """A new user's id, read once by id: this worker's copy of the token's credentials is
+    then fresh, so the next read opens no session for them."""
+    client = app.test_client()
+    response = client.post(
         "/scim/v2/Users", json={"schemas": [USER], "userName": name}, headers=org.headers
     )
     assert response.status_code == 201, response.get_json()
     scim_id: str = response.get_json()["id"]
+    assert client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers).status_code == 200
     return scim_id
 
 
@@ -79,31 +98,60 @@ def _given_back(app: Any) -> list[str]:
     return ends
 
 
-def _statements(app: Any) -> list[str]:
-    seen: list[str] = []
-    event.listen(
-        app.extensions["scim_engine"],
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_rest: seen.append(statement),
-    )
+def _statements(app: Any) -> list[tuple[str, str | None]]:
+    """Each statement run from now on, with the BEGIN its connection takes on SQLite."""
+    seen: list[tuple[str, str | None]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append((statement, conn.get_execution_options().get("scim_sqlite_begin")))
+
+    event.listen(app.extensions["scim_engine"], "before_cursor_execute", record)
     return seen
 
 
-def test_a_get_by_id_reads_one_statement_without_a_session(served, monkeypatch) -> None:
+def test_a_get_by_id_reads_one_statement_in_a_snapshot_without_a_session(
+    served, monkeypatch
+) -> None:
     app, org = served
     scim_id = _created(app, org, "snap@example.com")
-    client = app.test_client()
-    assert client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers).status_code == 200
-    opened, seen = _read_sessions(app, monkeypatch), _statements(app)
-    ends = _given_back(app)
+    opened, seen, ends = _read_sessions(app, monkeypatch), _statements(app), _given_back(app)
 
-    response = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+    response = app.test_client().get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
 
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["userName"] == "snap@example.com"
     assert opened == []  # the token came from the worker's cache; the read needed no session
-    assert len(seen) == 1 and seen[0].lstrip().upper().startswith("SELECT"), seen
+    assert len(seen) == 1 and seen[0][0].lstrip().upper().startswith("SELECT"), seen
+    assert seen[0][1] == "DEFERRED"  # a snapshot: no write lock taken on SQLite
     assert ends == ["checkout", "checkin"]
+
+
+def _hold_the_write_lock(url: str, scim_id: str) -> Any:
+    """Another connection midway through a write of that user (SQLite: the write lock;
+    PostgreSQL: the row's lock), until rolled back."""
+    engine = make_engine(url, checkpoint_thread=False)
+    conn = engine.connect()
+    conn.execute(
+        text("UPDATE scim_users SET display_name = 'uncommitted' WHERE id = :id"), {"id": scim_id}
+    )
+    return conn, engine
+
+
+def test_a_get_by_id_is_answered_while_a_writer_holds_the_lock(served) -> None:
+    app, org = served
+    scim_id = _created(app, org, "held@example.com")
+    conn, engine = _hold_the_write_lock(str(app.extensions["scim_engine"].url), scim_id)
+    try:
+        started = time.monotonic()
+        response = app.test_client().get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+        waited = time.monotonic() - started
+    finally:
+        conn.rollback()
+        conn.close()
+        engine.dispose()
+    assert response.status_code == 200, response.get_json()
+    assert "displayName" not in response.get_json()  # not the writer's uncommitted value
+    assert waited < LOCK_TIMEOUT  # one that waited for the lock would take all of it
 
 
 def test_a_credentials_read_and_the_users_read_share_one_snapshot(served, monkeypatch) -> None:
@@ -127,16 +175,40 @@ def test_a_credentials_read_and_the_users_read_share_one_snapshot(served, monkey
     assert len(connections) >= 2 and len(set(map(id, connections))) == 1
 
 
-def test_a_missing_user_gives_the_connection_back(served) -> None:
+@pytest.mark.parametrize("kind", ["HEAD", "304"])
+def test_a_head_and_a_not_modified_read_give_the_connection_back(
+    served, monkeypatch, kind: str
+) -> None:
+    app, org = served
+    scim_id = _created(app, org, f"{kind.lower()}@example.com")
+    client = app.test_client()
+    version = client.get(f"/scim/v2/Users/{scim_id}", headers=org.headers).headers["ETag"]
+    opened, ends = _read_sessions(app, monkeypatch), _given_back(app)
+
+    if kind == "HEAD":
+        response = client.head(f"/scim/v2/Users/{scim_id}", headers=org.headers)
+        assert response.status_code == 200 and response.headers["ETag"] == version
+    else:
+        headers = {**org.headers, "If-None-Match": version}
+        response = client.get(f"/scim/v2/Users/{scim_id}", headers=headers)
+        assert response.status_code == 304
+
+    assert opened == []
+    assert ends == ["checkout", "checkin"]
+
+
+def test_a_missing_user_gives_the_connection_back(served, monkeypatch) -> None:
     app, org = served
     _created(app, org, "present@example.com")
     missing = "6f1c1d2e-0000-4000-8000-000000000000"
-    ends = _given_back(app)
+    opened, ends = _read_sessions(app, monkeypatch), _given_back(app)
 
     response = app.test_client().get(f"/scim/v2/Users/{missing}", headers=org.headers)
 
     assert_scim_error(response, 404)
-    # Then the failure's provisioning-log entry, in a transaction of its own.
+    assert opened == []
+    # Given back before the failure's provisioning-log entry takes one for its own
+    # transaction: a request never holds two.
     assert ends == ["checkout", "checkin", "checkout", "checkin"]
 
 
@@ -152,9 +224,10 @@ def test_a_read_the_database_refuses_is_503_and_gives_the_connection_back(
         raise sa_exc.OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
 
     monkeypatch.setattr(user_service.scim_reads, "live_user_document", busy)
-    ends = _given_back(app)
+    opened, ends = _read_sessions(app, monkeypatch), _given_back(app)
 
     response = app.test_client().get(f"/scim/v2/Users/{scim_id}", headers=org.headers)
 
     assert_scim_error(response, 503)
+    assert opened == []
     assert ends == ["checkout", "checkin", "checkout", "checkin"]
