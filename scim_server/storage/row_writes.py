@@ -116,7 +116,9 @@ def _manager_of(cls: type[Any]) -> Any:
     return cast(Mapper[Any], inspect(cls)).class_manager
 
 
-def insert_now(db: Session, obj: Any, statement: Executable | None = None) -> bool:
+def insert_now(
+    db: Session, obj: Any, statement: Executable | None = None, *, attach: bool = True
+) -> bool:
     """INSERT a new object's row now and attach the object as loaded; False if no row went in.
 
     Every column is bound: a value set on the object, else the column's Python default
@@ -126,6 +128,11 @@ def insert_now(db: Session, obj: Any, statement: Executable | None = None) -> bo
     DO NOTHING``; it must have a RETURNING clause (the row count after an upsert is not
     reliable across drivers: psycopg reports -1), and when it returns no row, the object
     stays out of the session.
+
+    ``attach=False`` leaves the object transient: for a caller that only reads back the
+    values it set and never changes the row through the object (a SCIM create renders its
+    answer from them). Attaching is ORM bookkeeping, a few percent of a create per row.
+    An unattached object loads nothing: a column only the database fills reads as None.
     """
     mapper = cast(Mapper[Any], inspect(obj).mapper)
     state = obj.__dict__
@@ -151,8 +158,9 @@ def insert_now(db: Session, obj: Any, statement: Executable | None = None) -> bo
         prepared.execute(db, _insert_of(mapper), values)  # inserts its row or raises
     elif prepared.first(db, statement, values) is None:
         return False
-    make_transient_to_detached(obj)
-    db.add(obj)
+    if attach:
+        make_transient_to_detached(obj)
+        db.add(obj)
     return True
 
 

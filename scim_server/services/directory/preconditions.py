@@ -35,10 +35,13 @@ def flush_unique(db: Session, what: str, *, attribute: str) -> None:
         raise _lost_race(what, attribute) from None
 
 
-def insert_unique(db: Session, obj: object, what: str, *, attribute: str) -> None:
-    """Insert ``obj`` now (``row_writes.insert_now``); a lost race is 409 as above."""
+def insert_unique(
+    db: Session, obj: object, what: str, *, attribute: str, attach: bool = True
+) -> None:
+    """Insert ``obj`` now (``row_writes.insert_now``, ``attach`` as there); a lost race is
+    409 as above."""
     try:
-        row_writes.insert_now(db, obj)
+        row_writes.insert_now(db, obj, attach=attach)
     except IntegrityError:
         raise _lost_race(what, attribute) from None
 

@@ -192,6 +192,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
             actor=ctx.actor,
             target=target,
             new_person=new_person,
+            attach=False,
         )
     else:
         membership = existing
@@ -208,7 +209,7 @@ def create_user(db: Session, ctx: ScimContext, doc: dict[str, Any]) -> UserView:
         display_name=doc.get("displayName"),
         attributes=stored_attributes(doc),
     )
-    insert_unique(db, row, "User", attribute="userName")
+    insert_unique(db, row, "User", attribute="userName", attach=False)
     _write_values(db, row.id, row.attributes)
     return UserView(row, membership, person.disabled_at is not None, person)
 
@@ -449,7 +450,8 @@ def _new_person(
         # This directory created the person, so it keeps their global profile current.
         profile_org_id=ctx.org.id,
     )
-    inserted = row_writes.insert_now(db, person, _INSERT_PERSON[db.get_bind().dialect.name])
+    upsert = _INSERT_PERSON[db.get_bind().dialect.name]
+    inserted = row_writes.insert_now(db, person, upsert, attach=False)
     return person if inserted else None
 
 

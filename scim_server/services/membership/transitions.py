@@ -164,12 +164,14 @@ def create(
     actor: Actor,
     target: Subject | None = None,
     new_person: bool = False,
+    attach: bool = True,
 ) -> Membership:
     """Insert a new membership in the state ``tr`` leads to, with its creation event.
 
     ``new_person``: the person was inserted in this very transaction, so no parallel
     request can hold a membership of them yet: the savepoint that turns that race into a
-    409 is skipped, and the row goes out at once as one Core INSERT.
+    409 is skipped, and the row goes out at once as one Core INSERT, ``attach`` as in
+    ``row_writes.insert_now``.
     """
     assert tr.event is not None
     after = tr.after
@@ -185,7 +187,7 @@ def create(
         role_id=role_id,
     )
     if new_person:
-        row_writes.insert_now(db, m)
+        row_writes.insert_now(db, m, attach=attach)
     else:
         _insert_contended(db, m)
     record(db, org_id, actor, tr.event, target or m, membership=m, after=snapshot(m))

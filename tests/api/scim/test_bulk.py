@@ -125,6 +125,38 @@ def test_bulk_id_in_the_path_and_in_an_extension_value(scim):
     assert member_ids(scim, results[2]["location"]) == [id_of(results[1])]
 
 
+def test_users_created_then_changed_in_the_same_request_keep_every_change(scim, db):
+    """A create writes its rows without attaching them to the request's session; the
+    operations after it in the same Bulk request read and change those rows afresh."""
+    results = ok(
+        bulk(
+            scim,
+            [
+                new_user("new", displayName="Before"),
+                patch(
+                    "/Users/bulkId:new",
+                    [
+                        {"op": "replace", "path": "displayName", "value": "After"},
+                        {"op": "replace", "path": "active", "value": False},
+                    ],
+                ),
+                new_group("team", ["bulkId:new"]),
+            ],
+        )
+    )
+    assert [r["status"] for r in results] == ["201", "200", "201"]
+    scim_id = id_of(results[0])
+    user = scim.get(f"/Users/{scim_id}").get_json()
+    assert user["displayName"] == "After" and user["active"] is False
+    assert [g["value"] for g in user["groups"]] == [id_of(results[2])]
+    stored = db.scalars(
+        select(Membership)
+        .join(ScimUser, ScimUser.membership_id == Membership.id)
+        .where(ScimUser.id == scim_id)
+    ).one()
+    assert stored.directory_state == "inactive"
+
+
 def test_put_patch_delete_on_existing_resources(scim):
     user = scim.create_user()
     other = scim.create_user()
