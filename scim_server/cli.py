@@ -53,7 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             prepare_multiprocess_dir()
         elif args.handler is not _db_upgrade:
             _require_migrated(settings["DATABASE_URL"])
-        return int(args.handler(create_app(), args) or 0)
+        app = create_app()
+        try:
+            return int(args.handler(app, args) or 0)
+        finally:  # a command's process ends here; an in-process caller's goes on
+            _release_database(app)
     except (CliError, config.ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -65,6 +69,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: the database does not answer: {_first_line(error)}", file=sys.stderr)
         return 1
+
+
+def _release_database(app: Flask) -> None:
+    """Close the app's connections and stop this process's WAL checkpointer
+    (storage/wal_checkpoints.py): before gunicorn forks, where nothing of SQLite's may be
+    in use, and when a command is done, so that no thread of it outlives the command in a
+    process that calls ``main`` and goes on (closing the last connection checkpoints the
+    log by itself)."""
+    engine = app.extensions.get("scim_engine")
+    if engine is not None:
+        engine.dispose()
+    wal_checkpoints.stop_all()
 
 
 def _first_line(error: BaseException) -> str:
@@ -362,9 +378,6 @@ def _serve(app: Flask, args: argparse.Namespace) -> int:
     from scim_server.server import run_gunicorn
 
     # This process becomes the arbiter: nothing of SQLite's may be in use at its forks.
-    engine = app.extensions.get("scim_engine")
-    if engine is not None:
-        engine.dispose()
-    wal_checkpoints.stop_all()
+    _release_database(app)
     run_gunicorn(args.host, args.port, args.workers)
     return 0

@@ -199,6 +199,19 @@ def test_serve_hands_gunicorn_a_process_without_checkpoint_threads(cli_db, monke
     assert seen == [False]
 
 
+def test_a_command_leaves_no_checkpoint_thread_behind(cli_db, capsys):
+    """A command's engine starts a WAL checkpointer; a caller that goes on after ``main``
+    (a test run, a script) keeps no thread of it, nor its log lines on stderr."""
+    import os
+    from pathlib import Path
+
+    from scim_server.storage import wal_checkpoints
+
+    key = (os.getpid(), str(Path(cli_db.removeprefix("sqlite:///")).resolve()))
+    run(capsys, "org", "create", "Acme")
+    assert key not in wal_checkpoints._running
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12: fork with threads running
 def test_serve_forks_workers_that_inherit_no_database_connection(tmp_path, monkeypatch, capsys):
     """SQLite's state of a connection open across a fork is the parent's: the worker would

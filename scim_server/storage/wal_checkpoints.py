@@ -40,6 +40,7 @@ from pathlib import Path
 
 INTERVAL_SECONDS = 1.0
 BACKSTOP_PAGES = 20_000  # 80 MiB of log at SQLite's 4 KiB pages
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary codes of a skipped round
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,15 @@ class Checkpointer:
                 except sqlite3.Error as error:  # the next round tries again; the backstop holds
                     if self._gone():
                         return
-                    log.warning("WAL checkpoint of %s failed: %s", self.path, error)
+                    # Busy is the design: another checkpoint (a closing connection's, the
+                    # backstop's) or an exclusive lock holds the log, and this round skips.
+                    busy = (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _BUSY
+                    log.log(
+                        logging.DEBUG if busy else logging.WARNING,
+                        "WAL checkpoint of %s failed: %s",
+                        self.path,
+                        error,
+                    )
         finally:
             with _lock:
                 self._deregister()

@@ -126,6 +126,30 @@ def test_a_thread_ends_with_its_database_and_a_new_one_starts_for_the_next(tmp_p
     engine.dispose()
 
 
+def test_a_round_that_finds_the_log_locked_skips_quietly(tmp_path, monkeypatch, caplog):
+    """A connection in exclusive locking mode (or another checkpoint) holds the log: the
+    round skips without a warning, since the next one checkpoints; other errors warn."""
+    monkeypatch.setattr(wal_checkpoints, "INTERVAL_SECONDS", 0.02)
+    monkeypatch.setattr(wal_checkpoints, "_running", {})
+    path = tmp_path / "l.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("CREATE TABLE t (x)")  # the first write takes the exclusive lock
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        wal_checkpoints.Checkpointer(str(path)).run_once()
+    caplog.set_level("DEBUG", logger=wal_checkpoints.__name__)
+    wal_checkpoints.ensure_running(str(path))
+    [checkpointer] = wal_checkpoints._running.values()
+    deadline = time.monotonic() + 10
+    while not caplog.records and time.monotonic() < deadline:
+        time.sleep(0.02)
+    checkpointer.stop()
+    holder.close()
+    assert caplog.records and {r.levelname for r in caplog.records} == {"DEBUG"}
+    assert "database is locked" in caplog.records[0].getMessage()
+
+
 def test_one_shot_engines_start_no_thread(tmp_path, slow_thread):
     """``serve`` migrates in the process that becomes gunicorn's arbiter, which forks
     every worker: nothing of the migration's may keep running there."""
