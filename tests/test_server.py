@@ -25,3 +25,28 @@ def test_a_config_file_then_the_command_line_arguments_override(monkeypatch, tmp
     assert cfg.workers == 5 and cfg.timeout == 90  # from the file
     assert cfg.threads == 8  # the command line wins over the file
     assert cfg.worker_class_str == "gthread"
+
+
+def test_a_worker_loads_the_app_with_its_set_up_frozen_out_of_the_gc(monkeypatch, tmp_path):
+    """A worker's (and wsgi.py's) app comes with every object its loading allocated out
+    of the cyclic collector's sight, so no request pays for walking them."""
+    import gc
+    import importlib
+    import sys
+
+    from flask import Flask
+
+    monkeypatch.setenv("SCIM_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
+    gc.unfreeze()
+    try:
+        worker_app = _Gunicorn({"bind": "127.0.0.1:8000"}).load()
+        assert isinstance(worker_app, Flask)
+        assert gc.get_freeze_count() > 10_000
+        gc.unfreeze()
+        sys.modules.pop("wsgi", None)
+        wsgi = importlib.import_module("wsgi")
+        assert isinstance(wsgi.app, Flask) and gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        sys.modules.pop("wsgi", None)
