@@ -57,7 +57,7 @@ from bench_workload import Directory
 from bench_workload import Result
 from bench_workload import Sizes
 from bench_workload import Workload
-from bench_workload import at_scale
+from bench_workload import at_scales
 from bench_workload import run_ceiling
 from bench_workload import seed_sqlite
 from bench_workload import workers_compare
@@ -193,11 +193,11 @@ def main() -> int:
     if args.million:
         if not args.database:
             parser.error("--million needs --database (run scripts/bench.sh)")
-        members = min(args.million_members, 1_000)
-        small = at_scale(args.database, 1_000, members, args.million_requests)
-        large = at_scale(
-            args.database, args.million_users, args.million_members, args.million_requests
-        )
+        sizes = [
+            (1_000, min(args.million_members, 1_000)),
+            (args.million_users, args.million_members),
+        ]
+        small, large = at_scales(args.database, sizes, args.million_requests)
         block = million_block(small, large, command)
         print(block)
         if args.markdown:

@@ -228,6 +228,11 @@ def run_blocks(
         between()
         if parts[-1].cut:
             break
+    return merged(parts)
+
+
+def merged(parts: list[Stats]) -> Stats:
+    """The figures of timed slices of one phase taken together."""
     requests = sum(p.requests for p in parts)
     return Stats(
         requests,

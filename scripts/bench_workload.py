@@ -1,6 +1,8 @@
 """The Okta/Entra-shaped workload, the ceiling, worker classes, and 1,000,000 users."""
 
+import contextlib
 import hashlib
+import math
 import random
 import sys
 import time
@@ -23,6 +25,7 @@ from bench_http import Turns
 from bench_http import Wrong
 from bench_http import expect
 from bench_http import line
+from bench_http import merged
 from bench_http import run_blocks
 from bench_http import run_tasks
 from bench_targets import BIN
@@ -664,109 +667,148 @@ def load_set_based(target: Target, users: int, members: int) -> float:
     return time.perf_counter() - started
 
 
-def at_scale(server_url: str, users: int, members: int, requests: int) -> Result:
-    """Single requests and list pages at one directory size, PostgreSQL, 4 workers, C=1."""
+@dataclass
+class Scale:
+    """One directory size, served and loaded, with its timed requests by phase."""
+
+    target: Target
+    result: Result
+    cases: dict[str, list[Task]]
+
+
+def at_scales(server_url: str, sizes: list[tuple[int, int]], requests: int) -> list[Result]:
+    """Single requests and list pages at each (users, group members) size, PostgreSQL, 4
+    workers, C=1: every size loaded and served at once, then each phase measured in
+    ``BLOCKS`` blocks per size taking turns (the first size alternating), so that the
+    ratio of two sizes compares requests made within seconds of each other, not minutes
+    apart on a machine whose speed drifts."""
+    with contextlib.ExitStack() as stack:
+        scales = [_scale(stack, server_url, users, members, requests) for users, members in sizes]
+        for name in scales[0].cases:
+            for scale in scales:  # warm the workers
+                run_tasks(scale.target.base, scale.target.token, scale.cases[name][:5], 1)
+            parts: dict[int, list[Stats]] = {i: [] for i in range(len(scales))}
+            failed: dict[int, str] = {}
+            for block in range(BLOCKS):
+                order = list(range(len(scales)))
+                for i in order if block % 2 == 0 else order[::-1]:
+                    if i in failed:
+                        continue
+                    timed = scales[i].cases[name][5:]
+                    size = 2 * math.ceil(len(timed) / BLOCKS / 2)  # pairs stay whole
+                    chunk = timed[block * size : (block + 1) * size]
+                    if not chunk:
+                        continue
+                    try:
+                        target = scales[i].target
+                        parts[i].append(run_tasks(target.base, target.token, chunk, 1))
+                    except Wrong as exc:
+                        failed[i] = f"WRONG: {exc}"
+            for i, scale in enumerate(scales):
+                scale.result.stats[(name, 1)] = failed.get(i) or merged(parts[i])
+                print(f"  {scale.result.target}: {name}: {line(scale.result.stats[(name, 1)])}")
+        for scale in scales:
+            scale.result.rss_mib, scale.result.processes = rss_mib(scale.target.pid)
+    return [scale.result for scale in scales]
+
+
+def _scale(
+    stack: contextlib.ExitStack, server_url: str, users: int, members: int, requests: int
+) -> Scale:
+    """A throw-away database of ``users`` and a ``members`` group, served by 4 workers
+    (both closed with ``stack``), and the requests each phase times on it."""
     result = Result(f"{users:,}")
-    with throwaway_postgres(server_url) as url, ours(url, 4) as target:
-        seconds = load_set_based(target, users, members)
-        result.notes.append(f"loaded {users:,} users, {members:,} members in {seconds:.0f} s")
-        rng = random.Random(users)
+    url = stack.enter_context(throwaway_postgres(server_url))
+    target = stack.enter_context(ours(url, 4))
+    seconds = load_set_based(target, users, members)
+    result.notes.append(f"loaded {users:,} users, {members:,} members in {seconds:.0f} s")
+    rng = random.Random(users)
 
-        def pick() -> int:
-            return rng.randint(1, users)
+    def pick() -> int:
+        return rng.randint(1, users)
 
-        work = Workload(target, Sizes(users, requests), result)
-        spares = [
-            expect(*work.client.call("POST", "/Users", new_user(users + 1 + i)), 201, "spare")["id"]
-            for i in range(requests // 2)
-        ]
-        total = users + len(spares)
+    work = Workload(target, Sizes(users, requests), result)
+    spares = [
+        expect(*work.client.call("POST", "/Users", new_user(users + 1 + i)), 201, "spare")["id"]
+        for i in range(requests // 2)
+    ]
+    total = users + len(spares)
 
-        def lookup(client: Client) -> None:
-            n = pick()
-            query = {"filter": f'userName eq "{user_name(n)}"'}
-            body = expect(*client.call("GET", "/Users", query=query), 200, "filter")
-            if [u["id"] for u in body.get("Resources") or []] != [scim_id(n)]:
-                raise Wrong(f"filter {user_name(n)}: {str(body)[:200]}")
+    def lookup(client: Client) -> None:
+        n = pick()
+        query = {"filter": f'userName eq "{user_name(n)}"'}
+        body = expect(*client.call("GET", "/Users", query=query), 200, "filter")
+        if [u["id"] for u in body.get("Resources") or []] != [scim_id(n)]:
+            raise Wrong(f"filter {user_name(n)}: {str(body)[:200]}")
 
-        def get(client: Client) -> None:
-            n = pick()
-            body = expect(*client.call("GET", f"/Users/{scim_id(n)}"), 200, "GET user")
-            if body.get("userName") != user_name(n):
-                raise Wrong(f"GET user {n}: {str(body)[:200]}")
+    def get(client: Client) -> None:
+        n = pick()
+        body = expect(*client.call("GET", f"/Users/{scim_id(n)}"), 200, "GET user")
+        if body.get("userName") != user_name(n):
+            raise Wrong(f"GET user {n}: {str(body)[:200]}")
 
-        def patch(n: int, value: bool) -> Task:
-            def task(client: Client) -> None:
-                status, body = client.call("PATCH", f"/Users/{scim_id(n)}", active_patch(value))
-                expect(status, body, (200, 204), "PATCH active")
-                if status == 200 and body.get("active") is not value:
-                    raise Wrong(f"PATCH active {value}: {body.get('active')!r}")
+    def patch(n: int, value: bool) -> Task:
+        def task(client: Client) -> None:
+            status, body = client.call("PATCH", f"/Users/{scim_id(n)}", active_patch(value))
+            expect(status, body, (200, 204), "PATCH active")
+            if status == 200 and body.get("active") is not value:
+                raise Wrong(f"PATCH active {value}: {body.get('active')!r}")
 
-            return task
+        return task
 
-        def page(start: int) -> Task:
-            def task(client: Client) -> None:
-                query = {"startIndex": start, "count": PAGE}
-                body = expect(*client.call("GET", "/Users", query=query), 200, "list")
-                got = len(body.get("Resources") or [])
-                if body.get("totalResults") != total or got != min(PAGE, total - start + 1):
-                    raise Wrong(f"page {start}: totalResults {body.get('totalResults')}, {got}")
+    def page(start: int) -> Task:
+        def task(client: Client) -> None:
+            query = {"startIndex": start, "count": PAGE}
+            body = expect(*client.call("GET", "/Users", query=query), 200, "list")
+            got = len(body.get("Resources") or [])
+            if body.get("totalResults") != total or got != min(PAGE, total - start + 1):
+                raise Wrong(f"page {start}: totalResults {body.get('totalResults')}, {got}")
 
-            return task
+        return task
 
-        def member(op: str, member_id: str) -> Task:
-            def task(client: Client) -> None:
-                status, body = client.call("PATCH", "/Groups/g-big", member_patch(op, member_id))
-                expect(status, body, (200, 204), f"group {op}")
+    def member(op: str, member_id: str) -> Task:
+        def task(client: Client) -> None:
+            status, body = client.call("PATCH", "/Groups/g-big", member_patch(op, member_id))
+            expect(status, body, (200, 204), f"group {op}")
 
-            return task
+        return task
 
-        def group_get(client: Client) -> None:
-            query = {"excludedAttributes": "members"}
-            body = expect(*client.call("GET", "/Groups/g-big", query=query), 200, "GET group")
-            if body.get("id") != "g-big" or body.get("members"):
-                raise Wrong(f"GET group: {str(body)[:200]}")
+    def group_get(client: Client) -> None:
+        query = {"excludedAttributes": "members"}
+        body = expect(*client.call("GET", "/Groups/g-big", query=query), 200, "GET group")
+        if body.get("id") != "g-big" or body.get("members"):
+            raise Wrong(f"GET group: {str(body)[:200]}")
 
-        first_cursor, end_cursor = cursors_at_the_ends(work.client, target, total)
+    first_cursor, end_cursor = cursors_at_the_ends(work.client, target, total)
 
-        def cursor_page(token: str, last: bool) -> Task:
-            def task(client: Client) -> None:
-                query = {"cursor": token, "count": PAGE}
-                body = expect(*client.call("GET", "/Users", query=query), 200, "cursor page")
-                got = len(body.get("Resources") or [])
-                if body.get("totalResults") != total or got != PAGE:
-                    raise Wrong(f"cursor page: totalResults {body.get('totalResults')}, {got}")
-                if ("nextCursor" in body) == last:
-                    raise Wrong(f"cursor page: nextCursor {'on' if last else 'missing from'} it")
+    def cursor_page(token: str, last: bool) -> Task:
+        def task(client: Client) -> None:
+            query = {"cursor": token, "count": PAGE}
+            body = expect(*client.call("GET", "/Users", query=query), 200, "cursor page")
+            got = len(body.get("Resources") or [])
+            if body.get("totalResults") != total or got != PAGE:
+                raise Wrong(f"cursor page: totalResults {body.get('totalResults')}, {got}")
+            if ("nextCursor" in body) == last:
+                raise Wrong(f"cursor page: nextCursor {'on' if last else 'missing from'} it")
 
-            return task
+        return task
 
-        newcomer = iter(range(users + 10_000, users + 10**8))
-        cases: dict[str, list[Task]] = {
-            "GET /Users?filter=userName eq": [lookup] * requests,
-            "GET /Users/{id}": [get] * requests,
-            "PATCH active false/true": [
-                patch(n, v)
-                for n in rng.sample(range(1, users + 1), requests // 2)
-                for v in (False, True)
-            ],
-            "group add/remove one member": [
-                member(op, s) for s in spares for op in ("add", "remove")
-            ],
-            "GET group excludedAttributes=members": [group_get] * requests,
-            "list page 1": [page(1)] * (requests // 4),
-            "list page at the middle": [page(max(1, total // 2))] * (requests // 4),
-            "list last page": [page(max(1, total - PAGE + 1))] * (requests // 4),
-            "cursor page 1": [cursor_page(first_cursor, False)] * (requests // 4),
-            "cursor page at the end": [cursor_page(end_cursor, True)] * (requests // 4),
-            "POST /Users": [work.post(next(newcomer)) for _ in range(requests)],
-        }
-        for name, tasks in cases.items():
-            run_tasks(target.base, target.token, tasks[:5], 1)  # warm the workers
-            try:
-                result.stats[(name, 1)] = run_tasks(target.base, target.token, tasks[5:], 1)
-            except Wrong as exc:
-                result.stats[(name, 1)] = f"WRONG: {exc}"
-            print(f"  {users:,}: {name}: {line(result.stats[(name, 1)])}", flush=True)
-        result.rss_mib, result.processes = rss_mib(target.pid)
-    return result
+    newcomer = iter(range(users + 10_000, users + 10**8))
+    cases: dict[str, list[Task]] = {
+        "GET /Users?filter=userName eq": [lookup] * requests,
+        "GET /Users/{id}": [get] * requests,
+        "PATCH active false/true": [
+            patch(n, v)
+            for n in rng.sample(range(1, users + 1), requests // 2)
+            for v in (False, True)
+        ],
+        "group add/remove one member": [member(op, s) for s in spares for op in ("add", "remove")],
+        "GET group excludedAttributes=members": [group_get] * requests,
+        "list page 1": [page(1)] * (requests // 4),
+        "list page at the middle": [page(max(1, total // 2))] * (requests // 4),
+        "list last page": [page(max(1, total - PAGE + 1))] * (requests // 4),
+        "cursor page 1": [cursor_page(first_cursor, False)] * (requests // 4),
+        "cursor page at the end": [cursor_page(end_cursor, True)] * (requests // 4),
+        "POST /Users": [work.post(next(newcomer)) for _ in range(requests)],
+    }
+    return Scale(target, result, cases)
