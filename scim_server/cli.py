@@ -51,13 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scim_server.server import prepare_multiprocess_dir
 
             prepare_multiprocess_dir()
-        elif args.handler is not _db_upgrade:
+            # Serve releases the database itself before gunicorn forks; the workers leave
+            # through this frame too, and must not touch what the arbiter held.
+            return int(_serve(create_app(), args) or 0)
+        if args.handler is not _db_upgrade:
             _require_migrated(settings["DATABASE_URL"])
+        already = wal_checkpoints.running()
         app = create_app()
         try:
             return int(args.handler(app, args) or 0)
         finally:  # a command's process ends here; an in-process caller's goes on
-            _release_database(app)
+            _close_engine(app)
+            wal_checkpoints.stop(wal_checkpoints.running() - already)
     except (CliError, config.ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -71,16 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _release_database(app: Flask) -> None:
-    """Close the app's connections and stop this process's WAL checkpointer
-    (storage/wal_checkpoints.py): before gunicorn forks, where nothing of SQLite's may be
-    in use, and when a command is done, so that no thread of it outlives the command in a
-    process that calls ``main`` and goes on (closing the last connection checkpoints the
-    log by itself)."""
+def _close_engine(app: Flask) -> None:
+    """Close the app's pooled connections: before gunicorn forks, where nothing of
+    SQLite's may be in use, and when a command is done (closing the last connection
+    checkpoints the log by itself). With them goes the WAL checkpointer the command
+    started (storage/wal_checkpoints.py), so that no thread of a command outlives it in a
+    process that calls ``main`` and goes on."""
     engine = app.extensions.get("scim_engine")
     if engine is not None:
         engine.dispose()
-    wal_checkpoints.stop_all()
 
 
 def _first_line(error: BaseException) -> str:
@@ -378,6 +382,7 @@ def _serve(app: Flask, args: argparse.Namespace) -> int:
     from scim_server.server import run_gunicorn
 
     # This process becomes the arbiter: nothing of SQLite's may be in use at its forks.
-    _release_database(app)
+    _close_engine(app)
+    wal_checkpoints.stop_all()
     run_gunicorn(args.host, args.port, args.workers)
     return 0

@@ -73,6 +73,7 @@ def serving_app() -> Flask:
     from scim_server import create_app
 
     app = create_app()
+    gc.collect()  # what start-up left as garbage is freed, not frozen for good
     gc.freeze()
     return app
 

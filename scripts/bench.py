@@ -53,6 +53,7 @@ from bench_targets import ours
 from bench_targets import peer
 from bench_targets import throwaway_postgres
 from bench_workload import BLOCKS
+from bench_workload import SCALE_MIN_REQUESTS
 from bench_workload import Directory
 from bench_workload import Result
 from bench_workload import Sizes
@@ -142,6 +143,10 @@ def main() -> int:
         parser.error("the postgresql part needs --database (run scripts/bench.sh)")
     if "peer" in parts and not args.peer:
         parser.error("the peer part needs --peer (run scripts/bench.sh)")
+    if args.million and not args.database:
+        parser.error("--million needs --database (run scripts/bench.sh)")
+    if args.million and args.million_requests < SCALE_MIN_REQUESTS:
+        parser.error(f"--million-requests must be at least {SCALE_MIN_REQUESTS}")
     if sizes.users < 2 * sizes.requests + sizes.requests + 2 or sizes.requests < 10:
         parser.error("--users must be at least 3 × --requests + 2, --requests at least 10")
     load_before = f"{os.getloadavg()[0]:.1f}"
@@ -191,8 +196,6 @@ def main() -> int:
         if args.markdown:
             write_block(args.markdown, "workers", block)
     if args.million:
-        if not args.database:
-            parser.error("--million needs --database (run scripts/bench.sh)")
         sizes = [
             (1_000, min(args.million_members, 1_000)),
             (args.million_users, args.million_members),

@@ -2,7 +2,6 @@
 
 import contextlib
 import hashlib
-import math
 import random
 import sys
 import time
@@ -667,6 +666,24 @@ def load_set_based(target: Target, users: int, members: int) -> float:
     return time.perf_counter() - started
 
 
+WARM = 6  # untimed requests before each phase: whole pairs (deactivate, reactivate)
+SCALE_MIN_REQUESTS = 4 * (WARM + 2 * BLOCKS)  # a list phase (a quarter) fills every block
+
+
+def in_blocks(tasks: list[Task], blocks: int) -> list[list[Task]]:
+    """``tasks`` cut into ``blocks`` consecutive slices of whole pairs (a deactivation
+    and its reactivation, an add and its remove), as even as pairs allow; an odd last task
+    goes with the last slice."""
+    pairs, rest = divmod(len(tasks) // 2, blocks)
+    out, start = [], 0
+    for block in range(blocks):
+        size = 2 * (pairs + (block < rest))
+        out.append(tasks[start : start + size])
+        start += size
+    out[-1] = out[-1] + tasks[start:]
+    return out
+
+
 @dataclass
 class Scale:
     """One directory size, served and loaded, with its timed requests by phase."""
@@ -685,8 +702,9 @@ def at_scales(server_url: str, sizes: list[tuple[int, int]], requests: int) -> l
     with contextlib.ExitStack() as stack:
         scales = [_scale(stack, server_url, users, members, requests) for users, members in sizes]
         for name in scales[0].cases:
-            for scale in scales:  # warm the workers
-                run_tasks(scale.target.base, scale.target.token, scale.cases[name][:5], 1)
+            for scale in scales:  # warm the workers, with whole pairs
+                run_tasks(scale.target.base, scale.target.token, scale.cases[name][:WARM], 1)
+            blocks = [in_blocks(scale.cases[name][WARM:], BLOCKS) for scale in scales]
             parts: dict[int, list[Stats]] = {i: [] for i in range(len(scales))}
             failed: dict[int, str] = {}
             for block in range(BLOCKS):
@@ -694,19 +712,15 @@ def at_scales(server_url: str, sizes: list[tuple[int, int]], requests: int) -> l
                 for i in order if block % 2 == 0 else order[::-1]:
                     if i in failed:
                         continue
-                    timed = scales[i].cases[name][5:]
-                    size = 2 * math.ceil(len(timed) / BLOCKS / 2)  # pairs stay whole
-                    chunk = timed[block * size : (block + 1) * size]
-                    if not chunk:
-                        continue
                     try:
                         target = scales[i].target
-                        parts[i].append(run_tasks(target.base, target.token, chunk, 1))
+                        parts[i].append(run_tasks(target.base, target.token, blocks[i][block], 1))
                     except Wrong as exc:
                         failed[i] = f"WRONG: {exc}"
             for i, scale in enumerate(scales):
                 scale.result.stats[(name, 1)] = failed.get(i) or merged(parts[i])
-                print(f"  {scale.result.target}: {name}: {line(scale.result.stats[(name, 1)])}")
+                stats = scale.result.stats[(name, 1)]
+                print(f"  {scale.result.target}: {name}: {line(stats)}", flush=True)
         for scale in scales:
             scale.result.rss_mib, scale.result.processes = rss_mib(scale.target.pid)
     return [scale.result for scale in scales]

@@ -212,6 +212,23 @@ def test_a_command_leaves_no_checkpoint_thread_behind(cli_db, capsys):
     assert key not in wal_checkpoints._running
 
 
+def test_a_command_leaves_a_checkpointer_it_did_not_start(cli_db, capsys):
+    """The calling process already checkpoints the file for an app of its own: the
+    command's end leaves that checkpointer running."""
+    from pathlib import Path
+
+    from scim_server.storage import wal_checkpoints
+
+    path = str(Path(cli_db.removeprefix("sqlite:///")).resolve())
+    wal_checkpoints.ensure_running(path)
+    try:
+        run(capsys, "org", "create", "Acme")
+        assert path in wal_checkpoints.running()
+    finally:
+        wal_checkpoints.stop([path])
+    assert path not in wal_checkpoints.running()
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12: fork with threads running
 def test_serve_forks_workers_that_inherit_no_database_connection(tmp_path, monkeypatch, capsys):
     """SQLite's state of a connection open across a fork is the parent's: the worker would

@@ -36,6 +36,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 INTERVAL_SECONDS = 1.0
@@ -134,13 +135,26 @@ def ensure_running(path: str) -> None:
             raise
 
 
+def running() -> frozenset[str]:
+    """The files this process checkpoints now."""
+    with _lock:
+        return frozenset(path for pid, path in _running if pid == os.getpid())
+
+
+def stop(paths: Iterable[str]) -> None:
+    """Stop this process's checkpointers of ``paths``: those a one-shot command started,
+    once it is done (a connection opened later starts one again)."""
+    wanted = set(paths)
+    with _lock:
+        mine = [c for (pid, p), c in _running.items() if pid == os.getpid() and p in wanted]
+    for checkpointer in mine:
+        checkpointer.stop()
+
+
 def stop_all() -> None:
     """Stop this process's checkpointers: for a process about to become a fork parent
     only (gunicorn's arbiter), which serves nothing and needs none."""
-    with _lock:
-        mine = [c for (pid, _), c in _running.items() if pid == os.getpid()]
-    for checkpointer in mine:
-        checkpointer.stop()
+    stop(running())
 
 
 def _before_fork() -> None:

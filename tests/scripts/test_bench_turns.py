@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from bench_http import Stats  # noqa: E402
 from bench_http import Turns  # noqa: E402
 from bench_http import run_blocks  # noqa: E402
+from bench_workload import in_blocks  # noqa: E402
 
 
 def _drive(turns: Turns, name: str, blocks: int, log: list[tuple[str, str]]) -> None:
@@ -95,3 +96,17 @@ def test_a_block_cut_by_its_time_budget_ends_the_phase(monkeypatch) -> None:
 
     assert budgets == [15, 15]  # the budget shared out, and no third block after the cut
     assert (stats.requests, stats.cut) == (20, True)
+
+
+def test_a_scale_phase_is_cut_into_blocks_of_whole_pairs() -> None:
+    """The million run's phases take turns a block at a time (scripts/bench_workload.py):
+    every task runs once, in order, and a deactivation never waits a turn apart from its
+    reactivation (nor an add from its remove)."""
+    for count in (44, 45, 194, 200, 7):
+        tasks = [lambda client, n=n: n for n in range(count)]
+        blocks = in_blocks(tasks, 10)
+        assert len(blocks) == 10
+        assert [t for block in blocks for t in block] == tasks
+        sizes = [len(block) for block in blocks]
+        assert all(size % 2 == 0 for size in sizes[:-1])
+        assert max(sizes[:-1]) - min(sizes[:-1]) <= 2  # as even as whole pairs allow
