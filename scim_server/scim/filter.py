@@ -86,6 +86,46 @@ def compile_filter(text: str, resolve: Resolver) -> Condition:
     return compile_ast(parse_filter_ast(text), resolve)
 
 
+@dataclass(frozen=True)
+class Equality:
+    """A filter that is one ``attr eq "text"`` on a single-valued string attribute: what an
+    IdP sends to look a user up (``userName eq``, ``externalId eq``). ``value`` is the text
+    as the comparison needs it (NFC, lower-cased unless caseExact); ``expr`` is the side
+    of the column it is compared with (``lower(column)`` unless caseExact)."""
+
+    attr: AttributeDef
+    expr: SQLColumnExpression[Any]
+    value: str
+
+
+def equality(text: str, resolve: Resolver) -> Equality | None:
+    """The filter as an ``Equality``, or None for any other filter (and for one that is
+    invalid: ``compile_filter`` then says why). An equality's SQL has the same shape
+    whatever the value, so it can run as a statement built once."""
+    if not text.strip():
+        return None
+    tree = parse_filter_ast(text)
+    if not isinstance(tree, ast.Filter) or tree.negated or tree.namespace is not None:
+        return None
+    node = tree.expr
+    if not isinstance(node, ast.AttrExpr) or node.value.lower() != "eq":
+        return None
+    path, comp = node.attr_path, node.comp_value
+    if isinstance(path.attr_name, ast.Filter) or comp is None:
+        return None
+    if not isinstance(comp.value, QuotedString):
+        return None
+    try:
+        target = resolve(path.uri, path.attr_name, _sub_name(path))
+    except UnresolvedAttribute:
+        return None
+    if not isinstance(target, Column) or target.attr.type not in ("string", "reference"):
+        return None
+    _check_text(comp.value, target.attr)
+    expr, value = _string_operands(target, comp.value)
+    return Equality(target.attr, expr, value)
+
+
 def compile_ast(node: ast.AST, resolve: Resolver) -> Condition:
     """Translate an already parsed filter, e.g. the ``[...]`` of a PATCH path."""
     try:
@@ -189,12 +229,21 @@ def compare(target: Column, op: str, comp: ast.CompValue | None) -> Condition:
         return _ordered(expr, op, _number(raw, attr), attr)
     if not isinstance(raw, QuotedString):
         raise InvalidFilterError(f"'{attr.dotted}' is a string; quote the value.")
-    if attr.nfc:  # stored NFC (validation.nfc_identity): an NFD spelling finds it too
-        raw = QuotedString(unicodedata.normalize("NFC", raw))
+    expr, value = _string_operands(target, raw)
+    return _string(expr, op, value, attr)
+
+
+def _string_operands(target: Column, raw: str) -> tuple[SQLColumnExpression[Any], str]:
+    """The two sides of a string comparison: NFC for attributes stored NFC
+    (validation.nfc_identity), so an NFD spelling finds them too; lower-cased on both sides
+    unless caseExact."""
+    expr, attr = target.expr, target.attr
+    if attr.nfc:
+        raw = unicodedata.normalize("NFC", raw)
     if not attr.case_exact:
         expr = expr if target.lowered else func.lower(expr)
-        raw = QuotedString(raw.lower())
-    return _string(expr, op, str(raw), attr)
+        raw = raw.lower()
+    return expr, str(raw)
 
 
 def _boolean(expr: SQLColumnExpression[Any], op: str, raw: str, attr: AttributeDef) -> Condition:

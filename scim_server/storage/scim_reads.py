@@ -22,6 +22,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from scim_server.scim.filter import Equality
+from scim_server.scim.schema import AttributeDef
 from scim_server.storage import prepared
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import Membership
@@ -137,6 +139,50 @@ def user_documents(
     ``with_groups`` as for ``live_user_document``."""
     statement = _USERS_BY_ID_WITH_GROUPS if with_groups else _USERS_BY_ID
     return list(db.connection().execute(statement, {"ids": list(scim_ids)}))
+
+
+def users_where_equal(
+    db: Session,
+    directory_id: str,
+    lookup: Equality,
+    *,
+    count: int,
+    offset: int,
+    with_groups: bool,
+) -> list[Any]:
+    """A page, in id order, of the directory's live users whose attribute equals the
+    lookup's value: an IdP's ``userName eq "…"`` in one statement, built once per
+    attribute (the value, the directory and the page are its parameters)."""
+    key = (lookup.attr, with_groups)
+    statement = _EQUALITY_LOOKUPS.get(key)
+    if statement is None:
+        base = _USER_DOCUMENT.add_columns(GROUPS_OF_THE_ROW) if with_groups else _USER_DOCUMENT
+        statement = (
+            base.where(
+                _USERS.c.directory_id == bindparam("directory_id"),
+                _USERS.c.deleted_at.is_(None),
+                lookup.expr == bindparam("value"),
+            )
+            .order_by(_USERS.c.id)
+            .limit(bindparam("count"))
+            .offset(bindparam("offset"))
+        )
+        if len(_EQUALITY_LOOKUPS) >= _MAX_EQUALITY_LOOKUPS:
+            _EQUALITY_LOOKUPS.clear()
+        _EQUALITY_LOOKUPS[key] = statement
+    params = {
+        "directory_id": directory_id,
+        "value": lookup.value,
+        "count": count,
+        "offset": offset,
+    }
+    return prepared.rows(db, statement, params)
+
+
+# By attribute definition (a value: equal definitions resolve to the same column), so the
+# same few statements serve every app in the process; the schema bounds their number.
+_EQUALITY_LOOKUPS: dict[tuple[AttributeDef, bool], Any] = {}
+_MAX_EQUALITY_LOOKUPS = 256
 
 
 def group_pairs(row: Row[Any]) -> list[tuple[str, str | None]]:

@@ -1,6 +1,7 @@
 """List and search Users and Groups: filter, sort and page in SQL, never in Python.
 
-A filtered or sorted list counts its matches exactly and pages with OFFSET. The
+A filtered or sorted list counts its matches exactly and pages with OFFSET; an IdP's
+lookup (``userName eq "…"``) is one prebuilt statement (``_users_equal``). The
 unfiltered list in id order — what Okta and Entra walk page by page on every import —
 takes ``totalResults`` from the live counters and serves the next page of a walk by an
 index seek from a bookmark, so its pages cost the same at any depth and any directory
@@ -24,10 +25,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from scim_server.scim.errors import quoted
+from scim_server.scim.filter import Equality
 from scim_server.scim.filter import MultiValued
 from scim_server.scim.filter import Resolver
 from scim_server.scim.filter import UnresolvedAttribute
 from scim_server.scim.filter import compile_filter
+from scim_server.scim.filter import equality
 from scim_server.scim.listing import Page
 from scim_server.scim.projection import Projection
 from scim_server.scim.projection import project
@@ -63,9 +66,35 @@ def search_users(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list
     needs the membership), then load the page's rows: deep pages never join whole tables."""
     rtype = ctx.registry.user
     resolve = user_resolver(rtype)
+    if query.filter and not query.sort_by and query.page.count:
+        lookup = equality(query.filter, resolve)
+        if lookup is not None:
+            return _users_equal(db, ctx, lookup, query)
     ids = user_ids(ctx, query.filter, joined=bool(query.sort_by))
     total, page = _page(db, ctx, "User", ids, ScimUser.id, rtype, resolve, query)
     return total, load_users(db, ctx, page, query.projection)
+
+
+def _users_equal(
+    db: Session, ctx: ScimContext, lookup: Equality, query: Query
+) -> tuple[int, list[dict[str, Any]]]:
+    """An IdP's lookup (``userName eq "…"``, ``externalId eq "…"``): the page and its
+    users in one prebuilt statement; a short page is its own total, as in ``_filtered``."""
+    page = query.page
+    with_groups = query.projection.wants(ctx.registry.user, "groups")
+    rows = scim_reads.users_where_equal(
+        db,
+        ctx.directory_id,
+        lookup,
+        count=page.count,
+        offset=page.offset,
+        with_groups=with_groups,
+    )
+    total = _total_of_short_page(page, len(rows))
+    if total is None:
+        assert query.filter is not None
+        total = _count(db, user_ids(ctx, query.filter, joined=False))
+    return total, _user_documents(ctx, rows, query.projection, with_groups)
 
 
 def load_users(
@@ -77,7 +106,14 @@ def load_users(
     rtype = ctx.registry.user
     with_groups = projection.wants(rtype, "groups")
     rows = {row.id: row for row in scim_reads.user_documents(db, page, with_groups=with_groups)}
-    found = [rows[i] for i in page if i in rows]
+    return _user_documents(ctx, [rows[i] for i in page if i in rows], projection, with_groups)
+
+
+def _user_documents(
+    ctx: ScimContext, found: list[Any], projection: Projection, with_groups: bool
+) -> list[dict[str, Any]]:
+    """The projected SCIM documents of users' rows (``scim_reads``), in their order."""
+    rtype = ctx.registry.user
     groups = (
         {row.id: users.group_refs(ctx, scim_reads.group_pairs(row)) for row in found}
         if with_groups
@@ -187,9 +223,16 @@ def _filtered(
     ends the matches, so the total is its end and no COUNT runs: an IdP's lookup by
     userName or externalId (one match or none on the first page) costs one statement."""
     found = list(db.scalars(ordered.offset(page.offset).limit(page.count))) if page.count else []
-    if len(found) < page.count and (found or page.offset == 0):
-        return page.offset + len(found), found
-    return _count(db, ids), found
+    total = _total_of_short_page(page, len(found))
+    return (_count(db, ids) if total is None else total), found
+
+
+def _total_of_short_page(page: Page, found: int) -> int | None:
+    """A page that comes back short and not empty (or short and first) ends the matches,
+    so its end is the total; None when only a COUNT can tell."""
+    if found < page.count and (found or page.offset == 0):
+        return page.offset + found
+    return None
 
 
 def _walk(
