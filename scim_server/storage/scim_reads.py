@@ -11,6 +11,7 @@ run on the session's connection (its transaction) without the session's ORM disp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from scim_server.scim.filter import Equality
-from scim_server.scim.schema import AttributeDef
 from scim_server.storage import prepared
 from scim_server.storage.models import GroupMember
 from scim_server.storage.models import Membership
@@ -153,35 +153,53 @@ def users_where_equal(
     """A page, in id order, of the directory's live users whose attribute equals the
     lookup's value: an IdP's ``userName eq "…"`` in one statement, built once per
     attribute (the value, the directory and the page are its parameters)."""
-    key = (lookup.attr, with_groups)
+
+    def build() -> Any:
+        base = _USER_DOCUMENT.add_columns(GROUPS_OF_THE_ROW) if with_groups else _USER_DOCUMENT
+        live = (_USERS.c.directory_id == bindparam("directory_id"), _USERS.c.deleted_at.is_(None))
+        return _paged(base.where(*live, lookup.expr == bindparam("value")), _USERS.c.id)
+
+    statement = _equality_statement(("User", lookup.attr, with_groups), build)
+    return prepared.rows(db, statement, _lookup_params(directory_id, lookup, count, offset))
+
+
+def groups_where_equal(
+    db: Session, directory_id: str, lookup: Equality, *, count: int, offset: int
+) -> list[ScimGroup]:
+    """As ``users_where_equal``, for the directory's groups (``displayName eq "…"``); the
+    groups as entities, which their representation reads."""
+
+    def build() -> Any:
+        in_directory = ScimGroup.directory_id == bindparam("directory_id")
+        return _paged(
+            select(ScimGroup).where(in_directory, lookup.expr == bindparam("value")), ScimGroup.id
+        )
+
+    statement = _equality_statement(("Group", lookup.attr), build)
+    return list(db.scalars(statement, _lookup_params(directory_id, lookup, count, offset)))
+
+
+def _paged(statement: Any, id_column: Any) -> Any:
+    return statement.order_by(id_column).limit(bindparam("count")).offset(bindparam("offset"))
+
+
+def _lookup_params(directory_id: str, lookup: Equality, count: int, offset: int) -> dict[str, Any]:
+    return {"directory_id": directory_id, "value": lookup.value, "count": count, "offset": offset}
+
+
+def _equality_statement(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """The lookup statement for ``key``, built on first use. Keyed by the attribute's
+    definition (a value: equal definitions resolve to the same column), so the same few
+    statements serve every app in the process; the schema bounds their number."""
     statement = _EQUALITY_LOOKUPS.get(key)
     if statement is None:
-        base = _USER_DOCUMENT.add_columns(GROUPS_OF_THE_ROW) if with_groups else _USER_DOCUMENT
-        statement = (
-            base.where(
-                _USERS.c.directory_id == bindparam("directory_id"),
-                _USERS.c.deleted_at.is_(None),
-                lookup.expr == bindparam("value"),
-            )
-            .order_by(_USERS.c.id)
-            .limit(bindparam("count"))
-            .offset(bindparam("offset"))
-        )
         if len(_EQUALITY_LOOKUPS) >= _MAX_EQUALITY_LOOKUPS:
             _EQUALITY_LOOKUPS.clear()
-        _EQUALITY_LOOKUPS[key] = statement
-    params = {
-        "directory_id": directory_id,
-        "value": lookup.value,
-        "count": count,
-        "offset": offset,
-    }
-    return prepared.rows(db, statement, params)
+        statement = _EQUALITY_LOOKUPS[key] = build()
+    return statement
 
 
-# By attribute definition (a value: equal definitions resolve to the same column), so the
-# same few statements serve every app in the process; the schema bounds their number.
-_EQUALITY_LOOKUPS: dict[tuple[AttributeDef, bool], Any] = {}
+_EQUALITY_LOOKUPS: dict[tuple[Any, ...], Any] = {}
 _MAX_EQUALITY_LOOKUPS = 256
 
 

@@ -139,9 +139,28 @@ def _user_documents(
 def search_groups(db: Session, ctx: ScimContext, query: Query) -> tuple[int, list[dict[str, Any]]]:
     rtype = ctx.registry.group
     resolve = group_resolver(rtype)
+    if query.filter and not query.sort_by and query.page.count:
+        lookup = equality(query.filter, resolve)
+        if lookup is not None:
+            return _groups_equal(db, ctx, lookup, query)
     ids = group_ids(ctx, query.filter)
     total, page = _page(db, ctx, "Group", ids, ScimGroup.id, rtype, resolve, query)
     return total, load_groups(db, ctx, page, query.projection)
+
+
+def _groups_equal(
+    db: Session, ctx: ScimContext, lookup: Equality, query: Query
+) -> tuple[int, list[dict[str, Any]]]:
+    """An IdP's group lookup (``displayName eq "…"``), as ``_users_equal``."""
+    page = query.page
+    found = scim_reads.groups_where_equal(
+        db, ctx.directory_id, lookup, count=page.count, offset=page.offset
+    )
+    total = _total_of_short_page(page, len(found))
+    if total is None:
+        assert query.filter is not None
+        total = _count(db, group_ids(ctx, query.filter))
+    return total, _group_documents(db, ctx, found, query.projection)
 
 
 def load_groups(
@@ -150,15 +169,19 @@ def load_groups(
     """The SCIM documents of a page of group ids, in that order."""
     if not page:
         return []
-    rtype = ctx.registry.group
     by_id = {g.id: g for g in db.scalars(select(ScimGroup).where(ScimGroup.id.in_(page)))}
+    return _group_documents(db, ctx, [by_id[i] for i in page if i in by_id], projection)
+
+
+def _group_documents(
+    db: Session, ctx: ScimContext, found: list[ScimGroup], projection: Projection
+) -> list[dict[str, Any]]:
+    """The projected SCIM documents of groups, in their order."""
+    rtype = ctx.registry.group
     with_members = projection.wants(rtype, "members")
     return [
-        project(
-            group_service.to_scim(db, ctx, by_id[i], with_members=with_members), rtype, projection
-        )
-        for i in page
-        if i in by_id
+        project(group_service.to_scim(db, ctx, g, with_members=with_members), rtype, projection)
+        for g in found
     ]
 
 

@@ -15,6 +15,7 @@ import pytest
 from scim_server.scim import filter as scim_filter
 from scim_server.services.directory import search
 from scim_server.storage.attr_map import user_resolver
+from tests.scim_client import GROUP
 from tests.scim_client import Scim
 
 RENEE_NFD = unicodedata.normalize("NFD", "renée@acme.com")
@@ -117,3 +118,57 @@ def test_a_lookup_refuses_what_the_general_filter_refuses(scim, people, monkeypa
     assert served[0] == general[0] == 400
     assert served[1]["scimType"] == general[1]["scimType"] == "invalidFilter"
     assert served[1]["detail"] == general[1]["detail"]
+
+
+@pytest.fixture
+def teams(scim: Scim, client, other_org, people) -> dict[str, str]:
+    sales = scim.post(
+        "/Groups",
+        {"schemas": [GROUP], "displayName": "Sales", "externalId": "G-1", "members": []},
+    )
+    assert sales.status_code == 201
+    Scim(client, other_org.token).create_group("Sales")
+    listed = scim.get("/Groups", query_string={"filter": 'displayName eq "Engineering"'})
+    return {"sales": sales.get_json()["id"], "engineering": listed.get_json()["Resources"][0]["id"]}
+
+
+def _both_groups(scim: Scim, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any]) -> list:
+    served = scim.get("/Groups", query_string=params)
+    with monkeypatch.context() as off:
+        off.setattr(search, "equality", lambda _text, _resolve: None)
+        general = scim.get("/Groups", query_string=params)
+    return [served.status_code, served.get_json()], [general.status_code, general.get_json()]
+
+
+GROUP_LOOKUPS = [
+    {"filter": 'displayName eq "engineering"'},
+    {"filter": 'displayName eq "SALES"'},
+    {"filter": 'displayName eq "Nobody"'},
+    {"filter": 'externalId eq "G-1"'},
+    {"filter": 'externalId eq "g-1"'},
+    {"filter": 'displayName eq "Engineering"', "excludedAttributes": "members"},
+    {"filter": 'displayName eq "Engineering"', "startIndex": "2"},
+]
+
+
+@pytest.mark.parametrize("params", GROUP_LOOKUPS, ids=lambda p: " ".join(p.values()))
+def test_a_group_lookup_answers_as_the_general_filter(scim, teams, monkeypatch, params):
+    served, general = _both_groups(scim, monkeypatch, params)
+    assert served == general
+    assert served[0] == 200
+
+
+def test_the_group_lookups_find_who_they_should(scim, people, teams):
+    def found(text: str, **params: Any) -> list[Any]:
+        listed = scim.get("/Groups", query_string={"filter": text, **params}).get_json()
+        return [
+            (r["id"], sorted(m["value"] for m in r.get("members", []))) for r in listed["Resources"]
+        ]
+
+    engineering = (teams["engineering"], sorted([people["alice"], people["carol"]]))
+    assert found('displayName eq "ENGINEERING"') == [engineering]
+    assert found('externalId eq "G-1"') == [(teams["sales"], [])]
+    assert found('externalId eq "g-1"') == []
+    assert found('displayName eq "Engineering"', excludedAttributes="members") == [
+        (teams["engineering"], [])
+    ]
